@@ -1,0 +1,179 @@
+//! `bertprep`: build BERT pre-training shards from a text corpus.
+//!
+//! Thin binary: parse flags, turn them into a validated [`BuildConfig`], call the library, map
+//! errors to a one-line message and a non-zero exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use bertprep::config::default_max_predictions;
+use bertprep::input::Format;
+use bertprep::pipeline::{self, BuildOptions};
+use bertprep::tokenize::TokenizerSource;
+use bertprep::BuildConfig;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bertprep",
+    version,
+    about = "BERT pre-training data (masked LM + next sentence) from raw text, as Parquet shards"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Read a corpus and write shards of masked-LM + next-sentence instances.
+    Build(BuildArgs),
+}
+
+#[derive(Args, Debug)]
+struct BuildArgs {
+    /// Input files or directories (walked recursively, sorted, hidden entries skipped).
+    #[arg(long = "in", value_name = "PATH", required = true, num_args = 1..)]
+    inputs: Vec<PathBuf>,
+    /// Output directory for shards, manifest.json and tokenizer.json.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Length every instance is padded to, special tokens included.
+    #[arg(long, default_value_t = 512)]
+    max_seq_len: usize,
+    /// Passes over the corpus, each with fresh pairs and masks.
+    #[arg(long, default_value_t = 1)]
+    dupe_factor: usize,
+    /// Share of tokens to predict.
+    #[arg(long, default_value_t = 0.15)]
+    masked_lm_prob: f64,
+    /// Cap on predictions per instance [default: round(max_seq_len * 0.15)].
+    #[arg(long)]
+    max_predictions: Option<usize>,
+    /// Probability of a shorter, random target length.
+    #[arg(long, default_value_t = 0.1)]
+    short_seq_prob: f64,
+    /// Seed of every random decision.
+    #[arg(long, default_value_t = 12345)]
+    seed: u64,
+    /// Mask all WordPieces of a word together.
+    #[arg(long)]
+    whole_word_mask: bool,
+    /// Hugging Face tokenizer.json to use instead of the embedded BERT base uncased.
+    #[arg(long, value_name = "FILE", conflicts_with = "vocab")]
+    tokenizer: Option<PathBuf>,
+    /// BERT vocab.txt to use instead of the embedded one.
+    #[arg(long, value_name = "FILE")]
+    vocab: Option<PathBuf>,
+    /// With --vocab: keep case and accents (cased model).
+    #[arg(long, requires = "vocab")]
+    cased: bool,
+    /// Each input line is already one sentence (Google's input format).
+    #[arg(long)]
+    presplit: bool,
+    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    format: Format,
+    /// Rows per Parquet shard.
+    #[arg(long, default_value_t = 100_000)]
+    rows_per_shard: usize,
+    /// Rows per Parquet row group.
+    #[arg(long, default_value_t = 4_096)]
+    row_group_rows: usize,
+    /// zstd compression level of the shards (1-22).
+    #[arg(long, default_value_t = 3)]
+    zstd_level: i32,
+    /// Worker threads (0 = all cores); the output does not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Replace an existing build in the output directory.
+    #[arg(long)]
+    overwrite: bool,
+    /// No progress or summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+impl BuildArgs {
+    fn into_options(self) -> anyhow::Result<BuildOptions> {
+        let tokenizer = match (self.tokenizer, self.vocab) {
+            (Some(path), _) => TokenizerSource::Json(path),
+            (None, Some(path)) => TokenizerSource::Vocab {
+                path,
+                cased: self.cased,
+            },
+            (None, None) => TokenizerSource::Embedded,
+        };
+        let config = BuildConfig {
+            max_seq_len: self.max_seq_len,
+            dupe_factor: self.dupe_factor,
+            masked_lm_prob: self.masked_lm_prob,
+            max_predictions: self
+                .max_predictions
+                .unwrap_or_else(|| default_max_predictions(self.max_seq_len)),
+            short_seq_prob: self.short_seq_prob,
+            seed: self.seed,
+            whole_word_mask: self.whole_word_mask,
+            presplit: self.presplit,
+            format: self.format,
+            rows_per_shard: self.rows_per_shard,
+            row_group_rows: self.row_group_rows,
+            zstd_level: self.zstd_level,
+            tokenizer: tokenizer.origin(),
+        };
+        config.validate()?;
+        Ok(BuildOptions {
+            inputs: self.inputs,
+            out: self.out,
+            config,
+            tokenizer,
+            threads: self.threads,
+            overwrite: self.overwrite,
+            quiet: self.quiet,
+        })
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Build(args) => {
+            let opts = args.into_options()?;
+            let quiet = opts.quiet;
+            let summary = pipeline::build(&opts).context("build failed")?;
+            if !quiet {
+                let c = &summary.manifest.counters;
+                let mb = c.text_bytes as f64 / 1e6;
+                eprintln!(
+                    "bertprep: done: {} documents, {} instances, {} tokens, {} shards in {:.2} s \
+                     ({:.2} MB/s, {:.0} instances/s, {} threads) -> {}",
+                    c.documents,
+                    c.instances,
+                    c.tokens,
+                    summary.manifest.shards.len(),
+                    summary.seconds,
+                    mb / summary.seconds.max(1e-9),
+                    c.instances as f64 / summary.seconds.max(1e-9),
+                    summary.threads,
+                    opts.out.display()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bertprep: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The build configuration: every knob that changes the output bytes.
+//!
+//! [`BuildConfig`] is a plain serde struct with a documented [`Default`]; the CLI fills it from
+//! flags and calls [`BuildConfig::validate`]. The effective config is written into every shard's
+//! metadata and into `manifest.json`, so a shard always says how it was made. Settings that do not
+//! change the output (thread count, progress) are deliberately not part of it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::input::Format;
+
+/// The largest sequence length a shard can hold (`num_tokens` is an int16 column).
+pub const MAX_SEQ_LEN_LIMIT: usize = i16::MAX as usize;
+
+/// How instances are made and written. Defaults follow Google's BERT phase-2 settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildConfig {
+    /// Length every instance is padded to, special tokens included. Default 512.
+    pub max_seq_len: usize,
+    /// Passes over the corpus, each with fresh pairs and masks. Default 1.
+    pub dupe_factor: usize,
+    /// Share of tokens to predict. Default 0.15.
+    pub masked_lm_prob: f64,
+    /// Cap on predictions per instance. Default `round(max_seq_len * 0.15)` (77 at 512).
+    pub max_predictions: usize,
+    /// Probability of a short target length, uniform in `[2, max_seq_len - 3]`. Default 0.1.
+    pub short_seq_prob: f64,
+    /// Seed of every random decision. Default 12345.
+    pub seed: u64,
+    /// Mask whole words (all WordPieces of a word together). Default off.
+    pub whole_word_mask: bool,
+    /// Each input line is already one sentence (Google's input format). Default off.
+    pub presplit: bool,
+    /// Input format; `auto` detects it per file. Default auto.
+    pub format: Format,
+    /// Rows per Parquet shard. Default 100,000.
+    pub rows_per_shard: usize,
+    /// Rows per Parquet row group. Default 4,096.
+    pub row_group_rows: usize,
+    /// zstd level of the shards. Default 3.
+    pub zstd_level: i32,
+    /// Where the tokenizer came from: `embedded:bert-base-uncased`, a `tokenizer.json` path, or
+    /// a `vocab.txt` path (with `cased`).
+    pub tokenizer: String,
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        BuildConfig {
+            max_seq_len: 512,
+            dupe_factor: 1,
+            masked_lm_prob: 0.15,
+            max_predictions: default_max_predictions(512),
+            short_seq_prob: 0.1,
+            seed: 12345,
+            whole_word_mask: false,
+            presplit: false,
+            format: Format::Auto,
+            rows_per_shard: 100_000,
+            row_group_rows: 4_096,
+            zstd_level: 3,
+            tokenizer: crate::tokenize::EMBEDDED_ORIGIN.to_string(),
+        }
+    }
+}
+
+/// `round(max_seq_len * 0.15)`, the default prediction cap.
+pub fn default_max_predictions(max_seq_len: usize) -> usize {
+    (max_seq_len as f64 * 0.15).round() as usize
+}
+
+impl BuildConfig {
+    /// Checks that the settings can produce valid instances.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |msg: String| Err(Error::Config(msg));
+        if !(8..=MAX_SEQ_LEN_LIMIT).contains(&self.max_seq_len) {
+            return fail(format!(
+                "--max-seq-len must be in 8..={MAX_SEQ_LEN_LIMIT}, got {}",
+                self.max_seq_len
+            ));
+        }
+        if self.dupe_factor == 0 {
+            return fail("--dupe-factor must be at least 1".into());
+        }
+        if !(self.masked_lm_prob > 0.0 && self.masked_lm_prob <= 1.0) {
+            return fail(format!(
+                "--masked-lm-prob must be in (0, 1], got {}",
+                self.masked_lm_prob
+            ));
+        }
+        if self.max_predictions == 0 || self.max_predictions > self.max_seq_len - 3 {
+            return fail(format!(
+                "--max-predictions must be in 1..={}, got {}",
+                self.max_seq_len - 3,
+                self.max_predictions
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.short_seq_prob) {
+            return fail(format!(
+                "--short-seq-prob must be in [0, 1], got {}",
+                self.short_seq_prob
+            ));
+        }
+        if self.rows_per_shard == 0 || self.row_group_rows == 0 {
+            return fail("--rows-per-shard and the row-group size must be at least 1".into());
+        }
+        if !(1..=22).contains(&self.zstd_level) {
+            return fail(format!(
+                "zstd level must be in 1..=22, got {}",
+                self.zstd_level
+            ));
+        }
+        Ok(())
+    }
+
+    /// Tokens available to segments A and B together: `max_seq_len - 3`.
+    pub fn max_num_tokens(&self) -> usize {
+        self.max_seq_len - 3
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_follow_the_formula() {
+        let cfg = BuildConfig::default();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.max_predictions, 77);
+        assert_eq!(default_max_predictions(128), 19);
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let bad = [
+            BuildConfig {
+                max_seq_len: 4,
+                ..Default::default()
+            },
+            BuildConfig {
+                dupe_factor: 0,
+                ..Default::default()
+            },
+            BuildConfig {
+                masked_lm_prob: 0.0,
+                ..Default::default()
+            },
+            BuildConfig {
+                max_predictions: 600,
+                ..Default::default()
+            },
+            BuildConfig {
+                short_seq_prob: 1.5,
+                ..Default::default()
+            },
+            BuildConfig {
+                rows_per_shard: 0,
+                ..Default::default()
+            },
+        ];
+        for cfg in bad {
+            assert!(cfg.validate().is_err(), "{cfg:?}");
+        }
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let cfg = BuildConfig::default();
+        let json = serde_json::to_string(&cfg).unwrap();
+        let back: BuildConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(cfg, back);
+    }
+}

@@ -1,0 +1,167 @@
+//! The records that flow between stages, and the per-unit instance builder.
+//!
+//! [`TokenizedDocument`] (sentences as token ids) → [`crate::pairs`] → [`Pair`] (segments A and
+//! B plus the NSP label) → [`crate::masking`] → [`Instance`] (the unpadded model input with its
+//! predictions). [`create_instances`] runs those two stages over every document of one work unit
+//! for every duplication pass, then shuffles the unit's instances; it is a pure function of its
+//! arguments, which is what makes the output independent of the thread count.
+
+use serde::{Deserialize, Serialize};
+
+use crate::masking::{self, MaskSettings, MaskVocab};
+use crate::pairs::{self, PairSettings};
+use crate::rng::{Purpose, UnitRng};
+
+/// One document's sentences as token ids; every sentence has at least one token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenizedDocument {
+    /// `(file index << 32) | document index in the file`.
+    pub source: u64,
+    /// Token ids of each sentence, in order.
+    pub sentences: Vec<Vec<u32>>,
+}
+
+/// Packs a document's origin into the `source` column.
+pub fn source_id(file_index: u32, doc_index: u32) -> u64 {
+    (u64::from(file_index) << 32) | u64::from(doc_index)
+}
+
+/// A sentence pair before masking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    /// Segment A token ids (non-empty).
+    pub tokens_a: Vec<u32>,
+    /// Segment B token ids (non-empty).
+    pub tokens_b: Vec<u32>,
+    /// B was drawn from another document.
+    pub is_random_next: bool,
+    /// The chunk had a short target length (probability `short_seq_prob`).
+    pub short_target: bool,
+    /// Tokens were cut to fit `max_seq_len`.
+    pub truncated: bool,
+    /// Document A came from.
+    pub source: u64,
+}
+
+/// A finished instance: `[CLS] A [SEP] B [SEP]` after masking, not yet padded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// Token ids after masking; `num_tokens = input_ids.len()`.
+    pub input_ids: Vec<u32>,
+    /// Length of segment 0: `[CLS]`, A and the first `[SEP]`.
+    pub segment_a_len: usize,
+    /// `(position, original id)` of every prediction, ascending by position.
+    pub predictions: Vec<(u32, u32)>,
+    /// B is a random other document's text (NSP label 1).
+    pub is_random_next: bool,
+    /// Document A came from.
+    pub source: u64,
+}
+
+/// Counts over a build, summed over units; written to the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Input bytes after decompression.
+    pub text_bytes: u64,
+    /// Documents with text.
+    pub documents: u64,
+    /// Documents with a blank body (skipped).
+    pub empty_documents: u64,
+    /// `<doc>` blocks that never closed (kept).
+    pub unclosed_documents: u64,
+    /// Documents with no token after splitting and tokenizing (skipped).
+    pub tokenless_documents: u64,
+    /// Sentences with at least one token.
+    pub sentences: u64,
+    /// Instances written.
+    pub instances: u64,
+    /// Real tokens in all instances, special tokens included.
+    pub tokens: u64,
+    /// Predicted positions.
+    pub masked: u64,
+    /// Predictions shown as [MASK].
+    pub masked_as_mask: u64,
+    /// Predictions shown as a random token.
+    pub masked_as_random: u64,
+    /// Predictions shown unchanged.
+    pub masked_as_kept: u64,
+    /// Instances whose B is random.
+    pub random_next: u64,
+    /// Instances cut to fit.
+    pub truncated: u64,
+    /// Instances made with a short target length.
+    pub short_target: u64,
+    /// Chunks that were a document's last sentence alone, so not used as A.
+    pub lone_last_sentences: u64,
+    /// Random-next draws turned into actual-next because the unit had one document.
+    pub no_other_document: u64,
+}
+
+impl Counters {
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &Counters) {
+        self.text_bytes += other.text_bytes;
+        self.documents += other.documents;
+        self.empty_documents += other.empty_documents;
+        self.unclosed_documents += other.unclosed_documents;
+        self.tokenless_documents += other.tokenless_documents;
+        self.sentences += other.sentences;
+        self.instances += other.instances;
+        self.tokens += other.tokens;
+        self.masked += other.masked;
+        self.masked_as_mask += other.masked_as_mask;
+        self.masked_as_random += other.masked_as_random;
+        self.masked_as_kept += other.masked_as_kept;
+        self.random_next += other.random_next;
+        self.truncated += other.truncated;
+        self.short_target += other.short_target;
+        self.lone_last_sentences += other.lone_last_sentences;
+        self.no_other_document += other.no_other_document;
+    }
+}
+
+/// Everything instance creation needs to know, borrowed from the config and tokenizer.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceSettings<'a> {
+    pub seed: u64,
+    pub dupe_factor: usize,
+    pub pairs: PairSettings,
+    pub mask: MaskSettings,
+    pub vocab: MaskVocab<'a>,
+}
+
+/// Builds and shuffles every instance of one work unit, all passes included.
+///
+/// Pass `p` draws from the stream `(seed, Instances, unit, p)`; the final shuffle from
+/// `(seed, Shuffle, unit, 0)`.
+pub fn create_instances(
+    docs: &[TokenizedDocument],
+    unit: u64,
+    settings: &InstanceSettings<'_>,
+    counters: &mut Counters,
+) -> Vec<Instance> {
+    let mut instances = Vec::new();
+    let mut pairs_buf = Vec::new();
+    for pass in 0..settings.dupe_factor {
+        let mut rng = UnitRng::new(settings.seed, Purpose::Instances, unit, pass as u64);
+        for doc_index in 0..docs.len() {
+            pairs_buf.clear();
+            pairs::create_pairs(
+                docs,
+                doc_index,
+                &settings.pairs,
+                &mut rng,
+                counters,
+                &mut pairs_buf,
+            );
+            for pair in pairs_buf.drain(..) {
+                let instance =
+                    masking::mask(pair, &settings.mask, &settings.vocab, &mut rng, counters);
+                instances.push(instance);
+            }
+        }
+    }
+    let mut rng = UnitRng::new(settings.seed, Purpose::Shuffle, unit, 0);
+    rng.shuffle(&mut instances);
+    instances
+}

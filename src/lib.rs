@@ -1,0 +1,29 @@
+//! bertprep: BERT pre-training data (masked LM + next sentence prediction) from raw text.
+//!
+//! The pipeline, one module per stage:
+//! 1. [`input`] — find input files, decompress, decode, cut into documents.
+//! 2. [`segment`] — split a document into sentences.
+//! 3. [`tokenize`] — sentences to WordPiece ids (Hugging Face `tokenizers`).
+//! 4. [`pairs`] — sentence pairs for next-sentence prediction, truncated to fit.
+//! 5. [`masking`] — masked-LM predictions (80% [MASK] / 10% random / 10% unchanged).
+//! 6. [`shard`] — padded rows in zstd Parquet shards, plus [`manifest`].
+//!
+//! [`pipeline`] runs the stages over work units on a thread pool; it is the only module with
+//! concurrency. [`rng`] is the only source of randomness. [`config::BuildConfig`] holds every
+//! setting that changes the output.
+
+pub mod config;
+pub mod error;
+pub mod input;
+pub mod instance;
+pub mod manifest;
+pub mod masking;
+pub mod pairs;
+pub mod pipeline;
+pub mod rng;
+pub mod segment;
+pub mod shard;
+pub mod tokenize;
+
+pub use config::BuildConfig;
+pub use error::{Error, Result};

@@ -1,0 +1,561 @@
+//! Parquet shards: the schema, the writer and a reader.
+//!
+//! One row per instance, padded to `max_seq_len`, with Hugging Face column names so that
+//! `datasets.load_dataset("parquet", ...)` rows feed `BertForPreTraining`:
+//!
+//! | column | type | meaning |
+//! |---|---|---|
+//! | `input_ids` | list<int32> | token ids after masking, padded with [PAD] |
+//! | `token_type_ids` | list<int8> | 0 for [CLS], A and the first [SEP]; 1 for B and the last [SEP]; 0 on padding |
+//! | `attention_mask` | list<int8> | 1 on the first `num_tokens` positions, 0 after |
+//! | `labels` | list<int32> | original id at predicted positions, -100 elsewhere |
+//! | `next_sentence_label` | int8 | 0 = B follows A, 1 = B is random |
+//! | `num_tokens` | int16 | real length before padding |
+//! | `source` | uint64 | `(input file index << 32) \| document index in that file` |
+//!
+//! The file's key-value metadata holds [`SCHEMA_VERSION`], the build config, the tokenizer's
+//! SHA-256 and the special-token ids. [`schema_description`] renders all of this as the JSON
+//! checked in under `schemas/`, and a test holds the two together.
+//!
+//! [`ShardWriter`] writes `shard-0000.parquet`, `shard-0001.parquet`, ... under a hidden
+//! temporary name and renames each only once it is complete and synced, so a file named
+//! `shard-*.parquet` is never partial. [`read_shard`] reads one back, checking the schema.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{
+    Array, ArrayRef, Int16Array, Int32Array, Int8Array, ListArray, RecordBatch, UInt64Array,
+};
+use arrow_buffer::OffsetBuffer;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::BuildConfig;
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::tokenize::{hex, SpecialTokens};
+
+/// Version of the shard layout; bump on any change to columns or metadata keys.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Label of positions that are not predicted (PyTorch's cross-entropy ignore index).
+pub const IGNORE_LABEL: i32 = -100;
+
+/// Metadata keys.
+pub const META_SCHEMA_VERSION: &str = "bertprep.schema_version";
+pub const META_CONFIG: &str = "bertprep.config";
+pub const META_TOKENIZER_SHA256: &str = "bertprep.tokenizer_sha256";
+pub const META_SPECIAL_TOKENS: &str = "bertprep.special_tokens";
+
+/// Columns and their Arrow types, in order.
+fn columns() -> [(&'static str, DataType, &'static str); 7] {
+    let list = |t: DataType| DataType::List(Arc::new(Field::new("item", t, false)));
+    [
+        (
+            "input_ids",
+            list(DataType::Int32),
+            "token ids after masking, padded with [PAD]",
+        ),
+        (
+            "token_type_ids",
+            list(DataType::Int8),
+            "0 = [CLS], A and first [SEP]; 1 = B and last [SEP]; 0 on padding",
+        ),
+        (
+            "attention_mask",
+            list(DataType::Int8),
+            "1 on the first num_tokens positions, 0 on padding",
+        ),
+        (
+            "labels",
+            list(DataType::Int32),
+            "original token id at predicted positions, -100 elsewhere",
+        ),
+        (
+            "next_sentence_label",
+            DataType::Int8,
+            "0 = B follows A, 1 = B is a random other document's text",
+        ),
+        ("num_tokens", DataType::Int16, "real length before padding"),
+        (
+            "source",
+            DataType::UInt64,
+            "(input file index << 32) | document index within that file",
+        ),
+    ]
+}
+
+/// The Arrow schema of a shard (without metadata).
+pub fn arrow_schema() -> SchemaRef {
+    let fields: Vec<Field> = columns()
+        .into_iter()
+        .map(|(name, t, _)| Field::new(name, t, false))
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// The schema as the JSON document checked in at `schemas/shard.schema.json`.
+pub fn schema_description() -> String {
+    let cols: Vec<serde_json::Value> = columns()
+        .into_iter()
+        .map(|(name, t, doc)| serde_json::json!({"name": name, "type": type_name(&t), "nullable": false, "description": doc}))
+        .collect();
+    let doc = serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "format": "parquet, zstd",
+        "row": "one BERT pre-training instance, padded to max_seq_len",
+        "columns": cols,
+        "metadata": {
+            META_SCHEMA_VERSION: "schema version, decimal string",
+            META_CONFIG: "the build config as JSON (see manifest.json's config)",
+            META_TOKENIZER_SHA256: "hex SHA-256 of the tokenizer.json beside the shards",
+            META_SPECIAL_TOKENS: "JSON object of special-token ids: pad, unk, cls, sep, mask",
+        },
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn type_name(t: &DataType) -> String {
+    match t {
+        DataType::List(item) => format!("list<{}>", type_name(item.data_type())),
+        DataType::Int8 => "int8".into(),
+        DataType::Int16 => "int16".into(),
+        DataType::Int32 => "int32".into(),
+        DataType::UInt64 => "uint64".into(),
+        other => other.to_string(),
+    }
+}
+
+/// What the writer stamps into every shard's metadata.
+#[derive(Debug, Clone)]
+pub struct ShardMeta {
+    pub config: BuildConfig,
+    pub tokenizer_sha256: String,
+    pub specials: SpecialTokens,
+}
+
+/// A finished shard, as listed in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    /// File name inside the output directory.
+    pub file: String,
+    /// Rows (instances) in the shard.
+    pub rows: u64,
+    /// Size of the file in bytes.
+    pub bytes: u64,
+    /// Hex SHA-256 of the file.
+    pub sha256: String,
+}
+
+/// Name of shard number `index`.
+pub fn shard_name(index: usize) -> String {
+    format!("shard-{index:04}.parquet")
+}
+
+/// Whether `name` is a final shard file name.
+pub fn is_shard_name(name: &str) -> bool {
+    name.starts_with("shard-") && name.ends_with(".parquet")
+}
+
+/// Writes instances into numbered shards of `rows_per_shard` rows.
+pub struct ShardWriter {
+    dir: PathBuf,
+    max_seq_len: usize,
+    rows_per_shard: usize,
+    row_group_rows: usize,
+    pad: u32,
+    schema: SchemaRef,
+    props: WriterProperties,
+    pending: Vec<Instance>,
+    open: Option<OpenShard>,
+    finished: Vec<ShardEntry>,
+}
+
+impl std::fmt::Debug for ShardWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShardWriter")
+            .field("dir", &self.dir)
+            .field("pending", &self.pending.len())
+            .field("finished", &self.finished.len())
+            .finish()
+    }
+}
+
+struct OpenShard {
+    tmp: PathBuf,
+    path: PathBuf,
+    name: String,
+    rows: usize,
+    writer: Option<ArrowWriter<HashingWriter<BufWriter<File>>>>,
+}
+
+impl Drop for OpenShard {
+    fn drop(&mut self) {
+        // Reached with a writer only when the shard was abandoned (an error): leave nothing.
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl ShardWriter {
+    /// A writer into `dir` (which must exist).
+    pub fn new(dir: &Path, meta: &ShardMeta) -> Result<Self> {
+        let config = &meta.config;
+        let config_json =
+            serde_json::to_string(config).map_err(|e| Error::Config(e.to_string()))?;
+        let specials_json =
+            serde_json::to_string(&meta.specials).map_err(|e| Error::Config(e.to_string()))?;
+        let kv = vec![
+            KeyValue::new(META_SCHEMA_VERSION.into(), SCHEMA_VERSION.to_string()),
+            KeyValue::new(META_CONFIG.into(), config_json),
+            KeyValue::new(META_TOKENIZER_SHA256.into(), meta.tokenizer_sha256.clone()),
+            KeyValue::new(META_SPECIAL_TOKENS.into(), specials_json),
+        ];
+        let level =
+            ZstdLevel::try_new(config.zstd_level).map_err(|e| Error::Config(e.to_string()))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_max_row_group_row_count(Some(config.row_group_rows))
+            .set_key_value_metadata(Some(kv))
+            .set_created_by(format!("bertprep {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(ShardWriter {
+            dir: dir.to_path_buf(),
+            max_seq_len: config.max_seq_len,
+            rows_per_shard: config.rows_per_shard,
+            row_group_rows: config.row_group_rows.min(config.rows_per_shard),
+            pad: meta.specials.pad,
+            schema: arrow_schema(),
+            props,
+            pending: Vec::new(),
+            open: None,
+            finished: Vec::new(),
+        })
+    }
+
+    /// Queues one instance; writes a row group when enough are queued.
+    pub fn push(&mut self, instance: Instance) -> Result<()> {
+        self.pending.push(instance);
+        let room = self.rows_per_shard - self.open.as_ref().map_or(0, |s| s.rows);
+        if self.pending.len() >= self.row_group_rows.min(room) {
+            self.flush_group()?;
+        }
+        Ok(())
+    }
+
+    fn flush_group(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if self.open.is_none() {
+            self.open_shard()?;
+        }
+        let batch = to_batch(&self.pending, self.max_seq_len, self.pad, &self.schema)
+            .map_err(|e| Error::parquet(&self.dir, e))?;
+        let rows = self.pending.len();
+        self.pending.clear();
+        let Some(shard) = self.open.as_mut() else {
+            return Ok(());
+        };
+        let tmp = shard.tmp.clone();
+        if let Some(writer) = shard.writer.as_mut() {
+            writer.write(&batch).map_err(|e| Error::parquet(&tmp, e))?;
+            writer.flush().map_err(|e| Error::parquet(&tmp, e))?;
+        }
+        shard.rows += rows;
+        if shard.rows >= self.rows_per_shard {
+            self.close_shard()?;
+        }
+        Ok(())
+    }
+
+    fn open_shard(&mut self) -> Result<()> {
+        let name = shard_name(self.finished.len());
+        let path = self.dir.join(&name);
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+        let writer = ArrowWriter::try_new(sink, self.schema.clone(), Some(self.props.clone()))
+            .map_err(|e| Error::parquet(&tmp, e))?;
+        self.open = Some(OpenShard {
+            tmp,
+            path,
+            name,
+            rows: 0,
+            writer: Some(writer),
+        });
+        Ok(())
+    }
+
+    fn close_shard(&mut self) -> Result<()> {
+        let Some(mut shard) = self.open.take() else {
+            return Ok(());
+        };
+        let Some(writer) = shard.writer.take() else {
+            return Ok(());
+        };
+        let tmp = shard.tmp.clone();
+        let result = (|| {
+            let sink = writer.into_inner().map_err(|e| Error::parquet(&tmp, e))?;
+            let (buf, digest, bytes) = sink.finish();
+            let file = buf
+                .into_inner()
+                .map_err(|e| Error::io(&tmp, e.into_error()))?;
+            file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+            drop(file);
+            std::fs::rename(&tmp, &shard.path).map_err(|e| Error::io(&shard.path, e))?;
+            Ok(ShardEntry {
+                file: shard.name.clone(),
+                rows: shard.rows as u64,
+                bytes,
+                sha256: digest,
+            })
+        })();
+        match result {
+            Ok(entry) => {
+                self.finished.push(entry);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes what is queued, closes the last shard and returns every shard written.
+    pub fn finish(mut self) -> Result<Vec<ShardEntry>> {
+        self.flush_group()?;
+        self.close_shard()?;
+        Ok(std::mem::take(&mut self.finished))
+    }
+}
+
+/// A `Write` that hashes and counts what passes through it.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    fn finish(self) -> (W, String, u64) {
+        (self.inner, hex(&self.hasher.finalize()), self.bytes)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Pads `instances` into a record batch.
+pub fn to_batch(
+    instances: &[Instance],
+    max_seq_len: usize,
+    pad: u32,
+    schema: &SchemaRef,
+) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let n = instances.len();
+    let cells = n * max_seq_len;
+    let mut input_ids = Vec::with_capacity(cells);
+    let mut token_types = Vec::with_capacity(cells);
+    let mut attention = Vec::with_capacity(cells);
+    let mut labels = Vec::with_capacity(cells);
+    for inst in instances {
+        let len = inst.input_ids.len();
+        input_ids.extend(inst.input_ids.iter().map(|&t| t as i32));
+        input_ids.resize(input_ids.len() + max_seq_len - len, pad as i32);
+        token_types.extend((0..max_seq_len).map(|i| i8::from(i >= inst.segment_a_len && i < len)));
+        attention.extend((0..max_seq_len).map(|i| i8::from(i < len)));
+        let start = labels.len();
+        labels.resize(start + max_seq_len, IGNORE_LABEL);
+        for &(pos, original) in &inst.predictions {
+            labels[start + pos as usize] = original as i32;
+        }
+    }
+    let fields = schema.fields();
+    let list =
+        |i: usize, values: ArrayRef| -> std::result::Result<ArrayRef, arrow_schema::ArrowError> {
+            let DataType::List(item) = fields[i].data_type() else {
+                return Err(arrow_schema::ArrowError::SchemaError("not a list".into()));
+            };
+            let offsets = OffsetBuffer::<i32>::from_lengths(std::iter::repeat_n(max_seq_len, n));
+            Ok(Arc::new(ListArray::try_new(
+                item.clone(),
+                offsets,
+                values,
+                None,
+            )?))
+        };
+    let columns: Vec<ArrayRef> = vec![
+        list(0, Arc::new(Int32Array::from(input_ids)))?,
+        list(1, Arc::new(Int8Array::from(token_types)))?,
+        list(2, Arc::new(Int8Array::from(attention)))?,
+        list(3, Arc::new(Int32Array::from(labels)))?,
+        Arc::new(Int8Array::from_iter_values(
+            instances.iter().map(|i| i8::from(i.is_random_next)),
+        )),
+        Arc::new(Int16Array::from_iter_values(
+            instances.iter().map(|i| i.input_ids.len() as i16),
+        )),
+        Arc::new(UInt64Array::from_iter_values(
+            instances.iter().map(|i| i.source),
+        )),
+    ];
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+/// One row of a shard, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardRow {
+    pub input_ids: Vec<i32>,
+    pub token_type_ids: Vec<i8>,
+    pub attention_mask: Vec<i8>,
+    pub labels: Vec<i32>,
+    pub next_sentence_label: i8,
+    pub num_tokens: i16,
+    pub source: u64,
+}
+
+/// A shard read back: its key-value metadata and rows.
+#[derive(Debug, Clone)]
+pub struct ShardContents {
+    pub metadata: BTreeMap<String, String>,
+    pub row_groups: usize,
+    pub rows: Vec<ShardRow>,
+}
+
+/// Reads a whole shard, checking that its columns are the ones [`arrow_schema`] names.
+pub fn read_shard(path: &Path) -> Result<ShardContents> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::parquet(path, format!("not a readable Parquet file: {e}")))?;
+    let file_meta = builder.metadata().file_metadata();
+    let metadata: BTreeMap<String, String> = file_meta
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .filter(|k| !k.key.starts_with("ARROW:"))
+                .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let row_groups = builder.metadata().num_row_groups();
+    let found = builder.schema().clone();
+    let expected = arrow_schema();
+    let mut problems = Vec::new();
+    for field in expected.fields() {
+        match found.field_with_name(field.name()) {
+            Err(_) => problems.push(format!("missing column {}", field.name())),
+            Ok(f) if type_name(f.data_type()) != type_name(field.data_type()) => {
+                problems.push(format!(
+                    "column {} is {}, expected {}",
+                    field.name(),
+                    type_name(f.data_type()),
+                    type_name(field.data_type())
+                ))
+            }
+            Ok(_) => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::parquet(
+            path,
+            format!("not a bertprep shard: {}", problems.join("; ")),
+        ));
+    }
+    let reader = builder.build().map_err(|e| Error::parquet(path, e))?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::parquet(path, e))?;
+        append_rows(&batch, &mut rows).map_err(|e| Error::parquet(path, e))?;
+    }
+    Ok(ShardContents {
+        metadata,
+        row_groups,
+        rows,
+    })
+}
+
+fn append_rows(batch: &RecordBatch, rows: &mut Vec<ShardRow>) -> std::result::Result<(), String> {
+    fn column<'a, T: 'static>(
+        batch: &'a RecordBatch,
+        name: &str,
+    ) -> std::result::Result<&'a T, String> {
+        batch
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<T>())
+            .ok_or_else(|| format!("column {name} has an unexpected type"))
+    }
+    fn list_values<T: 'static + Array>(
+        list: &ListArray,
+        row: usize,
+    ) -> std::result::Result<arrow_array::ArrayRef, String> {
+        let values = list.value(row);
+        if values.as_any().downcast_ref::<T>().is_none() {
+            return Err("list column has an unexpected item type".into());
+        }
+        Ok(values)
+    }
+    let ids = column::<ListArray>(batch, "input_ids")?;
+    let types = column::<ListArray>(batch, "token_type_ids")?;
+    let attention = column::<ListArray>(batch, "attention_mask")?;
+    let labels = column::<ListArray>(batch, "labels")?;
+    let nsp = column::<Int8Array>(batch, "next_sentence_label")?;
+    let num = column::<Int16Array>(batch, "num_tokens")?;
+    let source = column::<UInt64Array>(batch, "source")?;
+    let i32s = |a: ArrayRef| -> Vec<i32> {
+        a.as_any()
+            .downcast_ref::<Int32Array>()
+            .map(|a| a.values().to_vec())
+            .unwrap_or_default()
+    };
+    let i8s = |a: ArrayRef| -> Vec<i8> {
+        a.as_any()
+            .downcast_ref::<Int8Array>()
+            .map(|a| a.values().to_vec())
+            .unwrap_or_default()
+    };
+    for row in 0..batch.num_rows() {
+        rows.push(ShardRow {
+            input_ids: i32s(list_values::<Int32Array>(ids, row)?),
+            token_type_ids: i8s(list_values::<Int8Array>(types, row)?),
+            attention_mask: i8s(list_values::<Int8Array>(attention, row)?),
+            labels: i32s(list_values::<Int32Array>(labels, row)?),
+            next_sentence_label: nsp.value(row),
+            num_tokens: num.value(row),
+            source: source.value(row),
+        });
+    }
+    Ok(())
+}
