@@ -6,7 +6,8 @@
 //! chosen position becomes `[MASK]` with probability 0.8, stays unchanged with 0.1, and becomes a
 //! random token with 0.1. With whole-word masking the candidates are whole words (a token and
 //! the `##` pieces right after it) and the 80/10/10 decision is made once per word; a word that
-//! would overshoot the count is passed over, as in Google's code.
+//! would overshoot the count is passed over, as in Google's code (and when every word would, the
+//! shortest is taken, capped at `max_predictions`, so no instance is left without a prediction).
 //!
 //! Fixes: the random token is drawn from the vocabulary without special and `[unused]` entries
 //! (Google drew from all of it, `[PAD]` and `[CLS]` included); whole-word decisions are per word
@@ -76,12 +77,12 @@ pub fn mask(
 
     // Candidate words as (start, end) position ranges; special positions are never candidates.
     let mut words: Vec<(u32, u32)> = Vec::with_capacity(len);
-    for pos in 1..len - 1 {
+    for (pos, &id) in input_ids.iter().enumerate().take(len - 1).skip(1) {
         if pos == segment_a_len - 1 {
             continue;
         }
         let glue = settings.whole_word_mask
-            && vocab.is_continuation(input_ids[pos])
+            && vocab.is_continuation(id)
             && words.last().is_some_and(|w| w.1 as usize == pos);
         match words.last_mut() {
             Some(word) if glue => word.1 += 1,
@@ -100,32 +101,35 @@ pub fn mask(
         if predictions.len() + size > target {
             continue;
         }
-        enum Shown {
-            Mask,
-            Kept,
-            Random,
-        }
-        let shown = if rng.chance(0.8) {
-            Shown::Mask
-        } else if rng.chance(0.5) {
-            Shown::Kept
-        } else {
-            Shown::Random
-        };
+        let shown = draw_shown(rng);
         for pos in start..end {
-            let original = input_ids[pos as usize];
-            predictions.push((pos, original));
-            match shown {
-                Shown::Mask => {
-                    input_ids[pos as usize] = specials.mask;
-                    counters.masked_as_mask += 1;
-                }
-                Shown::Kept => counters.masked_as_kept += 1,
-                Shown::Random => {
-                    let pool = vocab.random_pool;
-                    input_ids[pos as usize] = pool[rng.index(pool.len())];
-                    counters.masked_as_random += 1;
-                }
+            predict(
+                &mut input_ids,
+                &mut predictions,
+                pos,
+                shown,
+                vocab,
+                rng,
+                counters,
+            );
+        }
+    }
+    if predictions.is_empty() {
+        // Whole words all longer than the count: take the shortest word anyway (capped at
+        // max_predictions) so that no instance goes without a prediction.
+        if let Some(&(start, end)) = words.iter().min_by_key(|w| w.1 - w.0) {
+            let end = end.min(start + settings.max_predictions.max(1) as u32);
+            let shown = draw_shown(rng);
+            for pos in start..end {
+                predict(
+                    &mut input_ids,
+                    &mut predictions,
+                    pos,
+                    shown,
+                    vocab,
+                    rng,
+                    counters,
+                );
             }
         }
     }
@@ -143,6 +147,50 @@ pub fn mask(
         predictions,
         is_random_next: pair.is_random_next,
         source: pair.source,
+    }
+}
+
+/// How a predicted position is shown to the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Mask,
+    Kept,
+    Random,
+}
+
+/// The 80/10/10 draw, in Google's order: [MASK] below 0.8, then a fair coin for kept/random.
+fn draw_shown(rng: &mut UnitRng) -> Shown {
+    if rng.chance(0.8) {
+        Shown::Mask
+    } else if rng.chance(0.5) {
+        Shown::Kept
+    } else {
+        Shown::Random
+    }
+}
+
+/// Records a prediction at `pos` and shows it as decided.
+fn predict(
+    input_ids: &mut [u32],
+    predictions: &mut Vec<(u32, u32)>,
+    pos: u32,
+    shown: Shown,
+    vocab: &MaskVocab<'_>,
+    rng: &mut UnitRng,
+    counters: &mut Counters,
+) {
+    let slot = &mut input_ids[pos as usize];
+    predictions.push((pos, *slot));
+    match shown {
+        Shown::Mask => {
+            *slot = vocab.specials.mask;
+            counters.masked_as_mask += 1;
+        }
+        Shown::Kept => counters.masked_as_kept += 1,
+        Shown::Random => {
+            *slot = vocab.random_pool[rng.index(vocab.random_pool.len())];
+            counters.masked_as_random += 1;
+        }
     }
 }
 
@@ -218,7 +266,7 @@ mod tests {
                     let shown: Vec<u32> =
                         word.iter().map(|&p| inst.input_ids[p as usize]).collect();
                     let all_mask = shown.iter().all(|&t| t == SPECIALS.mask);
-                    let any_mask = shown.iter().any(|&t| t == SPECIALS.mask);
+                    let any_mask = shown.contains(&SPECIALS.mask);
                     assert_eq!(all_mask, any_mask, "mixed decision in {shown:?}");
                 }
             }

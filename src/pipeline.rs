@@ -8,9 +8,10 @@
 //! (seed, unit, pass), so the bytes written do not depend on the thread count, and memory is
 //! bounded by the window (a few units per thread) rather than by the corpus.
 //!
-//! The output directory receives `tokenizer.json`, `shard-NNNN.parquet` files (each renamed into
-//! place only when complete) and, last, `manifest.json`. On error the shard being written is
-//! removed and no manifest is written.
+//! The output directory receives `shard-NNNN.parquet` files (each renamed into place only when
+//! complete), then `tokenizer.json` and, last, `manifest.json`. On error every shard this run
+//! wrote is removed and no manifest is written: a failed build leaves the directory as it found
+//! it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -84,7 +85,6 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
         return Err(Error::Config("more than 2^32 input files".into()));
     }
     prepare_out_dir(&opts.out, opts.overwrite)?;
-    manifest::write_atomic(&opts.out.join(TOKENIZER_FILE), tokenizer.json().as_bytes())?;
 
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -139,8 +139,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
                     .map(|(i, file)| process_unit(first + i, file, &ctx))
                     .collect()
             });
-            let outputs: Result<Vec<UnitOutput>> = outputs.into_iter().collect();
-            match outputs {
+            match outputs.into_iter().collect::<Result<Vec<UnitOutput>>>() {
                 Ok(outputs) => {
                     progress.advance(&outputs);
                     if tx.send(outputs).is_err() {
@@ -154,15 +153,22 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
             }
         }
         drop(tx);
-        let written = writer_thread
+        let (writer, written) = writer_thread
             .join()
             .map_err(|_| Error::Config("shard writer thread panicked".into()))?;
-        match failure {
-            Some(e) => Err(e),
-            None => written,
+        match (failure, written) {
+            (None, Ok((entries, counters))) => {
+                let shards = writer.finish()?;
+                Ok((entries, counters, shards))
+            }
+            (Some(e), _) | (None, Err(e)) => {
+                writer.abort();
+                Err(e)
+            }
         }
     })?;
 
+    manifest::write_atomic(&opts.out.join(TOKENIZER_FILE), tokenizer.json().as_bytes())?;
     let manifest = Manifest {
         producer: "bertprep".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -186,26 +192,26 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
     })
 }
 
-type Written = (Vec<InputEntry>, Counters, Vec<shard::ShardEntry>);
-
-/// The writer thread: appends each window's instances in unit order.
+/// The writer thread: appends each window's instances in unit order. Hands the writer back
+/// so the caller can finish or abort it.
 fn write_units(
     mut writer: ShardWriter,
     rx: crossbeam_channel::Receiver<Vec<UnitOutput>>,
-) -> Result<Written> {
+) -> (ShardWriter, Result<(Vec<InputEntry>, Counters)>) {
     let mut entries = Vec::new();
     let mut counters = Counters::default();
     for window in rx {
         for unit in window {
             for instance in unit.instances {
-                writer.push(instance)?;
+                if let Err(e) = writer.push(instance) {
+                    return (writer, Err(e));
+                }
             }
             counters.add(&unit.counters);
             entries.push(unit.entry);
         }
     }
-    let shards = writer.finish()?;
-    Ok((entries, counters, shards))
+    (writer, Ok((entries, counters)))
 }
 
 /// Reads one input file and turns it into shuffled instances.

@@ -218,12 +218,23 @@ impl ShardWriter {
             serde_json::to_string(config).map_err(|e| Error::Config(e.to_string()))?;
         let specials_json =
             serde_json::to_string(&meta.specials).map_err(|e| Error::Config(e.to_string()))?;
-        let kv = vec![
-            KeyValue::new(META_SCHEMA_VERSION.into(), SCHEMA_VERSION.to_string()),
-            KeyValue::new(META_CONFIG.into(), config_json),
-            KeyValue::new(META_TOKENIZER_SHA256.into(), meta.tokenizer_sha256.clone()),
-            KeyValue::new(META_SPECIAL_TOKENS.into(), specials_json),
+        let pairs = [
+            (META_SCHEMA_VERSION, SCHEMA_VERSION.to_string()),
+            (META_CONFIG, config_json),
+            (META_TOKENIZER_SHA256, meta.tokenizer_sha256.clone()),
+            (META_SPECIAL_TOKENS, specials_json),
         ];
+        // In the Parquet footer and in the embedded Arrow schema, so both Parquet readers and
+        // `pyarrow.parquet.read_table(...).schema.metadata` see it.
+        let kv: Vec<KeyValue> = pairs
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.to_string(), v.clone()))
+            .collect();
+        let schema_meta: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let schema = Arc::new(arrow_schema().as_ref().clone().with_metadata(schema_meta));
         let level =
             ZstdLevel::try_new(config.zstd_level).map_err(|e| Error::Config(e.to_string()))?;
         let props = WriterProperties::builder()
@@ -238,7 +249,7 @@ impl ShardWriter {
             rows_per_shard: config.rows_per_shard,
             row_group_rows: config.row_group_rows.min(config.rows_per_shard),
             pad: meta.specials.pad,
-            schema: arrow_schema(),
+            schema,
             props,
             pending: Vec::new(),
             open: None,
@@ -333,6 +344,15 @@ impl ShardWriter {
                 let _ = std::fs::remove_file(&tmp);
                 Err(e)
             }
+        }
+    }
+
+    /// Gives up: removes the shard being written and every shard this writer finished, so a
+    /// failed build leaves nothing behind.
+    pub fn abort(mut self) {
+        self.open = None; // Dropping an open shard removes its temporary file.
+        for entry in &self.finished {
+            let _ = std::fs::remove_file(self.dir.join(&entry.file));
         }
     }
 
@@ -447,6 +467,30 @@ pub struct ShardRow {
     pub source: u64,
 }
 
+impl ShardRow {
+    /// The row an instance becomes, padded to `max_seq_len` (what [`to_batch`] writes).
+    pub fn from_instance(inst: &Instance, max_seq_len: usize, pad: u32) -> ShardRow {
+        let len = inst.input_ids.len();
+        let mut input_ids: Vec<i32> = inst.input_ids.iter().map(|&t| t as i32).collect();
+        input_ids.resize(max_seq_len, pad as i32);
+        let mut labels = vec![IGNORE_LABEL; max_seq_len];
+        for &(pos, original) in &inst.predictions {
+            labels[pos as usize] = original as i32;
+        }
+        ShardRow {
+            input_ids,
+            token_type_ids: (0..max_seq_len)
+                .map(|i| i8::from(i >= inst.segment_a_len && i < len))
+                .collect(),
+            attention_mask: (0..max_seq_len).map(|i| i8::from(i < len)).collect(),
+            labels,
+            next_sentence_label: i8::from(inst.is_random_next),
+            num_tokens: len as i16,
+            source: inst.source,
+        }
+    }
+}
+
 /// A shard read back: its key-value metadata and rows.
 #[derive(Debug, Clone)]
 pub struct ShardContents {
@@ -558,4 +602,115 @@ fn append_rows(batch: &RecordBatch, rows: &mut Vec<ShardRow>) -> std::result::Re
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenize::SpecialTokens;
+
+    fn instance(ids: &[u32], a_len: usize, preds: &[(u32, u32)], random: bool) -> Instance {
+        Instance {
+            input_ids: ids.to_vec(),
+            segment_a_len: a_len,
+            predictions: preds.to_vec(),
+            is_random_next: random,
+            source: 7 << 32 | 3,
+        }
+    }
+
+    #[test]
+    fn round_trips_through_parquet_with_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = BuildConfig {
+            max_seq_len: 12,
+            rows_per_shard: 3,
+            row_group_rows: 2,
+            ..BuildConfig::default()
+        };
+        let meta = ShardMeta {
+            config: config.clone(),
+            tokenizer_sha256: "ab".repeat(32),
+            specials: SpecialTokens {
+                pad: 0,
+                unk: 100,
+                cls: 101,
+                sep: 102,
+                mask: 103,
+            },
+        };
+        let instances: Vec<Instance> = (0..7)
+            .map(|i| {
+                instance(
+                    &[101, 2000 + i, 103, 102, 2050, 2051, 102],
+                    4,
+                    &[(2, 2001), (5, 2051)],
+                    i % 2 == 0,
+                )
+            })
+            .collect();
+        let mut writer = ShardWriter::new(dir.path(), &meta).unwrap();
+        for inst in &instances {
+            writer.push(inst.clone()).unwrap();
+        }
+        let shards = writer.finish().unwrap();
+        let rows: Vec<u64> = shards.iter().map(|s| s.rows).collect();
+        assert_eq!(rows, [3, 3, 1]);
+        let mut read_back = Vec::new();
+        for (i, entry) in shards.iter().enumerate() {
+            assert_eq!(entry.file, shard_name(i));
+            let bytes = std::fs::read(dir.path().join(&entry.file)).unwrap();
+            assert_eq!(entry.bytes, bytes.len() as u64);
+            assert_eq!(entry.sha256, hex(&Sha256::digest(&bytes)));
+            let contents = read_shard(&dir.path().join(&entry.file)).unwrap();
+            assert_eq!(contents.metadata[META_SCHEMA_VERSION], "1");
+            assert_eq!(contents.metadata[META_TOKENIZER_SHA256], "ab".repeat(32));
+            let back: BuildConfig = serde_json::from_str(&contents.metadata[META_CONFIG]).unwrap();
+            assert_eq!(back, config);
+            read_back.extend(contents.rows);
+        }
+        let expected: Vec<ShardRow> = instances
+            .iter()
+            .map(|i| ShardRow::from_instance(i, 12, 0))
+            .collect();
+        assert_eq!(read_back, expected);
+        let row = &read_back[0];
+        assert_eq!(row.token_type_ids, [0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0]);
+        assert_eq!(row.attention_mask, [1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
+        assert_eq!(row.labels[2], 2001);
+        assert_eq!(row.labels[0], IGNORE_LABEL);
+        assert_eq!(row.num_tokens, 7);
+        assert_eq!(row.source, 7 << 32 | 3);
+        // No temporary file is left behind.
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| is_shard_name(n)), "{names:?}");
+    }
+
+    #[test]
+    fn foreign_parquet_names_missing_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "text",
+            DataType::Int32,
+            false,
+        )]));
+        let batch =
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int32Array::from(vec![1, 2]))])
+                .unwrap();
+        let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let err = read_shard(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("other.parquet") && err.contains("missing column input_ids"),
+            "{err}"
+        );
+        std::fs::write(&path, b"not parquet at all").unwrap();
+        let err = read_shard(&path).unwrap_err().to_string();
+        assert!(err.contains("other.parquet"), "{err}");
+    }
 }

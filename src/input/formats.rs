@@ -96,12 +96,16 @@ impl Builder {
     }
 }
 
-fn finish(parsed: &mut ParsedFile, index: u32, text: String) {
+fn finish(parsed: &mut ParsedFile, index: u32, mut text: String) {
     if text.trim().is_empty() {
         parsed.empty_documents += 1;
-    } else {
-        parsed.documents.push(Document { index, text });
+        return;
     }
+    let end = text.trim_end_matches('\n').len();
+    text.truncate(end);
+    let start = text.len() - text.trim_start_matches('\n').len();
+    text.drain(..start);
+    parsed.documents.push(Document { index, text });
 }
 
 fn parse_wiki(path: &Path, text: &str) -> Result<ParsedFile> {

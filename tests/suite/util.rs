@@ -1,0 +1,133 @@
+//! Shared test helpers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bertprep::shard::{ShardRow, IGNORE_LABEL};
+use bertprep::tokenize::SpecialTokens;
+
+/// The project root (where Cargo.toml is).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `fixtures/` in the project.
+pub fn fixtures() -> PathBuf {
+    root().join("fixtures")
+}
+
+/// A corpus under `../shared/corpora`, or `None` with a message saying the test is skipped.
+pub fn shared_corpus(name: &str) -> Option<PathBuf> {
+    let path = root().join("../shared/corpora").join(name);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("SKIPPED: corpus {} not found", path.display());
+        None
+    }
+}
+
+/// Runs `bertprep` with `args`.
+pub fn bertprep(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bertprep"))
+        .args(args)
+        .output()
+        .expect("run bertprep")
+}
+
+/// Runs `bertprep build --quiet --in INPUT --out OUT EXTRA...` and asserts success.
+pub fn build_ok(input: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "build",
+        "--quiet",
+        "--in",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let output = bertprep(&args);
+    assert!(
+        output.status.success(),
+        "bertprep {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Sorted names of the files in `dir`.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The BERT base uncased special ids of the embedded tokenizer.
+pub const BERT: SpecialTokens = SpecialTokens {
+    pad: 0,
+    unk: 100,
+    cls: 101,
+    sep: 102,
+    mask: 103,
+};
+
+/// Asserts every invariant a padded row must hold; returns the number of predictions.
+pub fn assert_row_invariants(row: &ShardRow, sp: SpecialTokens, max_seq_len: usize) -> usize {
+    let n = row.num_tokens as usize;
+    assert_eq!(row.input_ids.len(), max_seq_len);
+    assert_eq!(row.token_type_ids.len(), max_seq_len);
+    assert_eq!(row.attention_mask.len(), max_seq_len);
+    assert_eq!(row.labels.len(), max_seq_len);
+    assert!((5..=max_seq_len).contains(&n), "num_tokens {n}");
+    let ids = &row.input_ids;
+    // Exactly one [CLS], at 0.
+    assert_eq!(ids[0], sp.cls as i32);
+    assert_eq!(ids.iter().filter(|&&t| t == sp.cls as i32).count(), 1);
+    // [SEP] after A and at the end of B: exactly two among the real tokens, the last one at n-1.
+    let seps: Vec<usize> = (0..n).filter(|&i| ids[i] == sp.sep as i32).collect();
+    assert_eq!(seps.len(), 2, "seps at {seps:?}");
+    assert_eq!(seps[1], n - 1);
+    assert!(seps[0] >= 2 && seps[0] <= n - 3, "empty segment: {seps:?}");
+    // Padding.
+    assert!(ids[n..].iter().all(|&t| t == sp.pad as i32));
+    // Token types: 0 through the first [SEP], 1 through the last, 0 on padding.
+    for (i, &t) in row.token_type_ids.iter().enumerate() {
+        let want = i8::from(i > seps[0] && i < n);
+        assert_eq!(t, want, "token type at {i}");
+    }
+    // Attention mask is 1 exactly on the first num_tokens.
+    for (i, &m) in row.attention_mask.iter().enumerate() {
+        assert_eq!(m, i8::from(i < n), "attention at {i}");
+    }
+    // Labels: only at real, non-special positions.
+    let mut predictions = 0;
+    for (i, &label) in row.labels.iter().enumerate() {
+        if label == IGNORE_LABEL {
+            assert_ne!(ids[i], sp.mask as i32, "[MASK] without a label at {i}");
+            continue;
+        }
+        predictions += 1;
+        assert!(
+            i > 0 && i < n && !seps.contains(&i),
+            "label at special position {i}"
+        );
+        assert!(label >= 0);
+        for special in [sp.pad, sp.cls, sp.sep, sp.mask] {
+            assert_ne!(label, special as i32, "special label at {i}");
+            if ids[i] != label && ids[i] != sp.mask as i32 {
+                assert_ne!(
+                    ids[i], special as i32,
+                    "random replacement is special at {i}"
+                );
+            }
+        }
+    }
+    assert!(predictions >= 1);
+    assert!(matches!(row.next_sentence_label, 0 | 1));
+    predictions
+}

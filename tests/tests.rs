@@ -1,0 +1,25 @@
+//! Integration tests, one crate (a table of contents of the modules below).
+//!
+//! - `util` — helpers: run the real binary, temp dirs, row invariants.
+//! - `build` — `bertprep build` end to end through the binary: fixtures, manifest, decode,
+//!   determinism across threads, compression, errors.
+//! - `properties` — property tests of every instance's invariants.
+//! - `statistics` — masking and NSP rates on real Wikipedia text.
+//! - `golden` — token ids equal `transformers`' `BertTokenizerFast`.
+//! - `schema` — the shard schema equals the checked-in `schemas/shard.schema.json`.
+//! - `interop` — pyarrow opens the shards and agrees with them.
+
+#[path = "suite/build.rs"]
+mod build;
+#[path = "suite/golden.rs"]
+mod golden;
+#[path = "suite/interop.rs"]
+mod interop;
+#[path = "suite/properties.rs"]
+mod properties;
+#[path = "suite/schema.rs"]
+mod schema;
+#[path = "suite/statistics.rs"]
+mod statistics;
+#[path = "suite/util.rs"]
+mod util;
