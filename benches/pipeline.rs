@@ -176,7 +176,8 @@ fn end_to_end(c: &mut Criterion) {
                         tokenizer: TokenizerSource::Embedded,
                         threads,
                         overwrite: false,
-                        quiet: true,
+                        progress: bertprep::progress::ProgressMode::Quiet,
+                        worker: None,
                     };
                     pipeline::build(&opts).unwrap().manifest.counters.instances
                 })

@@ -41,6 +41,10 @@ pub struct BuildConfig {
     pub row_group_rows: usize,
     /// zstd level of the shards. Default 3.
     pub zstd_level: i32,
+    /// Decompressed bytes per work unit before it is cut at the next document boundary.
+    /// Units key the random streams and are the pool random-next documents are drawn from.
+    /// Default 8 MiB.
+    pub unit_bytes: usize,
     /// Where the tokenizer came from: `embedded:bert-base-uncased`, a `tokenizer.json` path, or
     /// a `vocab.txt` path (with `cased`).
     pub tokenizer: String,
@@ -61,6 +65,7 @@ impl Default for BuildConfig {
             rows_per_shard: 100_000,
             row_group_rows: 4_096,
             zstd_level: 3,
+            unit_bytes: crate::input::units::UNIT_TARGET_BYTES,
             tokenizer: crate::tokenize::EMBEDDED_ORIGIN.to_string(),
         }
     }
@@ -105,6 +110,13 @@ impl BuildConfig {
         }
         if self.rows_per_shard == 0 || self.row_group_rows == 0 {
             return fail("--rows-per-shard and the row-group size must be at least 1".into());
+        }
+        if self.unit_bytes == 0 || self.unit_bytes > crate::input::units::MAX_UNIT_BYTES {
+            return fail(format!(
+                "--unit-bytes must be in 1..={}, got {}",
+                crate::input::units::MAX_UNIT_BYTES,
+                self.unit_bytes
+            ));
         }
         if !(1..=22).contains(&self.zstd_level) {
             return fail(format!(

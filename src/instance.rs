@@ -3,8 +3,8 @@
 //! [`TokenizedDocument`] (sentences as token ids) → [`crate::pairs`] → [`Pair`] (segments A and
 //! B plus the NSP label) → [`crate::masking`] → [`Instance`] (the unpadded model input with its
 //! predictions). [`create_instances`] runs those two stages over every document of one work unit
-//! for every duplication pass, then shuffles the unit's instances; it is a pure function of its
-//! arguments, which is what makes the output independent of the thread count.
+//! for every duplication pass; it is a pure function of its arguments, which is what makes the
+//! output independent of the thread count. (The global shuffle is [`crate::spill`]'s.)
 
 use serde::{Deserialize, Serialize};
 
@@ -130,10 +130,9 @@ pub struct InstanceSettings<'a> {
     pub vocab: MaskVocab<'a>,
 }
 
-/// Builds and shuffles every instance of one work unit, all passes included.
+/// Builds every instance of one work unit, all passes included, in document order.
 ///
-/// Pass `p` draws from the stream `(seed, Instances, unit, p)`; the final shuffle from
-/// `(seed, Shuffle, unit, 0)`.
+/// Pass `p` draws from the stream `(seed, Instances, unit, p)`.
 pub fn create_instances(
     docs: &[TokenizedDocument],
     unit: u64,
@@ -161,7 +160,5 @@ pub fn create_instances(
             }
         }
     }
-    let mut rng = UnitRng::new(settings.seed, Purpose::Shuffle, unit, 0);
-    rng.shuffle(&mut instances);
     instances
 }

@@ -8,9 +8,11 @@
 //! 5. [`masking`] — masked-LM predictions (80% [MASK] / 10% random / 10% unchanged).
 //! 6. [`shard`] — padded rows in zstd Parquet shards, plus [`manifest`].
 //!
-//! [`pipeline`] runs the stages over work units on a thread pool; it is the only module with
-//! concurrency. [`rng`] is the only source of randomness. [`config::BuildConfig`] holds every
-//! setting that changes the output.
+//! [`pipeline`] runs the stages over work units ([`input::units`]) on a thread pool, spills the
+//! instances to shuffle buckets ([`spill`]) and writes the shards; it is the only module with
+//! concurrency, and it checkpoints into [`state`] so a killed build resumes. [`merge`] joins the
+//! manifests of `--worker i/N` builds. [`rng`] is the only source of randomness.
+//! [`config::BuildConfig`] holds every setting that changes the output.
 
 pub mod config;
 pub mod error;
@@ -19,10 +21,14 @@ pub mod instance;
 pub mod manifest;
 pub mod masking;
 pub mod pairs;
+pub mod merge;
 pub mod pipeline;
+pub mod progress;
 pub mod rng;
 pub mod segment;
 pub mod shard;
+pub mod spill;
+pub mod state;
 pub mod tokenize;
 
 pub use config::BuildConfig;

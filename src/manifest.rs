@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::input::{Compression, Format};
 use crate::instance::Counters;
 use crate::shard::ShardEntry;
+use crate::state::Worker;
 use crate::tokenize::SpecialTokens;
 
 /// File name of the manifest in the output directory.
@@ -67,6 +68,12 @@ pub struct Manifest {
     pub schema_version: u32,
     /// Effective build config.
     pub config: BuildConfig,
+    /// For one worker's part (`--worker i/N`), which worker; absent in a whole build's manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<Worker>,
+    /// Number of workers whose parts were merged into this manifest (absent: one machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_workers: Option<u32>,
     /// Tokenizer used.
     pub tokenizer: TokenizerEntry,
     /// Inputs, in unit order.
@@ -77,23 +84,68 @@ pub struct Manifest {
     pub counters: Counters,
 }
 
+/// File name of worker `w`'s manifest part.
+pub fn part_file(worker: Worker) -> String {
+    format!("manifest{}.json", worker.suffix())
+}
+
 impl Manifest {
     /// Reads `DIR/manifest.json`.
     pub fn read(dir: &Path) -> Result<Manifest> {
-        let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        serde_json::from_str(&text).map_err(|source| Error::Json { path, source })
+        Self::read_file(&dir.join(MANIFEST_FILE))
+    }
+
+    /// Reads a manifest (or manifest part) file.
+    pub fn read_file(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_str(&text).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Writes `DIR/manifest.json` atomically.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let path = dir.join(MANIFEST_FILE);
+        self.write_file(&dir.join(MANIFEST_FILE))
+    }
+
+    /// Writes the manifest to `path` atomically.
+    pub fn write_file(&self, path: &Path) -> Result<()> {
+        let path = path.to_path_buf();
         let mut text = serde_json::to_string_pretty(self).map_err(|source| Error::Json {
             path: path.clone(),
             source,
         })?;
         text.push('\n');
         write_atomic(&path, text.as_bytes())
+    }
+}
+
+impl InputEntry {
+    /// An entry for a file not yet read.
+    pub fn new(path: String, bytes: u64) -> Self {
+        InputEntry {
+            path,
+            bytes,
+            text_bytes: 0,
+            format: Format::Auto,
+            compression: Compression::None,
+            documents: 0,
+            empty_documents: 0,
+            instances: 0,
+        }
+    }
+
+    /// Adds the counts of `other` (the same file).
+    pub fn add(&mut self, other: &InputEntry) {
+        self.text_bytes += other.text_bytes;
+        self.documents += other.documents;
+        self.empty_documents += other.empty_documents;
+        self.instances += other.instances;
+        if other.format != Format::Auto {
+            self.format = other.format;
+            self.compression = other.compression;
+        }
     }
 }
 

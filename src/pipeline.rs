@@ -1,32 +1,43 @@
-//! The build: work units on a thread pool, shards written in unit order.
+//! The build: streaming work units through a thread pool, a bounded-memory global shuffle,
+//! checkpoints for resuming.
 //!
-//! This is the only module with concurrency. A work unit is one input file; units are numbered
-//! in the order [`crate::input::discover`] lists them. For each window of units, a rayon pool
-//! runs the pure per-unit stages in parallel — read and parse, split sentences, tokenize, pair,
-//! mask, shuffle within the unit ([`process_unit`]) — while a writer thread appends the previous
-//! window's instances, in unit order, to the shards. Every random draw comes from streams keyed by
-//! (seed, unit, pass), so the bytes written do not depend on the thread count, and memory is
-//! bounded by the window (a few units per thread) rather than by the corpus.
+//! This is the only module with concurrency. Two phases:
 //!
-//! The output directory receives `shard-NNNN.parquet` files (each renamed into place only when
-//! complete), then `tokenizer.json` and, last, `manifest.json`. On error every shard this run
-//! wrote is removed and no manifest is written: a failed build leaves the directory as it found
-//! it.
+//! 1. **Spill.** A reader thread cuts the inputs into work units ([`crate::input::units`]) and
+//!    hands each unit this process owns to a rayon pool; a unit may be read only when one of
+//!    `2 × threads + 1` in-flight tokens is free, which bounds memory whatever the corpus size.
+//!    Workers run the pure stages — decode, parse, split sentences, tokenize, pair, mask — and
+//!    draw a spill bucket for every instance ([`process_unit`]). The calling thread takes the
+//!    results back in unit order, appends the instances to their buckets ([`crate::spill`]) and
+//!    checkpoints ([`crate::state`]) after every unit.
+//! 2. **Write.** Each bucket in turn is loaded, shuffled with its own stream and appended to the
+//!    shards; the state records every finished shard.
+//!
+//! Every random draw comes from streams keyed by (seed, unit or bucket, pass), and units are
+//! spilled in unit order, so the bytes written do not depend on the thread count. A build killed
+//! at any point and started again with the same arguments continues from its last checkpoint
+//! and writes the same bytes. Shards are renamed into place only when complete; `tokenizer.json`
+//! and then the manifest are written last, and the work directory is removed. On an error the
+//! work directory and every shard of the build are removed, so a failed build leaves nothing.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
-
-use rayon::prelude::*;
 
 use crate::config::BuildConfig;
 use crate::error::{Error, Result};
-use crate::input::{self, InputFile};
+use crate::input::{self, decode, formats, Compression, InputFile, Unit, UnitReader};
 use crate::instance::{self, Counters, Instance, InstanceSettings, TokenizedDocument};
 use crate::manifest::{self, InputEntry, Manifest, TokenizerEntry, MANIFEST_FILE, TOKENIZER_FILE};
 use crate::masking::{MaskSettings, MaskVocab};
 use crate::pairs::PairSettings;
+use crate::progress::{Progress, ProgressMode};
+use crate::rng::{Purpose, UnitRng};
 use crate::segment;
-use crate::shard::{self, ShardMeta, ShardWriter};
+use crate::shard::{self, ShardEntry, ShardMeta, ShardWriter};
+use crate::spill::{self, SpillWriter};
+use crate::state::{self, BuildState, Identity, Phase, Worker};
 use crate::tokenize::{Tokenizer, TokenizerSource};
 
 /// Everything a build needs besides the config: where from, where to, how.
@@ -42,28 +53,39 @@ pub struct BuildOptions {
     pub tokenizer: TokenizerSource,
     /// Worker threads; 0 uses every core. Does not change the output.
     pub threads: usize,
-    /// Replace an existing build in `out`.
+    /// Replace an existing build (finished or not) in `out`.
     pub overwrite: bool,
-    /// No progress lines on stderr.
-    pub quiet: bool,
+    /// How progress is shown on stderr.
+    pub progress: ProgressMode,
+    /// Build only the units `u % count == index` (`--worker i/N`).
+    pub worker: Option<Worker>,
 }
 
 /// What a finished build reports.
 #[derive(Debug, Clone)]
 pub struct BuildSummary {
-    /// The manifest written.
+    /// The manifest written (or found, when the build was already complete).
     pub manifest: Manifest,
-    /// Wall-clock seconds.
+    /// Where the manifest is.
+    pub manifest_path: PathBuf,
+    /// Wall-clock seconds of this run.
     pub seconds: f64,
     /// Threads used.
     pub threads: usize,
+    /// The run continued an interrupted build.
+    pub resumed: bool,
+    /// The output already held this build; nothing was done.
+    pub already_complete: bool,
 }
 
 /// One unit's result.
 struct UnitOutput {
+    unit: u64,
+    file_index: u32,
     entry: InputEntry,
     counters: Counters,
     instances: Vec<Instance>,
+    buckets: Vec<u32>,
 }
 
 /// Shared, read-only state of the per-unit stages.
@@ -71,182 +93,405 @@ struct UnitContext<'a> {
     config: &'a BuildConfig,
     tokenizer: &'a Tokenizer,
     settings: InstanceSettings<'a>,
+    buckets: usize,
 }
 
-/// Runs a whole build.
+/// Runs a whole build (or resumes one).
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
     let start = Instant::now();
     let mut config = opts.config.clone();
     config.tokenizer = opts.tokenizer.origin();
     config.validate()?;
+    if let Some(w) = opts.worker {
+        if w.count == 0 || w.index >= w.count {
+            return Err(Error::Config(format!(
+                "--worker {}/{}: the index must be below the count",
+                w.index, w.count
+            )));
+        }
+    }
     let tokenizer = Tokenizer::load(&opts.tokenizer)?;
     let files = input::discover(&opts.inputs)?;
     if files.len() > u32::MAX as usize {
         return Err(Error::Config("more than 2^32 input files".into()));
     }
-    prepare_out_dir(&opts.out, opts.overwrite)?;
-
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("bertprep-worker-{i}"))
-        .build()
-        .map_err(|e| Error::Config(format!("cannot start {threads} threads: {e}")))?;
-
-    let settings = InstanceSettings {
-        seed: config.seed,
-        dupe_factor: config.dupe_factor,
-        pairs: PairSettings {
-            max_num_tokens: config.max_num_tokens(),
-            short_seq_prob: config.short_seq_prob,
-        },
-        mask: MaskSettings {
-            masked_lm_prob: config.masked_lm_prob,
-            max_predictions: config.max_predictions,
-            whole_word_mask: config.whole_word_mask,
-        },
-        vocab: MaskVocab::new(&tokenizer),
+    let identity = Identity {
+        config: config.clone(),
+        worker: opts.worker,
+        inputs: files
+            .iter()
+            .map(|f| (f.path.display().to_string(), f.bytes))
+            .collect(),
+        tokenizer_sha256: tokenizer.sha256().to_string(),
+        buckets: spill::bucket_count(estimated_text_bytes(&files)?, config.dupe_factor),
     };
+    let out = opts.out.as_path();
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let manifest_path = match opts.worker {
+        Some(w) => out.join(manifest::part_file(w)),
+        None => out.join(MANIFEST_FILE),
+    };
+    let work = state::work_dir(out, opts.worker);
+
+    if manifest_path.exists() {
+        let found = Manifest::read_file(&manifest_path).ok();
+        let same = found.as_ref().is_some_and(|m| same_build(m, &identity));
+        match (found, same, opts.overwrite) {
+            (Some(manifest), true, false) => {
+                let _ = std::fs::remove_dir_all(&work);
+                return Ok(BuildSummary {
+                    manifest,
+                    manifest_path,
+                    seconds: start.elapsed().as_secs_f64(),
+                    threads,
+                    resumed: false,
+                    already_complete: true,
+                });
+            }
+            (_, _, false) => {
+                return Err(Error::Config(format!(
+                    "{} holds a different build (other inputs, settings or tokenizer); pass \
+                     --overwrite to replace it",
+                    out.display()
+                )))
+            }
+            (_, _, true) => remove_build(out, opts.worker)?,
+        }
+    }
+
+    let previous = BuildState::read(&work)?;
+    let resumable = previous
+        .as_ref()
+        .is_some_and(|s| s.identity == identity && s.version == state::STATE_VERSION);
+    let (mut state, resumed) = match previous {
+        Some(s) if resumable && !opts.overwrite => (s, true),
+        _ => {
+            if !opts.overwrite && (work.exists() || has_shards(out, opts.worker)?) {
+                return Err(Error::Config(format!(
+                    "{} holds shards or an unfinished build with other inputs, settings or \
+                     tokenizer; pass --overwrite to replace it",
+                    out.display()
+                )));
+            }
+            remove_build(out, opts.worker)?;
+            let entries = files
+                .iter()
+                .map(|f| InputEntry::new(f.path.display().to_string(), f.bytes))
+                .collect();
+            (BuildState::new(identity, entries), false)
+        }
+    };
+    remove_stale_temporaries(out)?;
+    std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
+    state.write(&work)?;
+
+    let result = run(opts, &config, &tokenizer, &files, threads, &work, &mut state);
+    match result {
+        Ok(shards) => {
+            manifest::write_atomic(&out.join(TOKENIZER_FILE), tokenizer.json().as_bytes())?;
+            let manifest = Manifest {
+                producer: "bertprep".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                schema_version: shard::SCHEMA_VERSION,
+                config,
+                worker: opts.worker,
+                merged_workers: None,
+                tokenizer: TokenizerEntry {
+                    file: TOKENIZER_FILE.into(),
+                    sha256: tokenizer.sha256().into(),
+                    vocab_size: tokenizer.vocab_size(),
+                    special_tokens: tokenizer.specials(),
+                },
+                inputs: state.inputs.clone(),
+                shards,
+                counters: state.counters.clone(),
+            };
+            manifest.write_file(&manifest_path)?;
+            std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
+            Ok(BuildSummary {
+                manifest,
+                manifest_path,
+                seconds: start.elapsed().as_secs_f64(),
+                threads,
+                resumed,
+                already_complete: false,
+            })
+        }
+        Err(e) => {
+            for shard in &state.shards {
+                let _ = std::fs::remove_file(out.join(&shard.file));
+            }
+            let _ = std::fs::remove_dir_all(&work);
+            Err(e)
+        }
+    }
+}
+
+/// Both phases, from wherever `state` is.
+fn run(
+    opts: &BuildOptions,
+    config: &BuildConfig,
+    tokenizer: &Tokenizer,
+    files: &[InputFile],
+    threads: usize,
+    work: &Path,
+    state: &mut BuildState,
+) -> Result<Vec<ShardEntry>> {
     let ctx = UnitContext {
-        config: &config,
-        tokenizer: &tokenizer,
-        settings,
+        config,
+        tokenizer,
+        settings: InstanceSettings {
+            seed: config.seed,
+            dupe_factor: config.dupe_factor,
+            pairs: PairSettings {
+                max_num_tokens: config.max_num_tokens(),
+                short_seq_prob: config.short_seq_prob,
+            },
+            mask: MaskSettings {
+                masked_lm_prob: config.masked_lm_prob,
+                max_predictions: config.max_predictions,
+                whole_word_mask: config.whole_word_mask,
+            },
+            vocab: MaskVocab::new(tokenizer),
+        },
+        buckets: state.identity.buckets,
     };
+    let mut progress = Progress::new(opts.progress);
+    let spill_dir = work.join("spill");
+    if state.phase == Phase::Spill {
+        spill_phase(opts, &ctx, files, threads, work, &spill_dir, state, &mut progress)?;
+        state.phase = Phase::Write;
+        state.write(work)?;
+    }
     let meta = ShardMeta {
         config: config.clone(),
         tokenizer_sha256: tokenizer.sha256().to_string(),
         specials: tokenizer.specials(),
     };
-    let writer = ShardWriter::new(&opts.out, &meta)?;
-    let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();
-    let mut progress = Progress::new(opts.quiet, files.len(), total_bytes);
+    let shards = write_phase(opts, &meta, tokenizer, work, &spill_dir, state, &mut progress);
+    progress.finish();
+    shards
+}
 
-    let window = (threads * 2).max(2);
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<UnitOutput>>(1);
-    let (entries, counters, shards) = std::thread::scope(|scope| -> Result<_> {
-        let writer_thread = scope.spawn(move || write_units(writer, rx));
-        let mut failure = None;
-        for (w, chunk) in files.chunks(window).enumerate() {
-            let first = w * window;
-            let outputs: Vec<Result<UnitOutput>> = pool.install(|| {
-                chunk
-                    .par_iter()
-                    .enumerate()
-                    .map(|(i, file)| process_unit(first + i, file, &ctx))
-                    .collect()
-            });
-            match outputs.into_iter().collect::<Result<Vec<UnitOutput>>>() {
-                Ok(outputs) => {
-                    progress.advance(&outputs);
-                    if tx.send(outputs).is_err() {
-                        break; // The writer failed; its error is reported below.
+/// Phase one: units in, instances spilled to buckets in unit order.
+#[allow(clippy::too_many_arguments)]
+fn spill_phase(
+    opts: &BuildOptions,
+    ctx: &UnitContext<'_>,
+    files: &[InputFile],
+    threads: usize,
+    work: &Path,
+    spill_dir: &Path,
+    state: &mut BuildState,
+    progress: &mut Progress,
+) -> Result<()> {
+    let mut spill = SpillWriter::open(spill_dir, &state.bucket_lengths, ctx.tokenizer.vocab_size())?;
+    let mut reader = UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes);
+    let bytes_read = reader.disk_bytes_counter();
+    progress.start_reading(files.iter().map(|f| f.bytes).sum());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("bertprep-worker-{i}"))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start {threads} threads: {e}")))?;
+    let in_flight = 2 * threads + 1;
+    let (token_tx, token_rx) = crossbeam_channel::bounded::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = token_tx.send(());
+    }
+    let (work_tx, work_rx) = crossbeam_channel::unbounded::<(u64, Unit)>();
+    let (result_tx, result_rx) = crossbeam_channel::unbounded::<(u64, Result<UnitOutput>)>();
+    let first_unit = state.next_unit;
+    let worker = opts.worker;
+
+    std::thread::scope(|scope| {
+        let reader_results = result_tx.clone();
+        scope.spawn(move || {
+            let mut seq = 0u64;
+            let mut have_token = false;
+            loop {
+                if !have_token {
+                    if token_rx.recv().is_err() {
+                        break; // The writer stopped.
+                    }
+                    have_token = true;
+                }
+                match reader.next_unit() {
+                    Ok(None) => break,
+                    Ok(Some(unit)) => {
+                        let mine = worker.is_none_or(|w| w.owns(unit.index));
+                        if unit.index < first_unit || !mine {
+                            continue; // Keep the token for the next unit.
+                        }
+                        have_token = false;
+                        if work_tx.send((seq, unit)).is_err() {
+                            break;
+                        }
+                        seq += 1;
+                    }
+                    Err(e) => {
+                        let _ = reader_results.send((seq, Err(e)));
+                        break;
                     }
                 }
-                Err(e) => {
-                    failure = Some(e);
-                    break;
+            }
+        });
+        pool.in_place_scope(|s| {
+            for _ in 0..threads {
+                let work_rx = work_rx.clone();
+                let result_tx = result_tx.clone();
+                s.spawn(move |_| {
+                    for (seq, unit) in work_rx {
+                        let output = process_unit(unit, ctx);
+                        if result_tx.send((seq, output)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(result_tx);
+            drop(work_rx);
+            let mut pending: BTreeMap<u64, Result<UnitOutput>> = BTreeMap::new();
+            let mut next_seq = 0u64;
+            for (seq, output) in result_rx {
+                pending.insert(seq, output);
+                while let Some(output) = pending.remove(&next_seq) {
+                    let output = output?;
+                    for (instance, &b) in output.instances.iter().zip(&output.buckets) {
+                        spill.push(b as usize, instance)?;
+                    }
+                    state.counters.add(&output.counters);
+                    if let Some(entry) = state.inputs.get_mut(output.file_index as usize) {
+                        entry.add(&output.entry);
+                    }
+                    state.next_unit = output.unit + 1;
+                    state.bucket_lengths = spill.checkpoint()?;
+                    state.write(work)?;
+                    next_seq += 1;
+                    let _ = token_tx.send(());
+                    progress.update(bytes_read.load(Ordering::Relaxed), state.counters.instances);
                 }
             }
-        }
-        drop(tx);
-        let (writer, written) = writer_thread
-            .join()
-            .map_err(|_| Error::Config("shard writer thread panicked".into()))?;
-        match (failure, written) {
-            (None, Ok((entries, counters))) => {
-                let shards = writer.finish()?;
-                Ok((entries, counters, shards))
+            // A gap can only be an error reported for a unit that was never dispatched.
+            if let Some((_, output)) = pending.pop_first() {
+                output?;
             }
-            (Some(e), _) | (None, Err(e)) => {
-                writer.abort();
-                Err(e)
-            }
-        }
-    })?;
-
-    manifest::write_atomic(&opts.out.join(TOKENIZER_FILE), tokenizer.json().as_bytes())?;
-    let manifest = Manifest {
-        producer: "bertprep".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        schema_version: shard::SCHEMA_VERSION,
-        config,
-        tokenizer: TokenizerEntry {
-            file: TOKENIZER_FILE.into(),
-            sha256: tokenizer.sha256().into(),
-            vocab_size: tokenizer.vocab_size(),
-            special_tokens: tokenizer.specials(),
-        },
-        inputs: entries,
-        shards,
-        counters,
-    };
-    manifest.write(&opts.out)?;
-    Ok(BuildSummary {
-        manifest,
-        seconds: start.elapsed().as_secs_f64(),
-        threads,
+            state.bucket_lengths = spill.checkpoint()?;
+            Ok(())
+        })
     })
 }
 
-/// The writer thread: appends each window's instances in unit order. Hands the writer back
-/// so the caller can finish or abort it.
-fn write_units(
-    mut writer: ShardWriter,
-    rx: crossbeam_channel::Receiver<Vec<UnitOutput>>,
-) -> (ShardWriter, Result<(Vec<InputEntry>, Counters)>) {
-    let mut entries = Vec::new();
-    let mut counters = Counters::default();
-    for window in rx {
-        for unit in window {
-            for instance in unit.instances {
-                if let Err(e) = writer.push(instance) {
-                    return (writer, Err(e));
+/// Phase two: buckets shuffled into shards.
+fn write_phase(
+    opts: &BuildOptions,
+    meta: &ShardMeta,
+    tokenizer: &Tokenizer,
+    work: &Path,
+    spill_dir: &Path,
+    state: &mut BuildState,
+    progress: &mut Progress,
+) -> Result<Vec<ShardEntry>> {
+    let prefix = match opts.worker {
+        Some(w) => format!("shard{}-", w.suffix()),
+        None => "shard-".to_string(),
+    };
+    let mut skip: u64 = state.shards.iter().map(|s| s.rows).sum();
+    let mut written = skip;
+    progress.start_writing(state.counters.instances);
+    let mut writer = ShardWriter::resume(&opts.out, meta, &prefix, state.shards.clone())?;
+    let stream = opts.worker.map_or(0, |w| u64::from(w.index));
+    let result = (|| {
+        for b in 0..state.identity.buckets {
+            let len = state.bucket_lengths[b];
+            let mut instances = spill::read_bucket(spill_dir, b, len, tokenizer.vocab_size())?;
+            let mut rng = UnitRng::new(meta.config.seed, Purpose::Shuffle, b as u64, stream);
+            rng.shuffle(&mut instances);
+            for instance in instances {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                writer.push(instance)?;
+                written += 1;
+                if writer.finished().len() > state.shards.len() {
+                    state.shards = writer.finished().to_vec();
+                    state.write(work)?;
                 }
             }
-            counters.add(&unit.counters);
-            entries.push(unit.entry);
+            progress.update(written, written);
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => writer.finish(),
+        Err(e) => {
+            writer.abort();
+            Err(e)
         }
     }
-    (writer, Ok((entries, counters)))
 }
 
-/// Reads one input file and turns it into shuffled instances.
-fn process_unit(unit: usize, file: &InputFile, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
-    let parsed = input::read(&file.path, ctx.config.format)?;
+/// Turns one unit into instances and draws their buckets.
+fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
+    let Unit {
+        index,
+        file_index,
+        path,
+        format,
+        compression,
+        first_doc,
+        first_line,
+        byte_offset,
+        bytes,
+        ..
+    } = unit;
+    let text = decode::to_text_at(&path, bytes, byte_offset)?;
+    let parsed = formats::parse_at(&path, &text, format, first_doc, first_line)?;
     let mut counters = Counters {
-        text_bytes: parsed.text_bytes,
+        text_bytes: text.len() as u64,
         documents: parsed.documents.len() as u64,
         empty_documents: parsed.empty_documents,
         unclosed_documents: parsed.unclosed_documents,
         ..Counters::default()
     };
+    drop(text);
     let docs = tokenize_documents(
-        &file.path,
-        unit as u32,
+        &path,
+        file_index,
         &parsed.documents,
         ctx.config.presplit,
         ctx.tokenizer,
         &mut counters,
     )?;
-    let instances = instance::create_instances(&docs, unit as u64, &ctx.settings, &mut counters);
+    drop(parsed.documents);
+    let instances = instance::create_instances(&docs, index, &ctx.settings, &mut counters);
+    let mut rng = UnitRng::new(ctx.config.seed, Purpose::Bucket, index, 0);
+    let buckets = instances
+        .iter()
+        .map(|_| rng.index(ctx.buckets) as u32)
+        .collect();
     let entry = InputEntry {
-        path: file.path.display().to_string(),
-        bytes: file.bytes,
-        text_bytes: parsed.text_bytes,
-        format: parsed.format.unwrap_or_default(),
-        compression: parsed.compression,
-        documents: parsed.documents.len() as u64,
-        empty_documents: parsed.empty_documents,
+        path: path.display().to_string(),
+        bytes: 0,
+        text_bytes: counters.text_bytes,
+        format,
+        compression,
+        documents: counters.documents,
+        empty_documents: counters.empty_documents,
         instances: instances.len() as u64,
     };
     Ok(UnitOutput {
+        unit: index,
+        file_index,
         entry,
         counters,
         instances,
+        buckets,
     })
 }
 
@@ -297,85 +542,85 @@ pub fn tokenize_documents(
     Ok(out)
 }
 
-/// Creates `out`, refusing to mix with an earlier build unless `overwrite`.
-fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<()> {
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
-    let mut previous = Vec::new();
+/// Input text size estimate for choosing the bucket count: sizes on disk, compressed files
+/// counted four times.
+fn estimated_text_bytes(files: &[InputFile]) -> Result<u64> {
+    let mut total = 0u64;
+    for f in files {
+        let mut head = [0u8; 4];
+        let n = std::fs::File::open(&f.path)
+            .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
+            .map_err(|e| Error::io(&f.path, e))?;
+        let factor = match Compression::sniff(&head[..n]) {
+            Compression::None => 1,
+            _ => 4,
+        };
+        total = total.saturating_add(f.bytes.saturating_mul(factor));
+    }
+    Ok(total)
+}
+
+/// Whether a finished manifest is the build `identity` describes.
+fn same_build(m: &Manifest, identity: &Identity) -> bool {
+    m.config == identity.config
+        && m.worker == identity.worker
+        && m.tokenizer.sha256 == identity.tokenizer_sha256
+        && m.inputs.len() == identity.inputs.len()
+        && m.inputs
+            .iter()
+            .zip(&identity.inputs)
+            .all(|(e, (path, bytes))| &e.path == path && e.bytes == *bytes)
+}
+
+/// Whether `out` holds shards of this worker (or any shards, without workers).
+fn has_shards(out: &Path, worker: Option<Worker>) -> Result<bool> {
+    Ok(!build_files(out, worker)?.is_empty())
+}
+
+/// The files of a build of `worker` in `out`: its shards, manifest and the tokenizer.
+fn build_files(out: &Path, worker: Option<Worker>) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let entries = match std::fs::read_dir(out) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err(Error::io(out, e)),
+    };
+    let (shard_prefix, manifest_name) = match worker {
+        Some(w) => (format!("shard{}-", w.suffix()), manifest::part_file(w)),
+        None => ("shard-".to_string(), MANIFEST_FILE.to_string()),
+    };
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(out, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let stale_tmp = name.starts_with('.') && name.ends_with(".tmp");
-        if stale_tmp {
-            let _ = std::fs::remove_file(entry.path());
-        } else if name == MANIFEST_FILE || name == TOKENIZER_FILE || shard::is_shard_name(&name) {
-            previous.push(entry.path());
+        let shard = shard::is_shard_name(&name) && name.starts_with(&shard_prefix);
+        if shard || name == manifest_name {
+            found.push(entry.path());
         }
     }
-    if previous.is_empty() {
-        return Ok(());
-    }
-    if !overwrite {
-        return Err(Error::Config(format!(
-            "output directory {} already holds a build ({} files: manifest.json, tokenizer.json \
-             or shard-*.parquet); pass --overwrite to replace it",
-            out.display(),
-            previous.len()
-        )));
-    }
-    for path in previous {
+    Ok(found)
+}
+
+/// Removes an earlier build of `worker` from `out` (for `--overwrite`).
+fn remove_build(out: &Path, worker: Option<Worker>) -> Result<()> {
+    for path in build_files(out, worker)? {
         std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+    }
+    let work = state::work_dir(out, worker);
+    if work.exists() {
+        std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
     }
     Ok(())
 }
 
-/// Periodic progress lines on stderr.
-struct Progress {
-    quiet: bool,
-    start: Instant,
-    last: Instant,
-    files: usize,
-    done: usize,
-    total_bytes: u64,
-    bytes: u64,
-    instances: u64,
-}
-
-impl Progress {
-    fn new(quiet: bool, files: usize, total_bytes: u64) -> Self {
-        let now = Instant::now();
-        Progress {
-            quiet,
-            start: now,
-            last: now,
-            files,
-            done: 0,
-            total_bytes,
-            bytes: 0,
-            instances: 0,
+/// Removes hidden temporary files a killed run left (`.shard-0003.parquet.tmp`).
+fn remove_stale_temporaries(out: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(out, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
-
-    fn advance(&mut self, outputs: &[UnitOutput]) {
-        self.done += outputs.len();
-        self.bytes += outputs.iter().map(|o| o.entry.bytes).sum::<u64>();
-        self.instances += outputs
-            .iter()
-            .map(|o| o.instances.len() as u64)
-            .sum::<u64>();
-        if self.quiet || (self.last.elapsed().as_secs_f64() < 2.0 && self.done < self.files) {
-            return;
-        }
-        self.last = Instant::now();
-        let secs = self.start.elapsed().as_secs_f64().max(1e-9);
-        eprintln!(
-            "bertprep: {}/{} inputs, {:.1}/{:.1} MB, {} instances, {:.2} MB/s",
-            self.done,
-            self.files,
-            self.bytes as f64 / 1e6,
-            self.total_bytes as f64 / 1e6,
-            self.instances,
-            self.bytes as f64 / 1e6 / secs
-        );
-    }
+    Ok(())
 }

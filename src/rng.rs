@@ -16,8 +16,10 @@ use rand_core::{Rng, SeedableRng};
 pub enum Purpose {
     /// Pairing sentences and masking tokens for one unit and pass.
     Instances = 1,
-    /// Shuffling the instances of one unit.
+    /// Shuffling one spill bucket (keyed by bucket, and worker in place of the pass).
     Shuffle = 2,
+    /// Assigning a unit's instances to spill buckets.
+    Bucket = 3,
 }
 
 /// A seeded random stream with the sampling helpers the pipeline needs.

@@ -178,6 +178,7 @@ pub struct ShardWriter {
     pad: u32,
     schema: SchemaRef,
     props: WriterProperties,
+    prefix: String,
     pending: Vec<Instance>,
     open: Option<OpenShard>,
     finished: Vec<ShardEntry>,
@@ -211,8 +212,19 @@ impl Drop for OpenShard {
 }
 
 impl ShardWriter {
-    /// A writer into `dir` (which must exist).
+    /// A writer into `dir` (which must exist) naming shards `shard-0000.parquet`, ...
     pub fn new(dir: &Path, meta: &ShardMeta) -> Result<Self> {
+        Self::resume(dir, meta, "shard-", Vec::new())
+    }
+
+    /// A writer naming shards `{prefix}NNNN.parquet` that continues after `finished`, the shards
+    /// an earlier run of the same build completed.
+    pub fn resume(
+        dir: &Path,
+        meta: &ShardMeta,
+        prefix: &str,
+        finished: Vec<ShardEntry>,
+    ) -> Result<Self> {
         let config = &meta.config;
         let config_json =
             serde_json::to_string(config).map_err(|e| Error::Config(e.to_string()))?;
@@ -251,9 +263,10 @@ impl ShardWriter {
             pad: meta.specials.pad,
             schema,
             props,
+            prefix: prefix.to_string(),
             pending: Vec::new(),
             open: None,
-            finished: Vec::new(),
+            finished,
         })
     }
 
@@ -294,7 +307,7 @@ impl ShardWriter {
     }
 
     fn open_shard(&mut self) -> Result<()> {
-        let name = shard_name(self.finished.len());
+        let name = format!("{}{:04}.parquet", self.prefix, self.finished.len());
         let path = self.dir.join(&name);
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
@@ -347,8 +360,13 @@ impl ShardWriter {
         }
     }
 
-    /// Gives up: removes the shard being written and every shard this writer finished, so a
-    /// failed build leaves nothing behind.
+    /// Shards finished so far, the resumed ones included.
+    pub fn finished(&self) -> &[ShardEntry] {
+        &self.finished
+    }
+
+    /// Gives up: removes the shard being written and every shard finished (the resumed ones
+    /// included), so a failed build leaves nothing behind.
     pub fn abort(mut self) {
         self.open = None; // Dropping an open shard removes its temporary file.
         for entry in &self.finished {

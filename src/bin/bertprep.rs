@@ -10,6 +10,8 @@ use anyhow::Context;
 use bertprep::config::default_max_predictions;
 use bertprep::input::Format;
 use bertprep::pipeline::{self, BuildOptions};
+use bertprep::progress::ProgressMode;
+use bertprep::state::Worker;
 use bertprep::tokenize::TokenizerSource;
 use bertprep::BuildConfig;
 use clap::{Args, Parser, Subcommand};
@@ -29,6 +31,11 @@ struct Cli {
 enum Command {
     /// Read a corpus and write shards of masked-LM + next-sentence instances.
     Build(BuildArgs),
+    /// Join the manifest parts of a `--worker i/N` build into manifest.json.
+    MergeManifest {
+        /// Output directory holding the workers' shards and manifest-wNNN.json parts.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -84,12 +91,23 @@ struct BuildArgs {
     /// zstd compression level of the shards (1-22).
     #[arg(long, default_value_t = 3)]
     zstd_level: i32,
+    /// Bytes of text per work unit (files are cut at the next document boundary after it);
+    /// random-next segments come from the same unit. Changes the output.
+    #[arg(long, default_value_t = bertprep::input::units::UNIT_TARGET_BYTES)]
+    unit_bytes: usize,
     /// Worker threads (0 = all cores); the output does not depend on it.
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Replace an existing build in the output directory.
+    /// Replace an existing build (finished or not) in the output directory.
     #[arg(long)]
     overwrite: bool,
+    /// Build only the work units u with u % N == I: `I/N`, or `auto[/N]` to take I from
+    /// JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID (Slurm).
+    #[arg(long, value_name = "I/N|auto[/N]")]
+    worker: Option<String>,
+    /// Progress as plain periodic lines even on a terminal.
+    #[arg(long, conflicts_with = "quiet")]
+    progress_lines: bool,
     /// No progress or summary on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -124,9 +142,21 @@ impl BuildArgs {
             rows_per_shard: self.rows_per_shard,
             row_group_rows: self.row_group_rows,
             zstd_level: self.zstd_level,
+            unit_bytes: self.unit_bytes,
             tokenizer: tokenizer.origin(),
         };
         config.validate()?;
+        let worker = match &self.worker {
+            Some(spec) => Some(Worker::parse(spec, |k| std::env::var(k).ok())?),
+            None => None,
+        };
+        let progress = if self.quiet {
+            ProgressMode::Quiet
+        } else if self.progress_lines {
+            ProgressMode::Lines
+        } else {
+            ProgressMode::Auto
+        };
         Ok(BuildOptions {
             inputs: self.inputs,
             out: self.out,
@@ -134,7 +164,8 @@ impl BuildArgs {
             tokenizer,
             threads: self.threads,
             overwrite: self.overwrite,
-            quiet: self.quiet,
+            progress,
+            worker,
         })
     }
 }
@@ -143,25 +174,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Build(args) => {
             let opts = args.into_options()?;
-            let quiet = opts.quiet;
             let summary = pipeline::build(&opts).context("build failed")?;
-            if !quiet {
-                let c = &summary.manifest.counters;
-                let mb = c.text_bytes as f64 / 1e6;
-                eprintln!(
-                    "bertprep: done: {} documents, {} instances, {} tokens, {} shards in {:.2} s \
-                     ({:.2} MB/s, {:.0} instances/s, {} threads) -> {}",
-                    c.documents,
-                    c.instances,
-                    c.tokens,
-                    summary.manifest.shards.len(),
-                    summary.seconds,
-                    mb / summary.seconds.max(1e-9),
-                    c.instances as f64 / summary.seconds.max(1e-9),
-                    summary.threads,
-                    opts.out.display()
-                );
+            if opts.progress == ProgressMode::Quiet {
+                return Ok(());
             }
+            let c = &summary.manifest.counters;
+            if summary.already_complete {
+                eprintln!(
+                    "bertprep: {} already holds this build ({} instances in {} shards); nothing to do",
+                    opts.out.display(),
+                    c.instances,
+                    summary.manifest.shards.len()
+                );
+                return Ok(());
+            }
+            let mb = c.text_bytes as f64 / 1e6;
+            let secs = summary.seconds.max(1e-9);
+            eprintln!(
+                "bertprep: done{}: {} documents, {} instances, {} tokens, {} shards in {:.2} s \
+                 ({:.2} MB/s, {:.0} instances/s, {} threads) -> {}",
+                if summary.resumed { " (resumed)" } else { "" },
+                c.documents,
+                c.instances,
+                c.tokens,
+                summary.manifest.shards.len(),
+                summary.seconds,
+                mb / secs,
+                c.instances as f64 / secs,
+                summary.threads,
+                summary.manifest_path.display()
+            );
+            Ok(())
+        }
+        Command::MergeManifest { dir } => {
+            let merged = bertprep::merge::merge_manifests(&dir).context("merge-manifest failed")?;
+            eprintln!(
+                "bertprep: merged {} workers: {} instances in {} shards -> {}",
+                merged.merged_workers.unwrap_or(0),
+                merged.counters.instances,
+                merged.shards.len(),
+                dir.join(bertprep::manifest::MANIFEST_FILE).display()
+            );
             Ok(())
         }
     }

@@ -64,8 +64,15 @@ fn read_to_end(path: &Path, mut reader: impl Read) -> Result<Vec<u8>> {
 }
 
 /// Checks UTF-8, drops a BOM and normalises line ends to LF.
-pub fn to_text(path: &Path, mut bytes: Vec<u8>) -> Result<String> {
-    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+pub fn to_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    to_text_at(path, bytes, 0)
+}
+
+/// [`to_text`] for a piece of a decompressed file starting at byte `offset`: error offsets are
+/// the file's, and a BOM is dropped only at offset 0.
+pub fn to_text_at(path: &Path, mut bytes: Vec<u8>, offset: u64) -> Result<String> {
+    let offset = offset as usize;
+    let bom = if offset == 0 && bytes.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
         0
@@ -73,7 +80,7 @@ pub fn to_text(path: &Path, mut bytes: Vec<u8>) -> Result<String> {
     if let Err(e) = std::str::from_utf8(&bytes[bom..]) {
         return Err(Error::Utf8 {
             path: path.to_path_buf(),
-            offset: bom + e.valid_up_to(),
+            offset: offset + bom + e.valid_up_to(),
         });
     }
     if bom > 0 {
@@ -85,7 +92,7 @@ pub fn to_text(path: &Path, mut bytes: Vec<u8>) -> Result<String> {
     // Checked above; removing BOM bytes and CRs cannot break UTF-8.
     String::from_utf8(bytes).map_err(|e| Error::Utf8 {
         path: path.to_path_buf(),
-        offset: e.utf8_error().valid_up_to(),
+        offset: offset + e.utf8_error().valid_up_to(),
     })
 }
 
@@ -126,6 +133,14 @@ mod tests {
         assert_eq!(err.to_string(), "f.txt: invalid UTF-8 at byte offset 3");
         let err = text(b"\xEF\xBB\xBFab\xc3").unwrap_err();
         assert_eq!(err.to_string(), "f.txt: invalid UTF-8 at byte offset 5");
+    }
+
+    #[test]
+    fn offsets_of_a_piece_are_the_files() {
+        let err = to_text_at(Path::new("f"), b"ab\xff".to_vec(), 1000).unwrap_err();
+        assert_eq!(err.to_string(), "f: invalid UTF-8 at byte offset 1002");
+        // A BOM is only a BOM at the start of the file.
+        assert_eq!(to_text_at(Path::new("f"), b"\xEF\xBB\xBFx".to_vec(), 5).unwrap(), "\u{feff}x");
     }
 
     #[test]

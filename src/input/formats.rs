@@ -43,10 +43,26 @@ pub fn detect(path: &Path, text: &str) -> Format {
 
 /// Cuts `text` into documents in the given format (`Auto` is treated as text).
 pub fn parse(path: &Path, text: &str, format: Format) -> Result<ParsedFile> {
+    parse_at(path, text, format, 0, 1)
+}
+
+/// Like [`parse`] for a piece of a file that starts with document `first_doc` at line
+/// `first_line` (1-based), so indices and error lines are the file's.
+pub fn parse_at(
+    path: &Path,
+    text: &str,
+    format: Format,
+    first_doc: u32,
+    first_line: usize,
+) -> Result<ParsedFile> {
+    let at = Start {
+        doc: first_doc,
+        line: first_line,
+    };
     let mut parsed = match format {
-        Format::Wiki => parse_wiki(path, text)?,
-        Format::Jsonl => parse_jsonl(path, text)?,
-        Format::Text | Format::Auto => parse_text(text),
+        Format::Wiki => parse_wiki(path, text, at)?,
+        Format::Jsonl => parse_jsonl(path, text, at)?,
+        Format::Text | Format::Auto => parse_text(text, at),
     };
     parsed.format = Some(match format {
         Format::Auto => Format::Text,
@@ -55,7 +71,15 @@ pub fn parse(path: &Path, text: &str, format: Format) -> Result<ParsedFile> {
     Ok(parsed)
 }
 
-fn is_doc_open(line: &str) -> bool {
+/// Where a piece of a file starts.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    doc: u32,
+    line: usize,
+}
+
+/// Whether a (trimmed) line opens a WikiExtractor document.
+pub(crate) fn is_doc_open(line: &str) -> bool {
     line.strip_prefix("<doc")
         .is_some_and(|rest| rest.starts_with([' ', '>', '\t']))
 }
@@ -108,11 +132,12 @@ fn finish(parsed: &mut ParsedFile, index: u32, mut text: String) {
     parsed.documents.push(Document { index, text });
 }
 
-fn parse_wiki(path: &Path, text: &str) -> Result<ParsedFile> {
+fn parse_wiki(path: &Path, text: &str, at: Start) -> Result<ParsedFile> {
     let mut parsed = ParsedFile::default();
     let mut open: Option<Builder> = None;
-    let mut next_index = 0u32;
+    let mut next_index = at.doc;
     for (n, line) in text.split('\n').enumerate() {
+        let n = n + at.line - 1;
         let trimmed = line.trim();
         if is_doc_open(trimmed) {
             if let Some(doc) = open.take() {
@@ -157,10 +182,11 @@ struct JsonDocument {
     title: Option<String>,
 }
 
-fn parse_jsonl(path: &Path, text: &str) -> Result<ParsedFile> {
+fn parse_jsonl(path: &Path, text: &str, at: Start) -> Result<ParsedFile> {
     let mut parsed = ParsedFile::default();
-    let mut index = 0u32;
+    let mut index = at.doc;
     for (n, line) in text.split('\n').enumerate() {
+        let n = n + at.line - 1;
         if line.trim().is_empty() {
             continue;
         }
@@ -193,9 +219,9 @@ fn parse_jsonl(path: &Path, text: &str) -> Result<ParsedFile> {
     Ok(parsed)
 }
 
-fn parse_text(text: &str) -> ParsedFile {
+fn parse_text(text: &str, at: Start) -> ParsedFile {
     let mut parsed = ParsedFile::default();
-    let mut index = 0u32;
+    let mut index = at.doc;
     let mut current = String::new();
     for line in text.split('\n') {
         let line = line.trim_end();

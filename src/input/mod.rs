@@ -10,12 +10,17 @@
 //!    dropped, HTML entities unescaped by [`html`]), JSON lines with a `text` field, or plain text
 //!    with blank-line-separated documents.
 //!
+//! For a build, [`units`] streams the files instead and cuts them into work units at document
+//! boundaries, so no file has to fit in memory; [`read`] reads one whole file (for small inputs
+//! and tools).
+//!
 //! A document's text keeps its line structure: every line is a paragraph (or, with
 //! `--presplit`, one sentence), so the sentence splitter treats a line end as a boundary.
 
 pub mod decode;
 pub mod formats;
 pub mod html;
+pub mod units;
 pub mod walk;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub use decode::Compression;
+pub use units::{Unit, UnitReader};
 pub use walk::discover;
 
 /// Input format of a file.

@@ -1,0 +1,421 @@
+//! Work units: input files read as streams and cut at document boundaries.
+//!
+//! A [`UnitReader`] walks the input files in order and yields [`Unit`]s of about
+//! [`UNIT_TARGET_BYTES`] of decompressed text each, always ending at a document boundary (after a
+//! `</doc>` line for WikiExtractor text, after any line for JSON lines, after a blank line for
+//! plain text). A file smaller than the target is one unit. Units are numbered globally in
+//! reading order, which is what keys every random stream, so the numbering — and therefore the
+//! output — is the same for any thread count and any `--worker i/N` split.
+//!
+//! Only one unit's text is held here at a time; decompression streams. Each unit carries the
+//! index of its first document in the file and its first line, so documents keep their
+//! file-level indices and errors their file-level line numbers. A single document larger than
+//! [`MAX_UNIT_BYTES`] is an error naming the file.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::decode::Compression;
+use super::{formats, Format, InputFile};
+use crate::error::{Error, Result};
+
+/// Text per unit before the reader looks for the next document boundary.
+pub const UNIT_TARGET_BYTES: usize = 8 << 20;
+
+/// Largest unit accepted (one document cannot be cut).
+pub const MAX_UNIT_BYTES: usize = 1 << 30;
+
+/// A piece of one input file holding whole documents.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// Global unit number, in reading order.
+    pub index: u64,
+    /// Index of the file in the input list.
+    pub file_index: u32,
+    /// The file.
+    pub path: PathBuf,
+    /// Format of the file (never `Auto`).
+    pub format: Format,
+    /// Compression of the file.
+    pub compression: Compression,
+    /// Index in the file of the unit's first document.
+    pub first_doc: u32,
+    /// 1-based line number in the file of the unit's first line.
+    pub first_line: usize,
+    /// Offset of the unit in the decompressed file.
+    pub byte_offset: u64,
+    /// The unit's raw bytes (UTF-8 not yet checked).
+    pub bytes: Vec<u8>,
+    /// Whether this is the file's last unit.
+    pub last_of_file: bool,
+}
+
+/// Reads input files as a sequence of units.
+pub struct UnitReader {
+    files: Vec<InputFile>,
+    format: Format,
+    target: usize,
+    next_file: usize,
+    next_index: u64,
+    current: Option<OpenFile>,
+    disk_bytes_read: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for UnitReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnitReader")
+            .field("files", &self.files.len())
+            .field("next_file", &self.next_file)
+            .field("next_index", &self.next_index)
+            .finish()
+    }
+}
+
+struct OpenFile {
+    file_index: u32,
+    path: PathBuf,
+    format: Format,
+    compression: Compression,
+    reader: Box<dyn BufRead + Send>,
+    next_doc: u64,
+    next_line: usize,
+    offset: u64,
+    /// A line read ahead for format detection, not yet placed in a unit.
+    pending: Vec<u8>,
+    done: bool,
+    emitted: bool,
+}
+
+/// Counts bytes read from the underlying file, for progress.
+struct CountingReader<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl UnitReader {
+    /// A reader over `files` (in this order) with the given format (or `Auto`).
+    pub fn new(files: Vec<InputFile>, format: Format) -> Self {
+        Self::with_target(files, format, UNIT_TARGET_BYTES)
+    }
+
+    /// Like [`UnitReader::new`] with another unit size (for tests).
+    pub fn with_target(files: Vec<InputFile>, format: Format, target: usize) -> Self {
+        UnitReader {
+            files,
+            format,
+            target: target.max(1),
+            next_file: 0,
+            next_index: 0,
+            current: None,
+            disk_bytes_read: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Bytes read from disk so far (compressed bytes for compressed files).
+    pub fn disk_bytes_counter(&self) -> Arc<AtomicU64> {
+        self.disk_bytes_read.clone()
+    }
+
+    /// The next unit, or `None` after the last file.
+    pub fn next_unit(&mut self) -> Result<Option<Unit>> {
+        loop {
+            if self.current.is_none() {
+                if self.next_file >= self.files.len() {
+                    return Ok(None);
+                }
+                let index = self.next_file;
+                self.next_file += 1;
+                self.current = Some(self.open(index)?);
+            }
+            let Some(file) = self.current.as_mut() else {
+                continue;
+            };
+            if let Some(unit) = read_unit(file, self.target, self.next_index)? {
+                self.next_index += 1;
+                if unit.last_of_file {
+                    self.current = None;
+                }
+                return Ok(Some(unit));
+            }
+            self.current = None;
+        }
+    }
+
+    fn open(&self, index: usize) -> Result<OpenFile> {
+        let path = self.files[index].path.clone();
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let counting = CountingReader {
+            inner: file,
+            counter: self.disk_bytes_read.clone(),
+        };
+        let mut raw = BufReader::with_capacity(1 << 20, counting);
+        let head = raw.fill_buf().map_err(|e| Error::io(&path, e))?;
+        let compression = Compression::sniff(head);
+        let mut reader: Box<dyn BufRead + Send> = match compression {
+            Compression::None => Box::new(raw),
+            Compression::Gzip => Box::new(BufReader::with_capacity(
+                1 << 20,
+                flate2::bufread::MultiGzDecoder::new(raw),
+            )),
+            Compression::Zstd => Box::new(BufReader::with_capacity(
+                1 << 20,
+                zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io(&path, e))?,
+            )),
+            Compression::Bzip2 => Box::new(BufReader::with_capacity(
+                1 << 20,
+                bzip2::bufread::MultiBzDecoder::new(raw),
+            )),
+        };
+        // Detect the format from the first non-blank line; keep what was read.
+        let mut pending = Vec::new();
+        let format = match self.format {
+            Format::Auto => {
+                loop {
+                    let start = pending.len();
+                    let n = read_line(&mut reader, &mut pending, &path)?;
+                    if n == 0 || !pending[start..].iter().all(u8::is_ascii_whitespace) {
+                        break;
+                    }
+                }
+                let head = String::from_utf8_lossy(&pending[..pending.len().min(4096)]);
+                let head = head.trim_start_matches('\u{feff}');
+                formats::detect(&path, head)
+            }
+            f => f,
+        };
+        Ok(OpenFile {
+            file_index: index as u32,
+            path,
+            format,
+            compression,
+            reader,
+            next_doc: 0,
+            next_line: 1,
+            offset: 0,
+            pending,
+            done: false,
+            emitted: false,
+        })
+    }
+}
+
+/// Appends one line (with its `\n`) to `buf`; returns the bytes read (0 at the end).
+fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, path: &Path) -> Result<usize> {
+    reader.read_until(b'\n', buf).map_err(|e| {
+        Error::io(
+            path,
+            std::io::Error::new(e.kind(), format!("read failed (corrupt compressed stream?): {e}")),
+        )
+    })
+}
+
+/// Reads the next unit of `file`, or `None` when the file has been fully emitted.
+fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Unit>> {
+    if file.done {
+        return Ok(None);
+    }
+    let mut bytes = std::mem::take(&mut file.pending);
+    let mut docs_in_unit = 0u64;
+    let mut lines_in_unit = 0usize;
+    let mut prev_blank = true;
+    let mut scanned = 0;
+    let at_end;
+    loop {
+        // Account for every complete line in `bytes[scanned..]`.
+        let mut boundary_at_end = false;
+        while let Some(nl) = memchr::memchr(b'\n', &bytes[scanned..]) {
+            let line = &bytes[scanned..scanned + nl];
+            let kind = classify(file.format, line, prev_blank);
+            docs_in_unit += u64::from(kind.starts_doc);
+            prev_blank = kind.blank;
+            lines_in_unit += 1;
+            scanned += nl + 1;
+            boundary_at_end = kind.boundary_after;
+        }
+        if bytes.len() >= target && boundary_at_end && scanned == bytes.len() {
+            let rest = file.reader.fill_buf().map_err(|e| Error::io(&file.path, e))?;
+            at_end = rest.is_empty();
+            break;
+        }
+        if bytes.len() > MAX_UNIT_BYTES {
+            return Err(Error::format(
+                &file.path,
+                file.next_line + lines_in_unit,
+                format!("no document boundary within {} MiB", MAX_UNIT_BYTES >> 20),
+            ));
+        }
+        let n = read_line(&mut file.reader, &mut bytes, &file.path)?;
+        if n == 0 {
+            at_end = true;
+            // A last line without '\n'.
+            if scanned < bytes.len() {
+                let line = &bytes[scanned..];
+                docs_in_unit += u64::from(classify(file.format, line, prev_blank).starts_doc);
+                lines_in_unit += 1;
+            }
+            break;
+        }
+    }
+    if at_end && bytes.is_empty() && file.emitted {
+        file.done = true;
+        return Ok(None);
+    }
+    let first_doc = u32::try_from(file.next_doc).map_err(|_| {
+        Error::format(&file.path, file.next_line, "more than 2^32 documents in one file")
+    })?;
+    let unit = Unit {
+        index,
+        file_index: file.file_index,
+        path: file.path.clone(),
+        format: file.format,
+        compression: file.compression,
+        first_doc,
+        first_line: file.next_line,
+        byte_offset: file.offset,
+        last_of_file: at_end,
+        bytes,
+    };
+    file.next_doc += docs_in_unit;
+    file.next_line += lines_in_unit;
+    file.offset += unit.bytes.len() as u64;
+    file.emitted = true;
+    file.done = at_end;
+    Ok(Some(unit))
+}
+
+struct LineKind {
+    blank: bool,
+    starts_doc: bool,
+    boundary_after: bool,
+}
+
+/// What a line means for document counting and cutting, per format. Mirrors the parsers in
+/// [`formats`]: wiki documents start at `<doc` lines, JSON documents are non-blank lines, text
+/// documents are runs of non-blank lines.
+fn classify(format: Format, line: &[u8], prev_blank: bool) -> LineKind {
+    let trimmed = line.trim_ascii();
+    let blank = trimmed.is_empty() || std::str::from_utf8(line).is_ok_and(|l| l.trim().is_empty());
+    match format {
+        Format::Wiki => {
+            let text = std::str::from_utf8(trimmed).unwrap_or("");
+            LineKind {
+                blank,
+                starts_doc: formats::is_doc_open(text),
+                boundary_after: trimmed == b"</doc>",
+            }
+        }
+        Format::Jsonl => LineKind {
+            blank,
+            starts_doc: !blank,
+            boundary_after: true,
+        },
+        Format::Text | Format::Auto => LineKind {
+            blank,
+            starts_doc: !blank && prev_blank,
+            boundary_after: blank,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::formats::parse_at;
+    use std::io::Write;
+
+    fn units_of(text: &[u8], name: &str, target: usize) -> Vec<Unit> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let files = vec![InputFile {
+            path,
+            bytes: text.len() as u64,
+        }];
+        let mut reader = UnitReader::with_target(files, Format::Auto, target);
+        let mut out = Vec::new();
+        while let Some(u) = reader.next_unit().unwrap() {
+            out.push(u);
+        }
+        out
+    }
+
+    fn wiki(n: usize) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "<doc id=\"{i}\" title=\"T{i}\">\nT{i}\n\nDocument {i} says hello.\nMore text.\n</doc>\n"
+                )
+            })
+            .collect()
+    }
+
+    /// Cutting changes nothing: the documents of all units equal those of the whole file.
+    fn assert_same_documents(text: &str, name: &str, target: usize) -> usize {
+        let units = units_of(text.as_bytes(), name, target);
+        let format = units[0].format;
+        let whole = parse_at(Path::new(name), text, format, 0, 1).unwrap();
+        let mut docs = Vec::new();
+        let mut empty = 0;
+        for u in &units {
+            let t = std::str::from_utf8(&u.bytes).unwrap();
+            let p = parse_at(Path::new(name), t, format, u.first_doc, u.first_line).unwrap();
+            docs.extend(p.documents);
+            empty += p.empty_documents;
+        }
+        assert_eq!(docs, whole.documents);
+        assert_eq!(empty, whole.empty_documents);
+        assert!(units.last().unwrap().last_of_file);
+        let joined: Vec<u8> = units.iter().flat_map(|u| u.bytes.clone()).collect();
+        assert_eq!(joined, text.as_bytes());
+        units.len()
+    }
+
+    #[test]
+    fn wiki_cut_at_doc_ends_keeps_indices() {
+        let text = wiki(50);
+        let n = assert_same_documents(&text, "w", 300);
+        assert!(n > 5, "{n} units");
+        assert_eq!(assert_same_documents(&text, "w", 1 << 20), 1);
+    }
+
+    #[test]
+    fn jsonl_and_text_cut_at_their_boundaries() {
+        let jsonl: String = (0..40).map(|i| format!("{{\"text\": \"doc {i}.\"}}\n\n")).collect();
+        assert!(assert_same_documents(&jsonl, "d.jsonl", 100) > 5);
+        let text: String = (0..40).map(|i| format!("Doc {i} line one.\nLine two.\n\n\n")).collect();
+        assert!(assert_same_documents(&text, "t.txt", 100) > 5);
+        // No trailing newline.
+        assert_same_documents("A.\n\nB.\nC.", "t2.txt", 2);
+    }
+
+    #[test]
+    fn empty_file_is_one_empty_unit() {
+        let units = units_of(b"", "empty", 100);
+        assert_eq!(units.len(), 1);
+        assert!(units[0].bytes.is_empty() && units[0].last_of_file);
+    }
+
+    #[test]
+    fn compressed_streams_are_cut_too() {
+        let text = wiki(30);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text.as_bytes()).unwrap();
+        let units = units_of(&gz.finish().unwrap(), "w.gz", 200);
+        assert!(units.len() > 3);
+        assert_eq!(units[0].compression, Compression::Gzip);
+        let joined: Vec<u8> = units.iter().flat_map(|u| u.bytes.clone()).collect();
+        assert_eq!(joined, text.as_bytes());
+        assert_eq!(units.iter().map(|u| u.index).collect::<Vec<_>>(), (0..units.len() as u64).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,255 @@
+//! Spill buckets: the bounded-memory global shuffle.
+//!
+//! Phase one appends every instance to one of `B` bucket files, the bucket drawn from the
+//! instance's unit stream; phase two loads one bucket at a time, shuffles it with its own stream
+//! and hands it to the shard writer. Drawing a uniform bucket and then shuffling each bucket gives
+//! a uniformly random order of all instances while holding only one bucket in memory, so
+//! instances of one document end up spread over the whole output. `B` is chosen from the input
+//! size so that a bucket holds about [`BUCKET_TARGET_TEXT_BYTES`] of source text.
+//!
+//! Records are little-endian: `u16 num_tokens, u16 segment_a_len, u16 predictions, u8 nsp,
+//! u64 source`, then the token ids and `(u16 position, id)` pairs, ids as `u16` when the
+//! vocabulary fits in 16 bits, else `u32`. Files are only appended to; a checkpoint records their
+//! lengths, and resuming truncates them back to the checkpoint.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+
+/// Source text per bucket the bucket count aims at.
+pub const BUCKET_TARGET_TEXT_BYTES: u64 = 16 << 20;
+
+/// Number of buckets for `text_bytes` of (estimated) input text and `dupe_factor` passes.
+pub fn bucket_count(text_bytes: u64, dupe_factor: usize) -> usize {
+    let spill = text_bytes.saturating_mul(dupe_factor as u64);
+    (spill.div_ceil(BUCKET_TARGET_TEXT_BYTES)).clamp(1, 4096) as usize
+}
+
+/// Name of bucket `b` in the spill directory.
+pub fn bucket_path(dir: &Path, b: usize) -> PathBuf {
+    dir.join(format!("bucket-{b:05}.bin"))
+}
+
+/// Whether ids are stored in 16 bits.
+fn narrow(vocab_size: usize) -> bool {
+    vocab_size <= 1 << 16
+}
+
+/// Appends instances to bucket files.
+pub struct SpillWriter {
+    dir: PathBuf,
+    narrow: bool,
+    files: Vec<BufWriter<File>>,
+    lengths: Vec<u64>,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for SpillWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpillWriter")
+            .field("dir", &self.dir)
+            .field("buckets", &self.files.len())
+            .finish()
+    }
+}
+
+impl SpillWriter {
+    /// Opens `lengths.len()` buckets in `dir`, truncated to `lengths` (all zero for a fresh
+    /// start, a checkpoint's lengths when resuming).
+    pub fn open(dir: &Path, lengths: &[u64], vocab_size: usize) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut files = Vec::with_capacity(lengths.len());
+        for (b, &len) in lengths.iter().enumerate() {
+            let path = bucket_path(dir, b);
+            let file = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| Error::io(&path, e))?;
+            let actual = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+            if actual < len {
+                return Err(Error::io(
+                    &path,
+                    std::io::Error::other(format!(
+                        "spill bucket is {actual} bytes, the checkpoint says {len}; rerun with --overwrite"
+                    )),
+                ));
+            }
+            file.set_len(len).map_err(|e| Error::io(&path, e))?;
+            let mut writer = BufWriter::with_capacity(64 << 10, file);
+            use std::io::Seek;
+            writer
+                .seek(std::io::SeekFrom::Start(len))
+                .map_err(|e| Error::io(&path, e))?;
+            files.push(writer);
+        }
+        Ok(SpillWriter {
+            dir: dir.to_path_buf(),
+            narrow: narrow(vocab_size),
+            files,
+            lengths: lengths.to_vec(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Appends `instance` to bucket `b`.
+    pub fn push(&mut self, b: usize, instance: &Instance) -> Result<()> {
+        self.scratch.clear();
+        encode(instance, self.narrow, &mut self.scratch);
+        let path = || bucket_path(&self.dir, b);
+        self.files[b]
+            .write_all(&self.scratch)
+            .map_err(|e| Error::io(path(), e))?;
+        self.lengths[b] += self.scratch.len() as u64;
+        Ok(())
+    }
+
+    /// Flushes every bucket to the OS and returns their lengths, for a checkpoint.
+    pub fn checkpoint(&mut self) -> Result<Vec<u64>> {
+        for (b, f) in self.files.iter_mut().enumerate() {
+            f.flush().map_err(|e| Error::io(bucket_path(&self.dir, b), e))?;
+        }
+        Ok(self.lengths.clone())
+    }
+}
+
+fn encode(inst: &Instance, narrow: bool, out: &mut Vec<u8>) {
+    out.extend_from_slice(&(inst.input_ids.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(inst.segment_a_len as u16).to_le_bytes());
+    out.extend_from_slice(&(inst.predictions.len() as u16).to_le_bytes());
+    out.push(u8::from(inst.is_random_next));
+    out.extend_from_slice(&inst.source.to_le_bytes());
+    let put = |out: &mut Vec<u8>, id: u32| {
+        if narrow {
+            out.extend_from_slice(&(id as u16).to_le_bytes());
+        } else {
+            out.extend_from_slice(&id.to_le_bytes());
+        }
+    };
+    for &id in &inst.input_ids {
+        put(out, id);
+    }
+    for &(pos, id) in &inst.predictions {
+        out.extend_from_slice(&(pos as u16).to_le_bytes());
+        put(out, id);
+    }
+}
+
+/// Reads every instance of bucket `b` (up to `len` bytes).
+pub fn read_bucket(dir: &Path, b: usize, len: u64, vocab_size: usize) -> Result<Vec<Instance>> {
+    let path = bucket_path(dir, b);
+    let mut bytes = Vec::with_capacity(len as usize);
+    File::open(&path)
+        .and_then(|f| f.take(len).read_to_end(&mut bytes))
+        .map_err(|e| Error::io(&path, e))?;
+    if (bytes.len() as u64) < len {
+        return Err(Error::io(
+            &path,
+            std::io::Error::other("spill bucket is shorter than recorded"),
+        ));
+    }
+    decode_all(&bytes, narrow(vocab_size)).ok_or_else(|| {
+        Error::io(
+            &path,
+            std::io::Error::other("spill bucket is corrupt; rerun with --overwrite"),
+        )
+    })
+}
+
+fn decode_all(bytes: &[u8], narrow: bool) -> Option<Vec<Instance>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    let width = if narrow { 2 } else { 4 };
+    let take = |at: &mut usize, n: usize| -> Option<&[u8]> {
+        let s = bytes.get(*at..*at + n)?;
+        *at += n;
+        Some(s)
+    };
+    let id = |s: &[u8]| -> u32 {
+        if narrow {
+            u32::from(u16::from_le_bytes([s[0], s[1]]))
+        } else {
+            u32::from_le_bytes([s[0], s[1], s[2], s[3]])
+        }
+    };
+    while at < bytes.len() {
+        let head = take(&mut at, 15)?;
+        let len = u16::from_le_bytes([head[0], head[1]]) as usize;
+        let segment_a_len = u16::from_le_bytes([head[2], head[3]]) as usize;
+        let preds = u16::from_le_bytes([head[4], head[5]]) as usize;
+        let is_random_next = head[6] != 0;
+        let source = u64::from_le_bytes(head[7..15].try_into().ok()?);
+        let ids = take(&mut at, len * width)?;
+        let input_ids = ids.chunks_exact(width).map(id).collect();
+        let pairs = take(&mut at, preds * (2 + width))?;
+        let predictions = pairs
+            .chunks_exact(2 + width)
+            .map(|p| (u32::from(u16::from_le_bytes([p[0], p[1]])), id(&p[2..])))
+            .collect();
+        out.push(Instance {
+            input_ids,
+            segment_a_len,
+            predictions,
+            is_random_next,
+            source,
+        });
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst(seed: u32) -> Instance {
+        Instance {
+            input_ids: vec![101, seed, 103, 102, 70_000 % (seed + 2), 102],
+            segment_a_len: 4,
+            predictions: vec![(2, seed + 1)],
+            is_random_next: seed % 2 == 0,
+            source: u64::from(seed) << 32 | 9,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_resumes_from_checkpoint() {
+        for vocab in [30_522, 250_000] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = SpillWriter::open(dir.path(), &[0, 0, 0], vocab).unwrap();
+            for i in 0..10 {
+                w.push((i % 3) as usize, &inst(i)).unwrap();
+            }
+            let lengths = w.checkpoint().unwrap();
+            // Written after the checkpoint, then "killed".
+            w.push(0, &inst(99)).unwrap();
+            w.checkpoint().unwrap();
+            drop(w);
+            let mut w = SpillWriter::open(dir.path(), &lengths, vocab).unwrap();
+            w.push(1, &inst(50)).unwrap();
+            let lengths = w.checkpoint().unwrap();
+            let b0 = read_bucket(dir.path(), 0, lengths[0], vocab).unwrap();
+            assert_eq!(b0, vec![inst(0), inst(3), inst(6), inst(9)]);
+            let b1 = read_bucket(dir.path(), 1, lengths[1], vocab).unwrap();
+            assert_eq!(b1, vec![inst(1), inst(4), inst(7), inst(50)]);
+        }
+    }
+
+    #[test]
+    fn corrupt_bucket_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(bucket_path(dir.path(), 0), [1, 2, 3]).unwrap();
+        assert!(read_bucket(dir.path(), 0, 3, 30_522).is_err());
+    }
+
+    #[test]
+    fn bucket_count_grows_with_input() {
+        assert_eq!(bucket_count(0, 1), 1);
+        assert_eq!(bucket_count(33 << 20, 1), 3);
+        assert_eq!(bucket_count(1 << 30, 1), 64);
+        assert_eq!(bucket_count(1 << 30, 5), 320);
+    }
+}
