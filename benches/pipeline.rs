@@ -20,7 +20,8 @@ use bertprep::{segment, BuildConfig};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn corpus_files() -> Option<Vec<PathBuf>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/enwiki-2021/wiki/AA");
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/enwiki-2021/wiki/AA");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!("SKIPPED: {} not found", dir.display());
         return None;
@@ -96,9 +97,16 @@ fn stages(c: &mut Criterion) {
                 .iter()
                 .enumerate()
                 .map(|(i, p)| {
-                    tokenize_documents(&files[i], i as u32, &p.documents, false, &tok, &mut counters)
-                        .unwrap()
-                        .len()
+                    tokenize_documents(
+                        &files[i],
+                        i as u32,
+                        &p.documents,
+                        false,
+                        &tok,
+                        &mut counters,
+                    )
+                    .unwrap()
+                    .len()
                 })
                 .sum::<usize>()
         })
@@ -109,8 +117,15 @@ fn stages(c: &mut Criterion) {
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            tokenize_documents(&files[i], i as u32, &p.documents, false, &tok, &mut counters)
-                .unwrap()
+            tokenize_documents(
+                &files[i],
+                i as u32,
+                &p.documents,
+                false,
+                &tok,
+                &mut counters,
+            )
+            .unwrap()
         })
         .collect();
     for max_seq_len in [128, 512] {
@@ -155,7 +170,10 @@ fn stages(c: &mut Criterion) {
 
 fn end_to_end(c: &mut Criterion) {
     let Some(files) = corpus_files() else { return };
-    let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
     let mut group = c.benchmark_group("build");
     group.throughput(Throughput::Bytes(bytes));
     group.sample_size(10);

@@ -189,7 +189,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
     std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
     state.write(&work)?;
 
-    let result = run(opts, &config, &tokenizer, &files, threads, &work, &mut state);
+    let result = run(
+        opts, &config, &tokenizer, &files, threads, &work, &mut state,
+    );
     match result {
         Ok(shards) => {
             manifest::write_atomic(&out.join(TOKENIZER_FILE), tokenizer.json().as_bytes())?;
@@ -263,7 +265,16 @@ fn run(
     let mut progress = Progress::new(opts.progress);
     let spill_dir = work.join("spill");
     if state.phase == Phase::Spill {
-        spill_phase(opts, &ctx, files, threads, work, &spill_dir, state, &mut progress)?;
+        spill_phase(
+            opts,
+            &ctx,
+            files,
+            threads,
+            work,
+            &spill_dir,
+            state,
+            &mut progress,
+        )?;
         state.phase = Phase::Write;
         state.write(work)?;
     }
@@ -272,7 +283,15 @@ fn run(
         tokenizer_sha256: tokenizer.sha256().to_string(),
         specials: tokenizer.specials(),
     };
-    let shards = write_phase(opts, &meta, tokenizer, work, &spill_dir, state, &mut progress);
+    let shards = write_phase(
+        opts,
+        &meta,
+        tokenizer,
+        work,
+        &spill_dir,
+        state,
+        &mut progress,
+    );
     progress.finish();
     shards
 }
@@ -289,8 +308,10 @@ fn spill_phase(
     state: &mut BuildState,
     progress: &mut Progress,
 ) -> Result<()> {
-    let mut spill = SpillWriter::open(spill_dir, &state.bucket_lengths, ctx.tokenizer.vocab_size())?;
-    let mut reader = UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes);
+    let mut spill =
+        SpillWriter::open(spill_dir, &state.bucket_lengths, ctx.tokenizer.vocab_size())?;
+    let mut reader =
+        UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes);
     let bytes_read = reader.disk_bytes_counter();
     progress.start_reading(files.iter().map(|f| f.bytes).sum());
     let pool = rayon::ThreadPoolBuilder::new()

@@ -111,7 +111,8 @@ impl SpillWriter {
     /// Flushes every bucket to the OS and returns their lengths, for a checkpoint.
     pub fn checkpoint(&mut self) -> Result<Vec<u64>> {
         for (b, f) in self.files.iter_mut().enumerate() {
-            f.flush().map_err(|e| Error::io(bucket_path(&self.dir, b), e))?;
+            f.flush()
+                .map_err(|e| Error::io(bucket_path(&self.dir, b), e))?;
         }
         Ok(self.lengths.clone())
     }
@@ -210,7 +211,7 @@ mod tests {
             input_ids: vec![101, seed, 103, 102, 70_000 % (seed + 2), 102],
             segment_a_len: 4,
             predictions: vec![(2, seed + 1)],
-            is_random_next: seed % 2 == 0,
+            is_random_next: seed.is_multiple_of(2),
             source: u64::from(seed) << 32 | 9,
         }
     }

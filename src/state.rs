@@ -178,14 +178,21 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn parses_worker_specs() {
         let w = |index, count| Worker { index, count };
         assert_eq!(Worker::parse("2/8", env(&[])).unwrap(), w(2, 8));
-        assert_eq!(Worker::parse("auto/4", env(&[("JOB_COMPLETION_INDEX", "3")])).unwrap(), w(3, 4));
+        assert_eq!(
+            Worker::parse("auto/4", env(&[("JOB_COMPLETION_INDEX", "3")])).unwrap(),
+            w(3, 4)
+        );
         let slurm = [
             ("SLURM_ARRAY_TASK_ID", "5"),
             ("SLURM_ARRAY_TASK_MIN", "1"),

@@ -3,6 +3,7 @@
 //! - `util` — helpers: run the real binary, temp dirs, row invariants.
 //! - `build` — `bertprep build` end to end through the binary: fixtures, manifest, decode,
 //!   determinism across threads, compression, errors.
+//! - `engine` — thread-count independence, the global shuffle, resume after SIGKILL, workers.
 //! - `properties` — property tests of every instance's invariants.
 //! - `statistics` — masking and NSP rates on real Wikipedia text.
 //! - `golden` — token ids equal `transformers`' `BertTokenizerFast`.
@@ -11,6 +12,8 @@
 
 #[path = "suite/build.rs"]
 mod build;
+#[path = "suite/engine.rs"]
+mod engine;
 #[path = "suite/golden.rs"]
 mod golden;
 #[path = "suite/interop.rs"]

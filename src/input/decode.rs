@@ -140,7 +140,10 @@ mod tests {
         let err = to_text_at(Path::new("f"), b"ab\xff".to_vec(), 1000).unwrap_err();
         assert_eq!(err.to_string(), "f: invalid UTF-8 at byte offset 1002");
         // A BOM is only a BOM at the start of the file.
-        assert_eq!(to_text_at(Path::new("f"), b"\xEF\xBB\xBFx".to_vec(), 5).unwrap(), "\u{feff}x");
+        assert_eq!(
+            to_text_at(Path::new("f"), b"\xEF\xBB\xBFx".to_vec(), 5).unwrap(),
+            "\u{feff}x"
+        );
     }
 
     #[test]

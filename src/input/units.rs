@@ -215,7 +215,10 @@ fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, path: &Path) -> Result
     reader.read_until(b'\n', buf).map_err(|e| {
         Error::io(
             path,
-            std::io::Error::new(e.kind(), format!("read failed (corrupt compressed stream?): {e}")),
+            std::io::Error::new(
+                e.kind(),
+                format!("read failed (corrupt compressed stream?): {e}"),
+            ),
         )
     })
 }
@@ -244,7 +247,10 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
             boundary_at_end = kind.boundary_after;
         }
         if bytes.len() >= target && boundary_at_end && scanned == bytes.len() {
-            let rest = file.reader.fill_buf().map_err(|e| Error::io(&file.path, e))?;
+            let rest = file
+                .reader
+                .fill_buf()
+                .map_err(|e| Error::io(&file.path, e))?;
             at_end = rest.is_empty();
             break;
         }
@@ -272,7 +278,11 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
         return Ok(None);
     }
     let first_doc = u32::try_from(file.next_doc).map_err(|_| {
-        Error::format(&file.path, file.next_line, "more than 2^32 documents in one file")
+        Error::format(
+            &file.path,
+            file.next_line,
+            "more than 2^32 documents in one file",
+        )
     })?;
     let unit = Unit {
         index,
@@ -391,9 +401,13 @@ mod tests {
 
     #[test]
     fn jsonl_and_text_cut_at_their_boundaries() {
-        let jsonl: String = (0..40).map(|i| format!("{{\"text\": \"doc {i}.\"}}\n\n")).collect();
+        let jsonl: String = (0..40)
+            .map(|i| format!("{{\"text\": \"doc {i}.\"}}\n\n"))
+            .collect();
         assert!(assert_same_documents(&jsonl, "d.jsonl", 100) > 5);
-        let text: String = (0..40).map(|i| format!("Doc {i} line one.\nLine two.\n\n\n")).collect();
+        let text: String = (0..40)
+            .map(|i| format!("Doc {i} line one.\nLine two.\n\n\n"))
+            .collect();
         assert!(assert_same_documents(&text, "t.txt", 100) > 5);
         // No trailing newline.
         assert_same_documents("A.\n\nB.\nC.", "t2.txt", 2);
@@ -416,6 +430,9 @@ mod tests {
         assert_eq!(units[0].compression, Compression::Gzip);
         let joined: Vec<u8> = units.iter().flat_map(|u| u.bytes.clone()).collect();
         assert_eq!(joined, text.as_bytes());
-        assert_eq!(units.iter().map(|u| u.index).collect::<Vec<_>>(), (0..units.len() as u64).collect::<Vec<_>>());
+        assert_eq!(
+            units.iter().map(|u| u.index).collect::<Vec<_>>(),
+            (0..units.len() as u64).collect::<Vec<_>>()
+        );
     }
 }
