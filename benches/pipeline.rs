@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use bertprep::input::{self, Format};
 use bertprep::instance::{create_instances, Counters, InstanceSettings, TokenizedDocument};
-use bertprep::masking::{MaskSettings, MaskVocab};
-use bertprep::pairs::PairSettings;
 use bertprep::pipeline::{self, tokenize_documents, BuildOptions};
 use bertprep::shard::{ShardMeta, ShardWriter};
 use bertprep::tokenize::{Tokenizer, TokenizerSource};
@@ -34,23 +32,6 @@ fn corpus_files() -> Option<Vec<PathBuf>> {
         .unwrap_or(4);
     files.truncate(n);
     Some(files)
-}
-
-fn settings<'a>(config: &BuildConfig, tok: &'a Tokenizer) -> InstanceSettings<'a> {
-    InstanceSettings {
-        seed: config.seed,
-        dupe_factor: config.dupe_factor,
-        pairs: PairSettings {
-            max_num_tokens: config.max_num_tokens(),
-            short_seq_prob: config.short_seq_prob,
-        },
-        mask: MaskSettings {
-            masked_lm_prob: config.masked_lm_prob,
-            max_predictions: config.max_predictions,
-            whole_word_mask: config.whole_word_mask,
-        },
-        vocab: MaskVocab::new(tok),
-    }
 }
 
 fn stages(c: &mut Criterion) {
@@ -129,12 +110,8 @@ fn stages(c: &mut Criterion) {
         })
         .collect();
     for max_seq_len in [128, 512] {
-        let config = BuildConfig {
-            max_seq_len,
-            max_predictions: bertprep::config::default_max_predictions(max_seq_len),
-            ..BuildConfig::default()
-        };
-        let s = settings(&config, &tok);
+        let config = BuildConfig::with_max_seq_len(max_seq_len);
+        let s = InstanceSettings::new(&config, &tok);
         group.bench_function(format!("pair+mask/{max_seq_len}"), |b| {
             b.iter(|| {
                 let mut counters = Counters::default();
@@ -186,11 +163,7 @@ fn end_to_end(c: &mut Criterion) {
                     let opts = BuildOptions {
                         inputs: files.clone(),
                         out: out.path().to_path_buf(),
-                        config: BuildConfig {
-                            max_seq_len,
-                            max_predictions: bertprep::config::default_max_predictions(max_seq_len),
-                            ..BuildConfig::default()
-                        },
+                        config: BuildConfig::with_max_seq_len(max_seq_len),
                         tokenizer: TokenizerSource::Embedded,
                         threads,
                         overwrite: false,

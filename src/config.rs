@@ -77,6 +77,15 @@ pub fn default_max_predictions(max_seq_len: usize) -> usize {
 }
 
 impl BuildConfig {
+    /// The defaults at another sequence length (with its default prediction cap).
+    pub fn with_max_seq_len(max_seq_len: usize) -> Self {
+        BuildConfig {
+            max_seq_len,
+            max_predictions: default_max_predictions(max_seq_len),
+            ..BuildConfig::default()
+        }
+    }
+
     /// Checks that the settings can produce valid instances.
     pub fn validate(&self) -> Result<()> {
         let fail = |msg: String| Err(Error::Config(msg));

@@ -130,6 +130,29 @@ pub struct InstanceSettings<'a> {
     pub vocab: MaskVocab<'a>,
 }
 
+impl<'a> InstanceSettings<'a> {
+    /// The settings a build config and tokenizer call for.
+    pub fn new(
+        config: &crate::config::BuildConfig,
+        tokenizer: &'a crate::tokenize::Tokenizer,
+    ) -> Self {
+        InstanceSettings {
+            seed: config.seed,
+            dupe_factor: config.dupe_factor,
+            pairs: PairSettings {
+                max_num_tokens: config.max_num_tokens(),
+                short_seq_prob: config.short_seq_prob,
+            },
+            mask: MaskSettings {
+                masked_lm_prob: config.masked_lm_prob,
+                max_predictions: config.max_predictions,
+                whole_word_mask: config.whole_word_mask,
+            },
+            vocab: MaskVocab::new(tokenizer),
+        }
+    }
+}
+
 /// Builds every instance of one work unit, all passes included, in document order.
 ///
 /// Pass `p` draws from the stream `(seed, Instances, unit, p)`.

@@ -101,36 +101,28 @@ pub fn mask(
         if predictions.len() + size > target {
             continue;
         }
-        let shown = draw_shown(rng);
-        for pos in start..end {
-            predict(
-                &mut input_ids,
-                &mut predictions,
-                pos,
-                shown,
-                vocab,
-                rng,
-                counters,
-            );
-        }
+        predict_word(
+            &mut input_ids,
+            &mut predictions,
+            start..end,
+            vocab,
+            rng,
+            counters,
+        );
     }
     if predictions.is_empty() {
         // Whole words all longer than the count: take the shortest word anyway (capped at
         // max_predictions) so that no instance goes without a prediction.
         if let Some(&(start, end)) = words.iter().min_by_key(|w| w.1 - w.0) {
             let end = end.min(start + settings.max_predictions.max(1) as u32);
-            let shown = draw_shown(rng);
-            for pos in start..end {
-                predict(
-                    &mut input_ids,
-                    &mut predictions,
-                    pos,
-                    shown,
-                    vocab,
-                    rng,
-                    counters,
-                );
-            }
+            predict_word(
+                &mut input_ids,
+                &mut predictions,
+                start..end,
+                vocab,
+                rng,
+                counters,
+            );
         }
     }
     predictions.sort_unstable_by_key(|p| p.0);
@@ -169,27 +161,29 @@ fn draw_shown(rng: &mut UnitRng) -> Shown {
     }
 }
 
-/// Records a prediction at `pos` and shows it as decided.
-fn predict(
+/// Predicts every position of one word, shown as one 80/10/10 decision.
+fn predict_word(
     input_ids: &mut [u32],
     predictions: &mut Vec<(u32, u32)>,
-    pos: u32,
-    shown: Shown,
+    word: std::ops::Range<u32>,
     vocab: &MaskVocab<'_>,
     rng: &mut UnitRng,
     counters: &mut Counters,
 ) {
-    let slot = &mut input_ids[pos as usize];
-    predictions.push((pos, *slot));
-    match shown {
-        Shown::Mask => {
-            *slot = vocab.specials.mask;
-            counters.masked_as_mask += 1;
-        }
-        Shown::Kept => counters.masked_as_kept += 1,
-        Shown::Random => {
-            *slot = vocab.random_pool[rng.index(vocab.random_pool.len())];
-            counters.masked_as_random += 1;
+    let shown = draw_shown(rng);
+    for pos in word {
+        let slot = &mut input_ids[pos as usize];
+        predictions.push((pos, *slot));
+        match shown {
+            Shown::Mask => {
+                *slot = vocab.specials.mask;
+                counters.masked_as_mask += 1;
+            }
+            Shown::Kept => counters.masked_as_kept += 1,
+            Shown::Random => {
+                *slot = vocab.random_pool[rng.index(vocab.random_pool.len())];
+                counters.masked_as_random += 1;
+            }
         }
     }
 }

@@ -30,8 +30,6 @@ use crate::error::{Error, Result};
 use crate::input::{self, decode, formats, Compression, InputFile, Unit, UnitReader};
 use crate::instance::{self, Counters, Instance, InstanceSettings, TokenizedDocument};
 use crate::manifest::{self, InputEntry, Manifest, TokenizerEntry, MANIFEST_FILE, TOKENIZER_FILE};
-use crate::masking::{MaskSettings, MaskVocab};
-use crate::pairs::PairSettings;
 use crate::progress::{Progress, ProgressMode};
 use crate::rng::{Purpose, UnitRng};
 use crate::segment;
@@ -246,20 +244,7 @@ fn run(
     let ctx = UnitContext {
         config,
         tokenizer,
-        settings: InstanceSettings {
-            seed: config.seed,
-            dupe_factor: config.dupe_factor,
-            pairs: PairSettings {
-                max_num_tokens: config.max_num_tokens(),
-                short_seq_prob: config.short_seq_prob,
-            },
-            mask: MaskSettings {
-                masked_lm_prob: config.masked_lm_prob,
-                max_predictions: config.max_predictions,
-                whole_word_mask: config.whole_word_mask,
-            },
-            vocab: MaskVocab::new(tokenizer),
-        },
+        settings: InstanceSettings::new(config, tokenizer),
         buckets: state.identity.buckets,
     };
     let mut progress = Progress::new(opts.progress);

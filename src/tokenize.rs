@@ -249,6 +249,11 @@ impl Tokenizer {
         Ok(encoding.get_ids().to_vec())
     }
 
+    /// The underlying `tokenizers` crate tokenizer.
+    pub fn crate_tokenizer(&self) -> &tokenizers::Tokenizer {
+        &self.inner
+    }
+
     /// Text of `ids`, WordPieces joined back, special tokens kept.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.inner.decode(ids, false).map_err(|e| Error::Tokenizer {
