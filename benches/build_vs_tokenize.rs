@@ -34,7 +34,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2);
-    let files = input::discover(&[corpus.clone()]).unwrap();
+    let files = input::discover(std::slice::from_ref(&corpus)).unwrap();
     let bytes: u64 = files.iter().map(|f| f.bytes).sum();
     let tok = Tokenizer::embedded().unwrap();
     let lines: Vec<String> = files
