@@ -43,7 +43,7 @@ pub struct BuildConfig {
     pub zstd_level: i32,
     /// Decompressed bytes per work unit before it is cut at the next document boundary.
     /// Units key the random streams and are the pool random-next documents are drawn from.
-    /// Default 8 MiB.
+    /// Default 2 MiB.
     pub unit_bytes: usize,
     /// Where the tokenizer came from: `embedded:bert-base-uncased`, a `tokenizer.json` path, or
     /// a `vocab.txt` path (with `cased`).

@@ -5,13 +5,14 @@
 //!
 //! 1. **Spill.** A reader thread cuts the inputs into work units ([`crate::input::units`]) and
 //!    hands each unit this process owns to a rayon pool; a unit may be read only when one of
-//!    `2 × threads + 1` in-flight tokens is free, which bounds memory whatever the corpus size.
+//!    `threads + 2` in-flight tokens is free, which bounds memory whatever the corpus size.
 //!    Workers run the pure stages — decode, parse, split sentences, tokenize, pair, mask — and
 //!    draw a spill bucket for every instance ([`process_unit`]). The calling thread takes the
 //!    results back in unit order, appends the instances to their buckets ([`crate::spill`]) and
 //!    checkpoints ([`crate::state`]) after every unit.
 //! 2. **Write.** Each bucket in turn is loaded, shuffled with its own stream and appended to the
-//!    shards; the state records every finished shard.
+//!    shards, whose row groups are padded, encoded and compressed on the pool (up to one per
+//!    thread at a time, appended in order); the state records every finished shard.
 //!
 //! Every random draw comes from streams keyed by (seed, unit or bucket, pass), and units are
 //! spilled in unit order, so the bytes written do not depend on the thread count. A build killed
@@ -25,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use crate::config::BuildConfig;
 use crate::error::{Error, Result};
 use crate::input::{self, decode, formats, Compression, InputFile, Unit, UnitReader};
@@ -33,10 +36,13 @@ use crate::manifest::{self, InputEntry, Manifest, TokenizerEntry, MANIFEST_FILE,
 use crate::progress::{Progress, ProgressMode};
 use crate::rng::{Purpose, UnitRng};
 use crate::segment;
-use crate::shard::{self, ShardEntry, ShardMeta, ShardWriter};
+use crate::shard::{self, RowGroupJob, ShardEntry, ShardMeta, ShardWriter};
 use crate::spill::{self, SpillWriter};
 use crate::state::{self, BuildState, Identity, Phase, Worker};
 use crate::tokenize::{Tokenizer, TokenizerSource};
+
+/// Row groups encoded at once in the write phase (each holds its padded columns in memory).
+const MAX_GROUPS_IN_FLIGHT: usize = 8;
 
 /// Everything a build needs besides the config: where from, where to, how.
 #[derive(Debug, Clone)]
@@ -249,12 +255,17 @@ fn run(
     };
     let mut progress = Progress::new(opts.progress);
     let spill_dir = work.join("spill");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("bertprep-worker-{i}"))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start {threads} threads: {e}")))?;
     if state.phase == Phase::Spill {
         spill_phase(
             opts,
             &ctx,
             files,
-            threads,
+            &pool,
             work,
             &spill_dir,
             state,
@@ -272,6 +283,7 @@ fn run(
         opts,
         &meta,
         tokenizer,
+        &pool,
         work,
         &spill_dir,
         state,
@@ -287,24 +299,20 @@ fn spill_phase(
     opts: &BuildOptions,
     ctx: &UnitContext<'_>,
     files: &[InputFile],
-    threads: usize,
+    pool: &rayon::ThreadPool,
     work: &Path,
     spill_dir: &Path,
     state: &mut BuildState,
     progress: &mut Progress,
 ) -> Result<()> {
+    let threads = pool.current_num_threads();
     let mut spill =
         SpillWriter::open(spill_dir, &state.bucket_lengths, ctx.tokenizer.vocab_size())?;
     let mut reader =
         UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes);
     let bytes_read = reader.disk_bytes_counter();
     progress.start_reading(files.iter().map(|f| f.bytes).sum());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("bertprep-worker-{i}"))
-        .build()
-        .map_err(|e| Error::Config(format!("cannot start {threads} threads: {e}")))?;
-    let in_flight = 2 * threads + 1;
+    let in_flight = threads + 2;
     let (token_tx, token_rx) = crossbeam_channel::bounded::<()>(in_flight);
     for _ in 0..in_flight {
         let _ = token_tx.send(());
@@ -392,11 +400,13 @@ fn spill_phase(
     })
 }
 
-/// Phase two: buckets shuffled into shards.
+/// Phase two: buckets shuffled into shards; row groups are encoded on the pool.
+#[allow(clippy::too_many_arguments)]
 fn write_phase(
     opts: &BuildOptions,
     meta: &ShardMeta,
     tokenizer: &Tokenizer,
+    pool: &rayon::ThreadPool,
     work: &Path,
     spill_dir: &Path,
     state: &mut BuildState,
@@ -409,7 +419,11 @@ fn write_phase(
     let mut skip: u64 = state.shards.iter().map(|s| s.rows).sum();
     let mut written = skip;
     progress.start_writing(state.counters.instances);
-    let mut writer = ShardWriter::resume(&opts.out, meta, &prefix, state.shards.clone())?;
+    let encoder: shard::Encoder<'_> =
+        Box::new(|jobs| pool.install(|| jobs.into_par_iter().map(RowGroupJob::encode).collect()));
+    let groups = pool.current_num_threads().min(MAX_GROUPS_IN_FLIGHT);
+    let mut writer = ShardWriter::resume(&opts.out, meta, &prefix, state.shards.clone())?
+        .with_encoder(groups, encoder);
     let stream = opts.worker.map_or(0, |w| u64::from(w.index));
     let result = (|| {
         for b in 0..state.identity.buckets {

@@ -33,10 +33,14 @@ use arrow_array::{
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -169,12 +173,52 @@ pub fn is_shard_name(name: &str) -> bool {
     name.starts_with("shard-") && name.ends_with(".parquet")
 }
 
+/// One row group's instances with the column writers that will encode them.
+///
+/// Encoding is pure and independent of other row groups, so a caller may run many jobs on
+/// other threads (see [`ShardWriter::with_encoder`]); the writer appends the results in order.
+pub struct RowGroupJob {
+    instances: Vec<Instance>,
+    writers: Vec<ArrowColumnWriter>,
+    max_seq_len: usize,
+    pad: u32,
+    schema: SchemaRef,
+}
+
+/// An encoded row group, ready to append.
+pub struct EncodedRowGroup(Vec<ArrowColumnChunk>);
+
+impl RowGroupJob {
+    /// Pads the instances into columns and encodes and compresses them.
+    pub fn encode(self) -> std::result::Result<EncodedRowGroup, String> {
+        let batch = to_batch(&self.instances, self.max_seq_len, self.pad, &self.schema)
+            .map_err(|e| e.to_string())?;
+        drop(self.instances);
+        let mut writers = self.writers.into_iter();
+        let mut chunks = Vec::new();
+        for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
+            for leaf in compute_leaves(field, column).map_err(|e| e.to_string())? {
+                let mut writer = writers.next().ok_or("more leaves than column writers")?;
+                writer.write(&leaf).map_err(|e| e.to_string())?;
+                chunks.push(writer.close().map_err(|e| e.to_string())?);
+            }
+        }
+        Ok(EncodedRowGroup(chunks))
+    }
+}
+
+/// Runs row-group jobs, returning their results in order.
+pub type Encoder<'a> =
+    Box<dyn Fn(Vec<RowGroupJob>) -> Vec<std::result::Result<EncodedRowGroup, String>> + 'a>;
+
 /// Writes instances into numbered shards of `rows_per_shard` rows.
-pub struct ShardWriter {
+pub struct ShardWriter<'a> {
     dir: PathBuf,
     max_seq_len: usize,
     rows_per_shard: usize,
     row_group_rows: usize,
+    groups_per_flush: usize,
+    encoder: Encoder<'a>,
     pad: u32,
     schema: SchemaRef,
     props: WriterProperties,
@@ -184,7 +228,7 @@ pub struct ShardWriter {
     finished: Vec<ShardEntry>,
 }
 
-impl std::fmt::Debug for ShardWriter {
+impl std::fmt::Debug for ShardWriter<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ShardWriter")
             .field("dir", &self.dir)
@@ -194,12 +238,16 @@ impl std::fmt::Debug for ShardWriter {
     }
 }
 
+type Sink = HashingWriter<BufWriter<File>>;
+
 struct OpenShard {
     tmp: PathBuf,
     path: PathBuf,
     name: String,
     rows: usize,
-    writer: Option<ArrowWriter<HashingWriter<BufWriter<File>>>>,
+    row_groups: usize,
+    factory: ArrowRowGroupWriterFactory,
+    writer: Option<SerializedFileWriter<Sink>>,
 }
 
 impl Drop for OpenShard {
@@ -211,7 +259,7 @@ impl Drop for OpenShard {
     }
 }
 
-impl ShardWriter {
+impl<'a> ShardWriter<'a> {
     /// A writer into `dir` (which must exist) naming shards `shard-0000.parquet`, ...
     pub fn new(dir: &Path, meta: &ShardMeta) -> Result<Self> {
         Self::resume(dir, meta, "shard-", Vec::new())
@@ -260,6 +308,8 @@ impl ShardWriter {
             max_seq_len: config.max_seq_len,
             rows_per_shard: config.rows_per_shard,
             row_group_rows: config.row_group_rows.min(config.rows_per_shard),
+            groups_per_flush: 1,
+            encoder: Box::new(|jobs| jobs.into_iter().map(RowGroupJob::encode).collect()),
             pad: meta.specials.pad,
             schema,
             props,
@@ -270,34 +320,76 @@ impl ShardWriter {
         })
     }
 
-    /// Queues one instance; writes a row group when enough are queued.
+    /// Encodes up to `groups` row groups at a time with `encoder` (which may run the jobs in
+    /// parallel). Row-group and shard boundaries, and so the bytes written, do not depend on
+    /// either.
+    #[must_use]
+    pub fn with_encoder(mut self, groups: usize, encoder: Encoder<'a>) -> Self {
+        self.groups_per_flush = groups.max(1);
+        self.encoder = encoder;
+        self
+    }
+
+    /// Queues one instance; encodes and writes row groups when enough are queued.
     pub fn push(&mut self, instance: Instance) -> Result<()> {
         self.pending.push(instance);
         let room = self.rows_per_shard - self.open.as_ref().map_or(0, |s| s.rows);
-        if self.pending.len() >= self.row_group_rows.min(room) {
-            self.flush_group()?;
+        let batch = self.row_group_rows.saturating_mul(self.groups_per_flush);
+        if self.pending.len() >= batch.min(room) {
+            self.flush()?;
         }
         Ok(())
     }
 
-    fn flush_group(&mut self) -> Result<()> {
+    /// Writes the queued instances (never more than the open shard has room for) as row groups
+    /// of `row_group_rows`, counted from the start of the shard.
+    fn flush(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
         if self.open.is_none() {
             self.open_shard()?;
         }
-        let batch = to_batch(&self.pending, self.max_seq_len, self.pad, &self.schema)
-            .map_err(|e| Error::parquet(&self.dir, e))?;
-        let rows = self.pending.len();
-        self.pending.clear();
         let Some(shard) = self.open.as_mut() else {
             return Ok(());
         };
         let tmp = shard.tmp.clone();
-        if let Some(writer) = shard.writer.as_mut() {
-            writer.write(&batch).map_err(|e| Error::parquet(&tmp, e))?;
-            writer.flush().map_err(|e| Error::parquet(&tmp, e))?;
+        let rows = self.pending.len();
+        let mut jobs = Vec::new();
+        let mut pending = std::mem::take(&mut self.pending).into_iter();
+        loop {
+            let instances: Vec<Instance> = pending.by_ref().take(self.row_group_rows).collect();
+            if instances.is_empty() {
+                break;
+            }
+            let writers = shard
+                .factory
+                .create_column_writers(shard.row_groups + jobs.len())
+                .map_err(|e| Error::parquet(&tmp, e))?;
+            jobs.push(RowGroupJob {
+                instances,
+                writers,
+                max_seq_len: self.max_seq_len,
+                pad: self.pad,
+                schema: self.schema.clone(),
+            });
+        }
+        let groups = (self.encoder)(jobs);
+        let Some(writer) = shard.writer.as_mut() else {
+            return Ok(());
+        };
+        for group in groups {
+            let EncodedRowGroup(chunks) = group.map_err(|e| Error::parquet(&tmp, e))?;
+            let mut row_group = writer
+                .next_row_group()
+                .map_err(|e| Error::parquet(&tmp, e))?;
+            for chunk in chunks {
+                chunk
+                    .append_to_row_group(&mut row_group)
+                    .map_err(|e| Error::parquet(&tmp, e))?;
+            }
+            row_group.close().map_err(|e| Error::parquet(&tmp, e))?;
+            shard.row_groups += 1;
         }
         shard.rows += rows;
         if shard.rows >= self.rows_per_shard {
@@ -312,13 +404,17 @@ impl ShardWriter {
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-        let writer = ArrowWriter::try_new(sink, self.schema.clone(), Some(self.props.clone()))
-            .map_err(|e| Error::parquet(&tmp, e))?;
+        let (writer, factory) =
+            ArrowWriter::try_new(sink, self.schema.clone(), Some(self.props.clone()))
+                .and_then(ArrowWriter::into_serialized_writer)
+                .map_err(|e| Error::parquet(&tmp, e))?;
         self.open = Some(OpenShard {
             tmp,
             path,
             name,
             rows: 0,
+            row_groups: 0,
+            factory,
             writer: Some(writer),
         });
         Ok(())
@@ -376,7 +472,7 @@ impl ShardWriter {
 
     /// Writes what is queued, closes the last shard and returns every shard written.
     pub fn finish(mut self) -> Result<Vec<ShardEntry>> {
-        self.flush_group()?;
+        self.flush()?;
         self.close_shard()?;
         Ok(std::mem::take(&mut self.finished))
     }

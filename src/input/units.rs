@@ -23,7 +23,7 @@ use super::{formats, Format, InputFile};
 use crate::error::{Error, Result};
 
 /// Text per unit before the reader looks for the next document boundary.
-pub const UNIT_TARGET_BYTES: usize = 8 << 20;
+pub const UNIT_TARGET_BYTES: usize = 2 << 20;
 
 /// Largest unit accepted (one document cannot be cut).
 pub const MAX_UNIT_BYTES: usize = 1 << 30;
