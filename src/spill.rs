@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::instance::Instance;
 
 /// Source text per bucket the bucket count aims at.
-pub const BUCKET_TARGET_TEXT_BYTES: u64 = 16 << 20;
+pub const BUCKET_TARGET_TEXT_BYTES: u64 = 8 << 20;
 
 /// Number of buckets for `text_bytes` of (estimated) input text and `dupe_factor` passes.
 pub fn bucket_count(text_bytes: u64, dupe_factor: usize) -> usize {
@@ -249,8 +249,8 @@ mod tests {
     #[test]
     fn bucket_count_grows_with_input() {
         assert_eq!(bucket_count(0, 1), 1);
-        assert_eq!(bucket_count(33 << 20, 1), 3);
-        assert_eq!(bucket_count(1 << 30, 1), 64);
-        assert_eq!(bucket_count(1 << 30, 5), 320);
+        assert_eq!(bucket_count(33 << 20, 1), 5);
+        assert_eq!(bucket_count(1 << 30, 1), 128);
+        assert_eq!(bucket_count(1 << 30, 5), 640);
     }
 }
