@@ -346,3 +346,47 @@ fn merge_manifest_names_missing_workers() {
     assert_eq!(merged.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&merged.stderr).contains("manifest-w001.json"));
 }
+
+#[test]
+fn summary_on_stderr_unless_quiet() {
+    let out = tempfile::tempdir().unwrap();
+    let fixtures = fixtures();
+    let args = [
+        "build",
+        "--in",
+        fixtures.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+        "--max-seq-len",
+        "64",
+        "--progress-lines",
+    ];
+    let loud = bertprep(&args);
+    assert!(loud.status.success());
+    let stderr = String::from_utf8_lossy(&loud.stderr);
+    let summary = stderr.lines().last().unwrap_or_default();
+    let m = Manifest::read(out.path()).unwrap();
+    assert!(summary.starts_with("bertprep: done: "), "{stderr}");
+    assert!(
+        summary.contains(&format!("{} instances", m.counters.instances)),
+        "{summary}"
+    );
+    assert!(summary.contains("MB/s"), "{summary}");
+    let quiet_out = tempfile::tempdir().unwrap();
+    let quiet = bertprep(&[
+        "build",
+        "--quiet",
+        "--in",
+        fixtures.to_str().unwrap(),
+        "--out",
+        quiet_out.path().to_str().unwrap(),
+        "--max-seq-len",
+        "64",
+    ]);
+    assert!(quiet.status.success());
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+}
