@@ -17,6 +17,7 @@
 pub mod config;
 pub mod error;
 pub mod input;
+pub mod inspect;
 pub mod instance;
 pub mod manifest;
 pub mod masking;

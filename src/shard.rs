@@ -138,7 +138,7 @@ fn type_name(t: &DataType) -> String {
         DataType::Int16 => "int16".into(),
         DataType::Int32 => "int32".into(),
         DataType::UInt64 => "uint64".into(),
-        other => other.to_string(),
+        other => other.to_string().to_lowercase(),
     }
 }
 
@@ -716,6 +716,28 @@ fn append_rows(batch: &RecordBatch, rows: &mut Vec<ShardRow>) -> std::result::Re
         });
     }
     Ok(())
+}
+
+/// What keeps `found` from being a shard schema: each column of [`arrow_schema`] that is missing
+/// (`missing column input_ids`) or has another type (`column num_tokens is int32, expected
+/// int16`). Empty when every column is there with its type; extra columns are allowed.
+pub fn schema_problems(found: &Schema) -> Vec<String> {
+    let mut problems = Vec::new();
+    for field in arrow_schema().fields() {
+        match found.field_with_name(field.name()) {
+            Err(_) => problems.push(format!("missing column {}", field.name())),
+            Ok(f) if type_name(f.data_type()) != type_name(field.data_type()) => {
+                problems.push(format!(
+                    "column {} is {}, expected {}",
+                    field.name(),
+                    type_name(f.data_type()),
+                    type_name(field.data_type())
+                ))
+            }
+            Ok(_) => {}
+        }
+    }
+    problems
 }
 
 #[cfg(test)]

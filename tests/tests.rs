@@ -7,6 +7,8 @@
 //! - `properties` — property tests of every instance's invariants.
 //! - `statistics` — masking and NSP rates on real Wikipedia text.
 //! - `golden` — token ids equal `transformers`' `BertTokenizerFast`.
+//! - `inspect` — `bertprep inspect` through the binary: report snapshots, `--check` on good and
+//!   altered shards, errors.
 //! - `schema` — the shard schema equals the checked-in `schemas/shard.schema.json`.
 //! - `interop` — pyarrow opens the shards and agrees with them.
 
@@ -16,6 +18,8 @@ mod build;
 mod engine;
 #[path = "suite/golden.rs"]
 mod golden;
+#[path = "suite/inspect.rs"]
+mod inspect;
 #[path = "suite/interop.rs"]
 mod interop;
 #[path = "suite/properties.rs"]

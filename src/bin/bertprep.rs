@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use bertprep::config::default_max_predictions;
 use bertprep::input::Format;
+use bertprep::inspect::{render, InspectOptions, Show};
 use bertprep::pipeline::{self, BuildOptions};
 use bertprep::progress::ProgressMode;
 use bertprep::state::Worker;
@@ -36,6 +37,91 @@ enum Command {
         /// Output directory holding the workers' shards and manifest-wNNN.json parts.
         dir: PathBuf,
     },
+    /// Show what a shard or an output directory holds; --check validates it.
+    ///
+    /// Exit status: 0 success (and, with --check, every invariant holds); 1 --check found
+    /// violations; 2 the path cannot be inspected (missing, not Parquet, not a shard, truncated)
+    /// or the flags are wrong.
+    Inspect(InspectArgs),
+}
+
+#[derive(Args, Debug)]
+struct InspectArgs {
+    /// A shard (.parquet) or an output directory of `bertprep build`.
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+    /// Decode the first N rows.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    rows: u64,
+    /// Decode only row K (0-based, counted across the shards of a directory).
+    #[arg(long, value_name = "K", conflicts_with = "rows")]
+    row: Option<u64>,
+    /// Print the whole report as one JSON document.
+    #[arg(long)]
+    json: bool,
+    /// Validate every row's invariants and, for a directory, manifest.json's row counts,
+    /// sizes and SHA-256 checksums; exit 1 when any fails.
+    #[arg(long)]
+    check: bool,
+    /// Decode with this tokenizer.json instead of the one beside the shards.
+    #[arg(long, value_name = "FILE")]
+    tokenizer: Option<PathBuf>,
+    /// Violations listed at most (all are counted).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    max_violations: usize,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Runs `inspect`, prints the report, and returns the documented exit status.
+fn inspect(args: InspectArgs) -> u8 {
+    use std::io::{IsTerminal, Write};
+    let opts = InspectOptions {
+        path: args.path,
+        show: args.row.map_or(Show::First(args.rows), Show::Row),
+        check: args.check,
+        tokenizer: args.tokenizer,
+        max_violations: args.max_violations,
+    };
+    let report = match bertprep::inspect::inspect(&opts) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("bertprep: error: {e:#}");
+            return 2;
+        }
+    };
+    let stdout = std::io::stdout();
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let text = if args.json {
+        report.to_json()
+    } else {
+        render::text(&report, color)
+    };
+    let mut out = stdout.lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        // `inspect ... | head` is fine.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("bertprep: error: writing the report: {e}");
+            return 2;
+        }
+    }
+    u8::from(report.check_failed())
 }
 
 #[derive(Args, Debug)]
@@ -172,6 +258,8 @@ impl BuildArgs {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        // Its own exit statuses (0, 1 for --check failures, 2 for errors); output is flushed.
+        Command::Inspect(args) => std::process::exit(i32::from(inspect(args))),
         Command::Build(args) => {
             let opts = args.into_options()?;
             let summary = pipeline::build(&opts).context("build failed")?;

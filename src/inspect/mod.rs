@@ -1,0 +1,694 @@
+//! `bertprep inspect`: what a shard (or a build directory) holds, and whether it holds up.
+//!
+//! [`inspect`] takes a shard or an output directory and returns a [`Report`]; the binary prints it
+//! as text ([`render::text`]) or as one JSON document ([`Report::to_json`], field names documented
+//! in README.md). The stages, one module each:
+//!
+//! 1. [`reader`] — open each shard's footer (telling non-Parquet, truncated and foreign files
+//!    apart), then stream its rows one row group at a time as borrowed [`reader::RowView`]s.
+//! 2. [`stats`] — length histogram, predictions and their [MASK]/random/kept shares, NSP share,
+//!    segment lengths, padding; per shard and summed over the directory.
+//! 3. [`decode`] — the rows asked for (`--rows N`, `--row K`) as readable segments A and B.
+//! 4. [`check`] — with `--check`, every row's invariants and, for a directory, `manifest.json`'s
+//!    row counts, sizes, SHA-256 checksums and counters.
+//! 5. [`render`] — the report as text, with colour when asked.
+//!
+//! One pass reads every row once; memory is bounded by one row group plus the rows shown,
+//! whatever the size of the directory. The tokenizer is `tokenizer.json` beside the shards (or
+//! `--tokenizer`); without one, tokens are shown as ids and the report says so.
+
+pub mod check;
+pub mod decode;
+pub mod reader;
+pub mod render;
+pub mod stats;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::manifest::{Manifest, MANIFEST_FILE, TOKENIZER_FILE};
+use crate::shard::{
+    ShardRow, META_CONFIG, META_SCHEMA_VERSION, META_SPECIAL_TOKENS, META_TOKENIZER_SHA256,
+    SCHEMA_VERSION,
+};
+use crate::tokenize::{SpecialTokens, Tokenizer};
+use check::{check_manifest_entry, check_row, sha256_file, RowRules, Violation};
+use decode::{DecodedInstance, RowPlace, Vocab};
+use reader::{Columns, ShardFile};
+use stats::{round6, Stats, StatsSummary};
+
+/// Which rows to show decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Show {
+    /// The first `n` rows (`--rows N`).
+    First(u64),
+    /// Row `k` across all shards, 0-based (`--row K`).
+    Row(u64),
+}
+
+/// What to inspect and how.
+#[derive(Debug, Clone)]
+pub struct InspectOptions {
+    /// A shard, or a directory of shards (a `bertprep build` output).
+    pub path: PathBuf,
+    /// Rows to decode.
+    pub show: Show,
+    /// Validate every row, and the manifest for a directory.
+    pub check: bool,
+    /// Tokenizer to decode with instead of `tokenizer.json` beside the shards.
+    pub tokenizer: Option<PathBuf>,
+    /// Violations listed at most (all are counted).
+    pub max_violations: usize,
+}
+
+impl Default for InspectOptions {
+    fn default() -> Self {
+        InspectOptions {
+            path: PathBuf::new(),
+            show: Show::First(3),
+            check: false,
+            tokenizer: None,
+            max_violations: 20,
+        }
+    }
+}
+
+/// Everything `inspect` found, as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The path as given.
+    pub path: String,
+    /// `shard` or `directory`.
+    pub kind: &'static str,
+    /// Totals over the files.
+    pub files: FilesReport,
+    /// Shard schema version (`bertprep.schema_version`).
+    pub schema_version: Option<u32>,
+    /// The writer, e.g. `bertprep 0.1.0`.
+    pub created_by: Option<String>,
+    /// The build config from the shard metadata (`bertprep.config`).
+    pub config: Option<serde_json::Value>,
+    /// The tokenizer the shards were made with, and the one used to decode.
+    pub tokenizer: TokenizerReport,
+    /// Statistics over all rows.
+    pub stats: StatsSummary,
+    /// Each shard, in order.
+    pub shards: Vec<ShardReport>,
+    /// The rows shown decoded.
+    pub instances: Vec<DecodedInstance>,
+    /// `--check` results (`null` without `--check`).
+    pub check: Option<CheckReport>,
+    /// Things the reader should know (missing tokenizer, mismatches, ...).
+    pub notes: Vec<String>,
+}
+
+/// Sizes over all shards.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FilesReport {
+    pub shards: usize,
+    pub rows: u64,
+    pub row_groups: usize,
+    pub bytes: u64,
+    pub bytes_per_row: f64,
+    /// Codecs of the column chunks, e.g. `["zstd"]`.
+    pub compression: Vec<String>,
+    /// Whether a `manifest.json` was found (and lists the shard, for a single shard).
+    pub manifest: bool,
+}
+
+/// One shard's facts and statistics.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardReport {
+    /// File name.
+    pub file: String,
+    pub rows: u64,
+    pub row_groups: usize,
+    pub bytes: u64,
+    pub bytes_per_row: f64,
+    /// Its row count in `manifest.json`, when listed there.
+    pub manifest_rows: Option<u64>,
+    pub stats: StatsSummary,
+}
+
+/// The tokenizer: as recorded in the shards, and as found for decoding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenizerReport {
+    /// The config's `tokenizer` (e.g. `embedded:bert-base-uncased`).
+    pub origin: Option<String>,
+    /// SHA-256 recorded in the shards (`bertprep.tokenizer_sha256`).
+    pub sha256: Option<String>,
+    /// Special-token ids used to read the rows.
+    pub special_tokens: Option<SpecialTokens>,
+    /// The `tokenizer.json` decoded with; `null` when none could be loaded.
+    pub file: Option<String>,
+    /// Its vocabulary size.
+    pub vocab_size: Option<usize>,
+    /// Whether its SHA-256 equals the shards' (`null` when either is unknown).
+    pub matches_shards: Option<bool>,
+}
+
+/// `--check` outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckReport {
+    /// Every invariant held.
+    pub ok: bool,
+    pub rows_checked: u64,
+    /// Rows breaking at least one invariant.
+    pub rows_failed: u64,
+    /// Shards whose size and SHA-256 were compared with `manifest.json`.
+    pub checksums_verified: usize,
+    /// Violations found (rows and files).
+    pub violations_total: u64,
+    /// The first `max_violations` of them.
+    pub violations: Vec<Violation>,
+}
+
+/// Inspects `opts.path`; with `check`, a failed check is in the report, not an error. Errors are
+/// for paths that cannot be inspected at all: missing, not Parquet, not a shard, truncated.
+pub fn inspect(opts: &InspectOptions) -> Result<Report> {
+    let target = Target::resolve(&opts.path)?;
+    let mut notes = target.notes.clone();
+    let mut found = Findings::new(opts.max_violations, opts.check);
+
+    // 1. Footers.
+    let mut shards = Vec::new();
+    for path in &target.shards {
+        match ShardFile::open(path) {
+            Ok(shard) => shards.push(shard),
+            Err(e) if opts.check && target.is_dir => found.file(&file_name(path), without_path(&e)),
+            Err(e) => return Err(e),
+        }
+    }
+    let meta = shards.first().map(ShardMetadata::of).unwrap_or_default();
+    if meta.schema_version.is_some_and(|v| v != SCHEMA_VERSION) {
+        notes.push(format!(
+            "schema version {} is not this program's ({SCHEMA_VERSION}); columns may mean other things",
+            meta.schema_version.unwrap_or_default()
+        ));
+    }
+    for shard in shards.iter().skip(1) {
+        let other = ShardMetadata::of(shard);
+        if other != meta {
+            let message =
+                "metadata (config, tokenizer or schema version) differs from the first shard's";
+            found.file(&file_name(&shard.path), message.into());
+            if !opts.check {
+                notes.push(format!("{}: {message}", file_name(&shard.path)));
+            }
+        }
+    }
+
+    // 2. Tokenizer and special ids.
+    let tokenizer_path = opts
+        .tokenizer
+        .clone()
+        .unwrap_or_else(|| target.dir.join(TOKENIZER_FILE));
+    let tokenizer = match Tokenizer::from_json_file(&tokenizer_path) {
+        Ok(tok) => Some(tok),
+        Err(e) => {
+            let why = if tokenizer_path.exists() {
+                format!("cannot load {}: {e}", tokenizer_path.display())
+            } else {
+                format!("no tokenizer found at {}", tokenizer_path.display())
+            };
+            notes.push(format!("{why}; tokens are shown as ids"));
+            None
+        }
+    };
+    let matches_shards = match (&tokenizer, &meta.tokenizer_sha256) {
+        (Some(tok), Some(sha)) => Some(tok.sha256() == sha),
+        _ => None,
+    };
+    if matches_shards == Some(false) {
+        let message = format!(
+            "{} is not the tokenizer the shards were built with (SHA-256 differs); decoded text may be wrong",
+            tokenizer_path.display()
+        );
+        found.file(TOKENIZER_FILE, message.clone());
+        notes.push(message);
+    }
+    let specials = meta
+        .specials
+        .or_else(|| tokenizer.as_ref().map(Tokenizer::specials));
+    let vocab_size = tokenizer
+        .as_ref()
+        .map(Tokenizer::vocab_size)
+        .or_else(|| target.manifest.as_ref().map(|m| m.tokenizer.vocab_size));
+    if opts.check && vocab_size.is_none() {
+        notes.push("vocabulary size unknown: ids were not checked against it".into());
+    }
+    let max_seq_len = meta.max_seq_len();
+
+    // 3. The rows asked for.
+    let total_rows: u64 = shards.iter().map(|s| s.rows).sum();
+    let wanted = match opts.show {
+        Show::First(n) => 0..n.min(total_rows),
+        Show::Row(k) if k < total_rows => k..k + 1,
+        Show::Row(k) => {
+            return Err(Error::Config(format!(
+                "--row {k} is out of range: {} has {total_rows} rows (0..={})",
+                opts.path.display(),
+                total_rows.saturating_sub(1)
+            )))
+        }
+    };
+
+    // 4. One pass over every row.
+    let mut total = Stats::default();
+    let mut shard_reports = Vec::new();
+    let mut kept: Vec<(RowPlace, ShardRow)> = Vec::new();
+    let mut base = 0u64;
+    let mut checksums_verified = 0;
+    let mut listed = BTreeSet::new();
+    let columns = if opts.check {
+        Columns::All
+    } else {
+        Columns::Stats
+    };
+    // Every shard on disk was read to the end (the manifest's counters can be compared).
+    let mut complete = shards.len() == target.shards.len();
+    for shard in &shards {
+        let name = file_name(&shard.path);
+        let mut stats = Stats::default();
+        let Some(specials) = specials else {
+            return Err(Error::parquet(
+                &shard.path,
+                "no special-token ids: no bertprep.special_tokens metadata and no tokenizer to take them from",
+            ));
+        };
+        let rules = RowRules {
+            max_seq_len,
+            specials,
+            vocab_size,
+        };
+        let mut row_in_shard = 0u64;
+        let pass = (|| -> Result<()> {
+            for batch in shard.batches(columns, None)? {
+                let batch = batch?;
+                if batch.nulls() > 0 {
+                    found.file(
+                        &name,
+                        format!("{} null values in rows from {row_in_shard}", batch.nulls()),
+                    );
+                }
+                for i in 0..batch.len() {
+                    let row = batch.row(i);
+                    stats.add(&row, &specials);
+                    if opts.check {
+                        found.row(&name, row_in_shard, check_row(&row, &rules));
+                    }
+                    let index = base + row_in_shard;
+                    if wanted.contains(&index) {
+                        let place = RowPlace {
+                            shard: name.clone(),
+                            row: row_in_shard,
+                            index,
+                        };
+                        kept.push((place, row.to_owned()));
+                    }
+                    row_in_shard += 1;
+                }
+            }
+            Ok(())
+        })();
+        match pass {
+            Ok(()) => {}
+            Err(e) if opts.check => {
+                found.file(&name, without_path(&e));
+                complete = false;
+            }
+            Err(e) => return Err(e),
+        }
+        let entry = target
+            .manifest
+            .as_ref()
+            .and_then(|m| m.shards.iter().find(|s| s.file == name));
+        if let (true, Some(entry)) = (opts.check, entry) {
+            let sha = sha256_file(&shard.path)?;
+            for problem in check_manifest_entry(entry, shard.bytes, &sha, row_in_shard) {
+                found.file(&name, problem);
+            }
+            checksums_verified += 1;
+        }
+        if entry.is_some() {
+            listed.insert(name.clone());
+        }
+        let summary = stats.summary(max_seq_len.unwrap_or(0));
+        shard_reports.push(ShardReport {
+            file: name,
+            rows: shard.rows,
+            row_groups: shard.row_groups(),
+            bytes: shard.bytes,
+            bytes_per_row: round6(shard.bytes as f64 / shard.rows.max(1) as f64),
+            manifest_rows: entry.map(|e| e.rows),
+            stats: summary,
+        });
+        total.merge(&stats);
+        base += shard.rows;
+    }
+    if opts.check {
+        check_build(&target, &meta, complete.then_some(&total), &mut found);
+    }
+
+    // 5. Decode and assemble.
+    let vocab = tokenizer.as_ref().map_or(Vocab::Ids, Vocab::Tokenizer);
+    let instances = match specials {
+        Some(sp) => kept
+            .into_iter()
+            .map(|(place, row)| decode::decode(&row, place, &sp, vocab))
+            .collect(),
+        None => Vec::new(),
+    };
+    let bytes: u64 = shards.iter().map(|s| s.bytes).sum();
+    let mut compression: Vec<String> = shards.iter().flat_map(|s| s.compression.clone()).collect();
+    compression.sort();
+    compression.dedup();
+    let stats_summary = total.summary(max_seq_len.unwrap_or(0));
+    Ok(Report {
+        path: opts.path.display().to_string(),
+        kind: if target.is_dir { "directory" } else { "shard" },
+        files: FilesReport {
+            shards: shards.len(),
+            rows: total_rows,
+            row_groups: shards.iter().map(ShardFile::row_groups).sum(),
+            bytes,
+            bytes_per_row: round6(bytes as f64 / total_rows.max(1) as f64),
+            compression,
+            manifest: !listed.is_empty() || (target.is_dir && target.manifest.is_some()),
+        },
+        schema_version: meta.schema_version,
+        created_by: shards.first().and_then(|s| s.created_by.clone()),
+        config: meta.config.clone(),
+        tokenizer: TokenizerReport {
+            origin: meta
+                .config
+                .as_ref()
+                .and_then(|c| c.get("tokenizer"))
+                .and_then(|t| t.as_str())
+                .map(str::to_string),
+            sha256: meta.tokenizer_sha256.clone(),
+            special_tokens: specials,
+            file: tokenizer
+                .as_ref()
+                .map(|_| tokenizer_path.display().to_string()),
+            vocab_size: tokenizer.as_ref().map(Tokenizer::vocab_size),
+            matches_shards,
+        },
+        stats: stats_summary,
+        shards: shard_reports,
+        instances,
+        check: opts
+            .check
+            .then(|| found.report(total.rows(), checksums_verified)),
+        notes,
+    })
+}
+
+impl Report {
+    /// The report as one pretty-printed JSON document, ending in a newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|e| {
+            serde_json::json!({ "error": format!("cannot serialize the report: {e}") }).to_string()
+        });
+        text.push('\n');
+        text
+    }
+
+    /// Whether `--check` ran and found violations.
+    pub fn check_failed(&self) -> bool {
+        self.check.as_ref().is_some_and(|c| !c.ok)
+    }
+}
+
+/// What `PATH` names: the shards to read and where their manifest and tokenizer are.
+#[derive(Debug)]
+struct Target {
+    is_dir: bool,
+    /// Where `manifest.json` and `tokenizer.json` are looked for.
+    dir: PathBuf,
+    shards: Vec<PathBuf>,
+    manifest: Option<Manifest>,
+    /// Why a directory has no usable manifest.
+    manifest_problem: Option<String>,
+    notes: Vec<String>,
+}
+
+impl Target {
+    fn resolve(path: &Path) -> Result<Target> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if !meta.is_dir() {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            // A manifest beside the shard is used only when it lists the shard.
+            let manifest = dir
+                .join(MANIFEST_FILE)
+                .exists()
+                .then(|| Manifest::read(&dir).ok())
+                .flatten()
+                .filter(|m| m.shards.iter().any(|s| s.file == file_name(path)));
+            return Ok(Target {
+                is_dir: false,
+                dir,
+                shards: vec![path.to_path_buf()],
+                manifest,
+                manifest_problem: None,
+                notes: Vec::new(),
+            });
+        }
+        let mut on_disk = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+            let entry = entry.map_err(|e| Error::io(path, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') && name.ends_with(".parquet") && entry.path().is_file() {
+                on_disk.push(name);
+            }
+        }
+        on_disk.sort();
+        let mut notes = Vec::new();
+        let (manifest, manifest_problem) = if path.join(MANIFEST_FILE).exists() {
+            match Manifest::read(path) {
+                Ok(m) => (Some(m), None),
+                Err(e) => (None, Some(format!("unreadable: {e}"))),
+            }
+        } else {
+            (
+                None,
+                Some("missing: the build did not finish, or this is not a build directory".into()),
+            )
+        };
+        if let Some(problem) = &manifest_problem {
+            notes.push(format!(
+                "{MANIFEST_FILE} {problem}; row counts and checksums cannot be verified"
+            ));
+        }
+        // Manifest order first, then anything else on disk.
+        let mut names: Vec<String> = manifest
+            .iter()
+            .flat_map(|m| m.shards.iter().map(|s| s.file.clone()))
+            .filter(|f| on_disk.contains(f))
+            .collect();
+        for name in on_disk {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        if names.is_empty() {
+            return Err(Error::parquet(
+                path,
+                "no Parquet shards (*.parquet) in this directory",
+            ));
+        }
+        Ok(Target {
+            is_dir: true,
+            dir: path.to_path_buf(),
+            shards: names.iter().map(|n| path.join(n)).collect(),
+            manifest,
+            manifest_problem,
+            notes,
+        })
+    }
+}
+
+/// The `bertprep.*` metadata of one shard.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ShardMetadata {
+    schema_version: Option<u32>,
+    config: Option<serde_json::Value>,
+    tokenizer_sha256: Option<String>,
+    specials: Option<SpecialTokens>,
+}
+
+impl ShardMetadata {
+    fn of(shard: &ShardFile) -> ShardMetadata {
+        let get = |key: &str| shard.metadata.get(key);
+        ShardMetadata {
+            schema_version: get(META_SCHEMA_VERSION).and_then(|v| v.parse().ok()),
+            config: get(META_CONFIG).and_then(|v| serde_json::from_str(v).ok()),
+            tokenizer_sha256: get(META_TOKENIZER_SHA256).cloned(),
+            specials: get(META_SPECIAL_TOKENS).and_then(|v| serde_json::from_str(v).ok()),
+        }
+    }
+
+    fn max_seq_len(&self) -> Option<usize> {
+        self.config
+            .as_ref()?
+            .get("max_seq_len")?
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+    }
+}
+
+/// Violations as they are found: all counted, the first few kept.
+#[derive(Debug)]
+struct Findings {
+    enabled: bool,
+    max: usize,
+    kept: Vec<Violation>,
+    total: u64,
+    rows_failed: u64,
+}
+
+impl Findings {
+    fn new(max: usize, enabled: bool) -> Self {
+        Findings {
+            enabled,
+            max,
+            kept: Vec::new(),
+            total: 0,
+            rows_failed: 0,
+        }
+    }
+
+    fn push(&mut self, violation: Violation) {
+        if !self.enabled {
+            return;
+        }
+        self.total += 1;
+        if self.kept.len() < self.max {
+            self.kept.push(violation);
+        }
+    }
+
+    fn file(&mut self, file: &str, message: String) {
+        self.push(Violation {
+            file: file.to_string(),
+            row: None,
+            message,
+        });
+    }
+
+    fn row(&mut self, file: &str, row: u64, result: std::result::Result<(), String>) {
+        if let Err(message) = result {
+            self.rows_failed += 1;
+            self.push(Violation {
+                file: file.to_string(),
+                row: Some(row),
+                message,
+            });
+        }
+    }
+
+    fn report(self, rows_checked: u64, checksums_verified: usize) -> CheckReport {
+        CheckReport {
+            ok: self.total == 0,
+            rows_checked,
+            rows_failed: self.rows_failed,
+            checksums_verified,
+            violations_total: self.total,
+            violations: self.kept,
+        }
+    }
+}
+
+/// Directory-level checks: the manifest against the files and, when every shard could be read,
+/// against the rows (`rows`).
+fn check_build(target: &Target, meta: &ShardMetadata, rows: Option<&Stats>, found: &mut Findings) {
+    if !target.is_dir {
+        return;
+    }
+    if let Some(problem) = &target.manifest_problem {
+        found.file(MANIFEST_FILE, problem.clone());
+    }
+    let Some(manifest) = &target.manifest else {
+        return;
+    };
+    let names: Vec<String> = target.shards.iter().map(|p| file_name(p)).collect();
+    for entry in &manifest.shards {
+        if !names.contains(&entry.file) {
+            found.file(&entry.file, "listed in manifest.json but missing".into());
+        }
+    }
+    for name in &names {
+        if !manifest.shards.iter().any(|s| &s.file == name) {
+            found.file(name, "not listed in manifest.json".into());
+        }
+    }
+    let config = serde_json::to_value(&manifest.config).ok();
+    if meta.config.is_some() && config != meta.config {
+        found.file(
+            MANIFEST_FILE,
+            "config differs from the shards' bertprep.config".into(),
+        );
+    }
+    if meta.tokenizer_sha256.as_deref() != Some(manifest.tokenizer.sha256.as_str()) {
+        found.file(
+            MANIFEST_FILE,
+            "tokenizer SHA-256 differs from the shards' bertprep.tokenizer_sha256".into(),
+        );
+    }
+    let tokenizer = target.dir.join(&manifest.tokenizer.file);
+    match sha256_file(&tokenizer) {
+        Ok(sha) if sha == manifest.tokenizer.sha256 => {}
+        Ok(sha) => found.file(
+            &manifest.tokenizer.file,
+            format!(
+                "SHA-256 {sha} differs from manifest.json's {}",
+                manifest.tokenizer.sha256
+            ),
+        ),
+        Err(e) => found.file(&manifest.tokenizer.file, without_path(&e)),
+    }
+    let Some(rows) = rows else {
+        return;
+    };
+    let s = rows.summary(0);
+    let c = &manifest.counters;
+    let counters = [
+        ("instances", c.instances, s.rows),
+        ("tokens", c.tokens, rows.tokens()),
+        ("masked", c.masked, s.predictions.total),
+        ("masked_as_mask", c.masked_as_mask, s.predictions.mask),
+        ("masked_as_random", c.masked_as_random, s.predictions.random),
+        ("masked_as_kept", c.masked_as_kept, s.predictions.kept),
+        ("random_next", c.random_next, s.next_sentence.random_next),
+    ];
+    for (name, recorded, counted) in counters {
+        if recorded != counted {
+            found.file(
+                MANIFEST_FILE,
+                format!("counters.{name} is {recorded}, the shards hold {counted}"),
+            );
+        }
+    }
+}
+
+/// An error's message without the file it names (for violations, which name it already).
+fn without_path(e: &Error) -> String {
+    match e {
+        Error::Parquet { message, .. } => message.clone(),
+        Error::Io { source, .. } => source.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The file name of `path`, for messages and reports.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
