@@ -23,7 +23,6 @@ pub mod reader;
 pub mod render;
 pub mod stats;
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -173,67 +172,31 @@ pub fn inspect(opts: &InspectOptions) -> Result<Report> {
     let mut notes = target.notes.clone();
     let mut found = Findings::new(opts.max_violations, opts.check);
 
-    // 1. Footers.
-    let mut shards = Vec::new();
-    for path in &target.shards {
-        match ShardFile::open(path) {
-            Ok(shard) => shards.push(shard),
-            Err(e) if opts.check && target.is_dir => found.file(&file_name(path), without_path(&e)),
-            Err(e) => return Err(e),
-        }
-    }
+    // 1. Footers and metadata.
+    let shards = open_shards(&target, opts.check, &mut found)?;
     let meta = shards.first().map(ShardMetadata::of).unwrap_or_default();
-    if meta.schema_version.is_some_and(|v| v != SCHEMA_VERSION) {
-        notes.push(format!(
-            "schema version {} is not this program's ({SCHEMA_VERSION}); columns may mean other things",
-            meta.schema_version.unwrap_or_default()
-        ));
-    }
-    for shard in shards.iter().skip(1) {
-        let other = ShardMetadata::of(shard);
-        if other != meta {
-            let message =
-                "metadata (config, tokenizer or schema version) differs from the first shard's";
-            found.file(&file_name(&shard.path), message.into());
-            if !opts.check {
-                notes.push(format!("{}: {message}", file_name(&shard.path)));
-            }
-        }
-    }
+    compare_metadata(&shards, &meta, &mut found, &mut notes);
 
-    // 2. Tokenizer and special ids.
-    let tokenizer_path = opts
-        .tokenizer
-        .clone()
-        .unwrap_or_else(|| target.dir.join(TOKENIZER_FILE));
-    let tokenizer = match Tokenizer::from_json_file(&tokenizer_path) {
-        Ok(tok) => Some(tok),
-        Err(e) => {
-            let why = if tokenizer_path.exists() {
-                format!("cannot load {}: {e}", tokenizer_path.display())
-            } else {
-                format!("no tokenizer found at {}", tokenizer_path.display())
-            };
-            notes.push(format!("{why}; tokens are shown as ids"));
-            None
+    // 2. Tokenizer, special ids, vocabulary size.
+    let decoder = Decoder::load(opts, &target, &meta, &mut found, &mut notes);
+    let specials = match meta.specials.or(decoder.tokenizer.as_ref().map(Tokenizer::specials)) {
+        Some(specials) => specials,
+        None if shards.is_empty() => crate::tokenize::SpecialTokens {
+            pad: 0,
+            unk: 100,
+            cls: 101,
+            sep: 102,
+            mask: 103,
+        },
+        None => {
+            return Err(Error::parquet(
+                &target.shards[0],
+                "no special-token ids: no bertprep.special_tokens metadata and no tokenizer to take them from",
+            ))
         }
     };
-    let matches_shards = match (&tokenizer, &meta.tokenizer_sha256) {
-        (Some(tok), Some(sha)) => Some(tok.sha256() == sha),
-        _ => None,
-    };
-    if matches_shards == Some(false) {
-        let message = format!(
-            "{} is not the tokenizer the shards were built with (SHA-256 differs); decoded text may be wrong",
-            tokenizer_path.display()
-        );
-        found.file(TOKENIZER_FILE, message.clone());
-        notes.push(message);
-    }
-    let specials = meta
-        .specials
-        .or_else(|| tokenizer.as_ref().map(Tokenizer::specials));
-    let vocab_size = tokenizer
+    let vocab_size = decoder
+        .tokenizer
         .as_ref()
         .map(Tokenizer::vocab_size)
         .or_else(|| target.manifest.as_ref().map(|m| m.tokenizer.vocab_size));
@@ -242,101 +205,42 @@ pub fn inspect(opts: &InspectOptions) -> Result<Report> {
     }
     let max_seq_len = meta.max_seq_len();
 
-    // 3. The rows asked for.
+    // 3. One pass over every row.
     let total_rows: u64 = shards.iter().map(|s| s.rows).sum();
-    let wanted = match opts.show {
-        Show::First(n) => 0..n.min(total_rows),
-        Show::Row(k) if k < total_rows => k..k + 1,
-        Show::Row(k) => {
-            return Err(Error::Config(format!(
-                "--row {k} is out of range: {} has {total_rows} rows (0..={})",
-                opts.path.display(),
-                total_rows.saturating_sub(1)
-            )))
-        }
-    };
-
-    // 4. One pass over every row.
-    let mut total = Stats::default();
-    let mut shard_reports = Vec::new();
-    let mut kept: Vec<(RowPlace, ShardRow)> = Vec::new();
-    let mut base = 0u64;
-    let mut checksums_verified = 0;
-    let mut listed = BTreeSet::new();
-    let columns = if opts.check {
-        Columns::All
-    } else {
-        Columns::Stats
-    };
-    // Every shard on disk was read to the end (the manifest's counters can be compared).
-    let mut complete = shards.len() == target.shards.len();
-    for shard in &shards {
-        let name = file_name(&shard.path);
-        let mut stats = Stats::default();
-        let Some(specials) = specials else {
-            return Err(Error::parquet(
-                &shard.path,
-                "no special-token ids: no bertprep.special_tokens metadata and no tokenizer to take them from",
-            ));
-        };
-        let rules = RowRules {
+    let mut scan = Scan {
+        check: opts.check,
+        rules: RowRules {
             max_seq_len,
             specials,
             vocab_size,
-        };
-        let mut row_in_shard = 0u64;
-        let pass = (|| -> Result<()> {
-            for batch in shard.batches(columns, None)? {
-                let batch = batch?;
-                if batch.nulls() > 0 {
-                    found.file(
-                        &name,
-                        format!("{} null values in rows from {row_in_shard}", batch.nulls()),
-                    );
-                }
-                for i in 0..batch.len() {
-                    let row = batch.row(i);
-                    stats.add(&row, &specials);
-                    if opts.check {
-                        found.row(&name, row_in_shard, check_row(&row, &rules));
-                    }
-                    let index = base + row_in_shard;
-                    if wanted.contains(&index) {
-                        let place = RowPlace {
-                            shard: name.clone(),
-                            row: row_in_shard,
-                            index,
-                        };
-                        kept.push((place, row.to_owned()));
-                    }
-                    row_in_shard += 1;
-                }
-            }
-            Ok(())
-        })();
-        match pass {
-            Ok(()) => {}
-            Err(e) if opts.check => {
-                found.file(&name, without_path(&e));
-                complete = false;
-            }
-            Err(e) => return Err(e),
-        }
+        },
+        wanted: wanted_rows(opts, total_rows)?,
+        total: Stats::default(),
+        kept: Vec::new(),
+        first_row: 0,
+        complete: shards.len() == target.shards.len(),
+        found,
+    };
+    let mut shard_reports = Vec::new();
+    let mut checksums_verified = 0;
+    for shard in &shards {
+        let name = file_name(&shard.path);
+        let (stats, rows_read) = scan.shard(shard, &name)?;
         let entry = target
             .manifest
             .as_ref()
             .and_then(|m| m.shards.iter().find(|s| s.file == name));
         if let (true, Some(entry)) = (opts.check, entry) {
-            let sha = sha256_file(&shard.path)?;
-            for problem in check_manifest_entry(entry, shard.bytes, &sha, row_in_shard) {
-                found.file(&name, problem);
+            match sha256_file(&shard.path) {
+                Ok(sha) => {
+                    for problem in check_manifest_entry(entry, shard.bytes, &sha, rows_read) {
+                        scan.found.file(&name, problem);
+                    }
+                    checksums_verified += 1;
+                }
+                Err(e) => scan.found.file(&name, without_path(&e)),
             }
-            checksums_verified += 1;
         }
-        if entry.is_some() {
-            listed.insert(name.clone());
-        }
-        let summary = stats.summary(max_seq_len.unwrap_or(0));
         shard_reports.push(ShardReport {
             file: name,
             rows: shard.rows,
@@ -344,29 +248,33 @@ pub fn inspect(opts: &InspectOptions) -> Result<Report> {
             bytes: shard.bytes,
             bytes_per_row: round6(shard.bytes as f64 / shard.rows.max(1) as f64),
             manifest_rows: entry.map(|e| e.rows),
-            stats: summary,
+            stats: stats.summary(max_seq_len.unwrap_or(0)),
         });
-        total.merge(&stats);
-        base += shard.rows;
     }
+    let Scan {
+        total,
+        kept,
+        complete,
+        mut found,
+        ..
+    } = scan;
     if opts.check {
         check_build(&target, &meta, complete.then_some(&total), &mut found);
     }
 
-    // 5. Decode and assemble.
-    let vocab = tokenizer.as_ref().map_or(Vocab::Ids, Vocab::Tokenizer);
-    let instances = match specials {
-        Some(sp) => kept
-            .into_iter()
-            .map(|(place, row)| decode::decode(&row, place, &sp, vocab))
-            .collect(),
-        None => Vec::new(),
-    };
+    // 4. Decode the rows asked for, and assemble.
+    let vocab = decoder
+        .tokenizer
+        .as_ref()
+        .map_or(Vocab::Ids, Vocab::Tokenizer);
+    let instances = kept
+        .into_iter()
+        .map(|(place, row)| decode::decode(&row, place, &specials, vocab))
+        .collect();
     let bytes: u64 = shards.iter().map(|s| s.bytes).sum();
     let mut compression: Vec<String> = shards.iter().flat_map(|s| s.compression.clone()).collect();
     compression.sort();
     compression.dedup();
-    let stats_summary = total.summary(max_seq_len.unwrap_or(0));
     Ok(Report {
         path: opts.path.display().to_string(),
         kind: if target.is_dir { "directory" } else { "shard" },
@@ -377,7 +285,7 @@ pub fn inspect(opts: &InspectOptions) -> Result<Report> {
             bytes,
             bytes_per_row: round6(bytes as f64 / total_rows.max(1) as f64),
             compression,
-            manifest: !listed.is_empty() || (target.is_dir && target.manifest.is_some()),
+            manifest: target.manifest.is_some(),
         },
         schema_version: meta.schema_version,
         created_by: shards.first().and_then(|s| s.created_by.clone()),
@@ -390,14 +298,15 @@ pub fn inspect(opts: &InspectOptions) -> Result<Report> {
                 .and_then(|t| t.as_str())
                 .map(str::to_string),
             sha256: meta.tokenizer_sha256.clone(),
-            special_tokens: specials,
-            file: tokenizer
+            special_tokens: (!shards.is_empty()).then_some(specials),
+            file: decoder
+                .tokenizer
                 .as_ref()
-                .map(|_| tokenizer_path.display().to_string()),
-            vocab_size: tokenizer.as_ref().map(Tokenizer::vocab_size),
-            matches_shards,
+                .map(|_| decoder.path.display().to_string()),
+            vocab_size: decoder.tokenizer.as_ref().map(Tokenizer::vocab_size),
+            matches_shards: decoder.matches_shards,
         },
-        stats: stats_summary,
+        stats: total.summary(max_seq_len.unwrap_or(0)),
         shards: shard_reports,
         instances,
         check: opts
@@ -405,6 +314,178 @@ pub fn inspect(opts: &InspectOptions) -> Result<Report> {
             .then(|| found.report(total.rows(), checksums_verified)),
         notes,
     })
+}
+
+/// Opens every shard's footer. With `check`, a directory's unreadable shard is a violation and
+/// the others are still inspected; otherwise it is the error.
+fn open_shards(target: &Target, check: bool, found: &mut Findings) -> Result<Vec<ShardFile>> {
+    let mut shards = Vec::new();
+    for path in &target.shards {
+        match ShardFile::open(path) {
+            Ok(shard) => shards.push(shard),
+            Err(e) if check && target.is_dir => found.file(&file_name(path), without_path(&e)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(shards)
+}
+
+/// Every shard of a build carries the same metadata; says which do not, and an unknown schema.
+fn compare_metadata(
+    shards: &[ShardFile],
+    meta: &ShardMetadata,
+    found: &mut Findings,
+    notes: &mut Vec<String>,
+) {
+    if let Some(v) = meta.schema_version.filter(|&v| v != SCHEMA_VERSION) {
+        notes.push(format!(
+            "schema version {v} is not this program's ({SCHEMA_VERSION}); columns may mean other things"
+        ));
+    }
+    for shard in shards.iter().skip(1) {
+        if ShardMetadata::of(shard) != *meta {
+            let message =
+                "metadata (config, tokenizer or schema version) differs from the first shard's";
+            found.file(&file_name(&shard.path), message.into());
+            if !found.enabled {
+                notes.push(format!("{}: {message}", file_name(&shard.path)));
+            }
+        }
+    }
+}
+
+/// The global row indices `--rows` / `--row` ask for.
+fn wanted_rows(opts: &InspectOptions, total_rows: u64) -> Result<std::ops::Range<u64>> {
+    match opts.show {
+        Show::First(n) => Ok(0..n.min(total_rows)),
+        Show::Row(k) if k < total_rows => Ok(k..k + 1),
+        Show::Row(k) => Err(Error::Config(format!(
+            "--row {k} is out of range: {} has {total_rows} rows (0..={})",
+            opts.path.display(),
+            total_rows.saturating_sub(1)
+        ))),
+    }
+}
+
+/// The tokenizer to decode with, if one loads.
+struct Decoder {
+    path: PathBuf,
+    tokenizer: Option<Tokenizer>,
+    /// Its SHA-256 equals the one the shards record (`None` when either is unknown).
+    matches_shards: Option<bool>,
+}
+
+impl Decoder {
+    fn load(
+        opts: &InspectOptions,
+        target: &Target,
+        meta: &ShardMetadata,
+        found: &mut Findings,
+        notes: &mut Vec<String>,
+    ) -> Decoder {
+        let path = opts
+            .tokenizer
+            .clone()
+            .unwrap_or_else(|| target.dir.join(TOKENIZER_FILE));
+        let tokenizer = match Tokenizer::from_json_file(&path) {
+            Ok(tok) => Some(tok),
+            Err(e) => {
+                let why = if path.exists() {
+                    format!("cannot load {}: {e}", path.display())
+                } else {
+                    format!("no tokenizer found at {}", path.display())
+                };
+                notes.push(format!("{why}; tokens are shown as ids"));
+                None
+            }
+        };
+        let matches_shards = match (&tokenizer, &meta.tokenizer_sha256) {
+            (Some(tok), Some(sha)) => Some(tok.sha256() == sha),
+            _ => None,
+        };
+        if matches_shards == Some(false) {
+            let message = format!(
+                "{} is not the tokenizer the shards were built with (SHA-256 differs); decoded text may be wrong",
+                path.display()
+            );
+            found.file(&file_name(&path), message.clone());
+            notes.push(message);
+        }
+        Decoder {
+            path,
+            tokenizer,
+            matches_shards,
+        }
+    }
+}
+
+/// The single pass over every row: statistics, checks, and the rows kept for decoding.
+struct Scan {
+    check: bool,
+    rules: RowRules,
+    wanted: std::ops::Range<u64>,
+    total: Stats,
+    kept: Vec<(RowPlace, ShardRow)>,
+    /// Global index of the next shard's first row.
+    first_row: u64,
+    /// Every shard on disk was read to the end (the manifest's counters can be compared).
+    complete: bool,
+    found: Findings,
+}
+
+impl Scan {
+    /// Streams one shard; returns its statistics and the rows read.
+    fn shard(&mut self, shard: &ShardFile, name: &str) -> Result<(Stats, u64)> {
+        let mut stats = Stats::default();
+        let mut row_in_shard = 0u64;
+        let columns = if self.check {
+            Columns::All
+        } else {
+            Columns::Stats
+        };
+        let specials = self.rules.specials;
+        let pass = (|| -> Result<()> {
+            for batch in shard.batches(columns, None)? {
+                let batch = batch?;
+                if batch.nulls() > 0 {
+                    self.found.file(
+                        name,
+                        format!("{} null values in rows from {row_in_shard}", batch.nulls()),
+                    );
+                }
+                for i in 0..batch.len() {
+                    let row = batch.row(i);
+                    stats.add(&row, &specials);
+                    if self.check {
+                        self.found
+                            .row(name, row_in_shard, check_row(&row, &self.rules));
+                    }
+                    let index = self.first_row + row_in_shard;
+                    if self.wanted.contains(&index) {
+                        let place = RowPlace {
+                            shard: name.to_string(),
+                            row: row_in_shard,
+                            index,
+                        };
+                        self.kept.push((place, row.to_owned()));
+                    }
+                    row_in_shard += 1;
+                }
+            }
+            Ok(())
+        })();
+        match pass {
+            Ok(()) => {}
+            Err(e) if self.check => {
+                self.found.file(name, without_path(&e));
+                self.complete = false;
+            }
+            Err(e) => return Err(e),
+        }
+        self.total.merge(&stats);
+        self.first_row += shard.rows;
+        Ok((stats, row_in_shard))
+    }
 }
 
 impl Report {
@@ -658,13 +739,13 @@ fn check_build(target: &Target, meta: &ShardMetadata, rows: Option<&Stats>, foun
     };
     let s = rows.summary(0);
     let c = &manifest.counters;
+    // Not `masked_as_random` / `masked_as_kept`: a random draw may pick the original token,
+    // which the build counts as random and the rows show as kept.
     let counters = [
         ("instances", c.instances, s.rows),
         ("tokens", c.tokens, rows.tokens()),
         ("masked", c.masked, s.predictions.total),
         ("masked_as_mask", c.masked_as_mask, s.predictions.mask),
-        ("masked_as_random", c.masked_as_random, s.predictions.random),
-        ("masked_as_kept", c.masked_as_kept, s.predictions.kept),
         ("random_next", c.random_next, s.next_sentence.random_next),
     ];
     for (name, recorded, counted) in counters {

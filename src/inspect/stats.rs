@@ -9,7 +9,9 @@
 //!   `max_seq_len`;
 //! - predictions per instance, and among predictions the observed share of `[MASK]` (input id is
 //!   the mask id), kept (input id equals the label) and random (anything else) — the 80/10/10
-//!   rule of Google's `create_pretraining_data.py`, as it came out;
+//!   rule of Google's `create_pretraining_data.py`, as it came out (a random draw that happened
+//!   to pick the original token shows as kept, so the observed kept share is a little above the
+//!   build's `masked_as_kept` counter);
 //! - the share of random-next pairs (`next_sentence_label` 1);
 //! - mean lengths of segment A (after `[CLS]`, before the first `[SEP]`) and B (after it, before
 //!   the last `[SEP]`);
