@@ -47,7 +47,8 @@ fn bench_inspect(c: &mut Criterion) {
         tokenizer: TokenizerSource::Embedded,
         threads: 0,
         overwrite: false,
-        quiet: true,
+        progress: bertprep::progress::ProgressMode::Quiet,
+        worker: None,
     };
     let rows = pipeline::build(&opts).unwrap().manifest.counters.instances;
     let mut group = c.benchmark_group("inspect");

@@ -13,6 +13,8 @@
 //! concurrency, and it checkpoints into [`state`] so a killed build resumes. [`merge`] joins the
 //! manifests of `--worker i/N` builds. [`rng`] is the only source of randomness.
 //! [`config::BuildConfig`] holds every setting that changes the output.
+//!
+//! [`inspect`] reads shards back: statistics, decoded rows and `--check` of every invariant.
 
 pub mod config;
 pub mod error;

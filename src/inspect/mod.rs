@@ -525,13 +525,13 @@ impl Target {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => PathBuf::from("."),
             };
-            // A manifest beside the shard is used only when it lists the shard.
-            let manifest = dir
-                .join(MANIFEST_FILE)
-                .exists()
-                .then(|| Manifest::read(&dir).ok())
-                .flatten()
-                .filter(|m| m.shards.iter().any(|s| s.file == file_name(path)));
+            // A manifest beside the shard (a worker's part, before merging) is used only when
+            // it lists the shard.
+            let name = file_name(path);
+            let manifest = manifest_files(&dir)
+                .into_iter()
+                .filter_map(|f| Manifest::read_file(&dir.join(f)).ok())
+                .find(|m| m.shards.iter().any(|s| s.file == name));
             return Ok(Target {
                 is_dir: false,
                 dir,
@@ -556,6 +556,15 @@ impl Target {
                 Ok(m) => (Some(m), None),
                 Err(e) => (None, Some(format!("unreadable: {e}"))),
             }
+        } else if manifest_files(path).len() > 1 {
+            (
+                None,
+                Some(format!(
+                    "missing, but worker parts are there: run `bertprep merge-manifest {}` once \
+                     every worker has finished",
+                    path.display()
+                )),
+            )
         } else {
             (
                 None,
@@ -593,6 +602,21 @@ impl Target {
             notes,
         })
     }
+}
+
+/// `manifest.json` (first, when there) and the worker parts `manifest-wNNN.json` in `dir`.
+fn manifest_files(dir: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("manifest-w") && n.ends_with(".json"))
+        .collect();
+    parts.sort();
+    let mut files = vec![MANIFEST_FILE.to_string()];
+    files.extend(parts);
+    files
 }
 
 /// The `bertprep.*` metadata of one shard.

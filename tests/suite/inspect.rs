@@ -620,3 +620,39 @@ fn check_passes_on_wikipedia_with_whole_word_masking() {
         .unwrap();
     assert!((0.78..0.82).contains(&mask), "[MASK] share {mask}");
 }
+
+#[test]
+fn worker_builds_are_checked_against_their_parts_then_the_merged_manifest() {
+    let out = tempfile::tempdir().unwrap();
+    for worker in ["0/2", "1/2"] {
+        build_ok(
+            &fixtures(),
+            out.path(),
+            &["--max-seq-len", "64", "--worker", worker],
+        );
+    }
+    let shard = file_names(out.path())
+        .into_iter()
+        .find(|n| n.starts_with("shard-w001"))
+        .unwrap();
+    // A worker's shard is held to its own manifest part.
+    let run = inspect(&[path(&out.path().join(&shard)), "--check", "--rows", "1"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("1 shard matches manifest.json"),
+        "{}",
+        run.stdout
+    );
+    // The directory is incomplete until the parts are merged.
+    let run = inspect(&[path(out.path()), "--check", "--rows", "0"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("merge-manifest"), "{}", run.stdout);
+    let merged = bertprep(&["merge-manifest", path(out.path())]);
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let run = inspect(&[path(out.path()), "--check", "--rows", "0"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
