@@ -15,7 +15,7 @@ pub const MAX_SEQ_LEN_LIMIT: usize = i16::MAX as usize;
 
 /// How instances are made and written. Defaults follow Google's BERT phase-2 settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct BuildConfig {
     /// Length every instance is padded to, special tokens included. Default 512.
     pub max_seq_len: usize,
