@@ -1,0 +1,31 @@
+//! `bert-train`'s library: pre-training BERT (masked LM + next sentence) on bertprep shards with
+//! candle, producing checkpoints that `transformers` loads as `BertForPreTraining`.
+//!
+//! One idea per module:
+//! - [`config`] — the model's shape: presets and Hugging Face `config.json`.
+//! - [`params`] — named parameters, seeded N(0, 0.02) init or loaded weights.
+//! - [`model`] — `BertForPreTraining`, mirroring `transformers`' `modeling_bert.py`.
+//! - [`dropout`] — dropout masks from our seeded RNG (training only).
+//! - [`batch`] — rows to a trimmed batch; MLM targets as gathered positions.
+//! - [`loss`] — MLM + NSP cross-entropy and accuracies.
+//! - [`optim`] — AdamW with gradient clipping, state we own.
+//! - [`schedule`] — linear warm-up and decay.
+//!
+//! Known candle traps and where they are handled: the fused `LayerNorm`, `softmax_last_dim`
+//! and `sdpa` have no backward pass ([`model::layers`] uses differentiable forms, and a test
+//! checks that every parameter gets a gradient); `cross_entropy` has no ignore index ([`batch`]
+//! gathers the labelled positions); the CPU RNG cannot be seeded ([`params`] and [`dropout`]
+//! draw from [`crate::rng`]); `candle_nn::linear` initialises with Kaiming ([`params`] owns the
+//! init).
+
+pub mod batch;
+pub mod config;
+pub mod dropout;
+pub mod loss;
+pub mod model;
+pub mod optim;
+pub mod params;
+pub mod schedule;
+
+pub use config::ModelConfig;
+pub use model::BertForPreTraining;
