@@ -9,6 +9,7 @@
 //! - `golden` — token ids equal `transformers`' `BertTokenizerFast`.
 //! - `schema` — the shard schema equals the checked-in `schemas/shard.schema.json`.
 //! - `interop` — pyarrow opens the shards and agrees with them.
+//! - `train_parity` — the trainer's model, gradients and optimiser equal `transformers`'.
 
 #[path = "suite/build.rs"]
 mod build;
@@ -24,5 +25,7 @@ mod properties;
 mod schema;
 #[path = "suite/statistics.rs"]
 mod statistics;
+#[path = "suite/train_parity.rs"]
+mod train_parity;
 #[path = "suite/util.rs"]
 mod util;

@@ -154,7 +154,9 @@ mod tests {
             labels[i] = 1000 + i as i32;
         }
         Owned {
-            ids: (0..len).map(|i| if i < n { 200 + i as i32 } else { 0 }).collect(),
+            ids: (0..len)
+                .map(|i| if i < n { 200 + i as i32 } else { 0 })
+                .collect(),
             types: (0..len).map(|i| i8::from(i >= 2 && i < n)).collect(),
             mask: (0..len).map(|i| i8::from(i < n)).collect(),
             labels,
@@ -187,7 +189,13 @@ mod tests {
         assert_eq!(batch.mlm_labels, [1001, 1003, 1009]);
         assert_eq!(batch.nsp_labels, [0, 1]);
         assert_eq!(batch.real_tokens, 16);
-        assert_eq!(batch.attention_mask[16..28].iter().filter(|&&m| m == 1).count(), 11);
+        assert_eq!(
+            batch.attention_mask[16..28]
+                .iter()
+                .filter(|&&m| m == 1)
+                .count(),
+            11
+        );
         // Never longer than the padded rows.
         let rows = [row(30, 30, &[2], 0)];
         assert_eq!(Batch::from_rows(&refs(&rows)).seq_len, 30);

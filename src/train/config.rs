@@ -101,11 +101,10 @@ impl ModelConfig {
     /// Reads a Hugging Face `config.json`.
     pub fn read(path: &Path) -> Result<ModelConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let config: ModelConfig =
-            serde_json::from_str(&text).map_err(|source| Error::Json {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let config: ModelConfig = serde_json::from_str(&text).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
         config
             .validate()
             .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
@@ -124,7 +123,7 @@ impl ModelConfig {
         {
             return fail("model sizes must be positive".into());
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return fail(format!(
                 "hidden_size {} is not a multiple of num_attention_heads {}",
                 self.hidden_size, self.num_attention_heads
@@ -153,7 +152,10 @@ impl ModelConfig {
         }
         for (name, p) in [
             ("hidden_dropout_prob", self.hidden_dropout_prob),
-            ("attention_probs_dropout_prob", self.attention_probs_dropout_prob),
+            (
+                "attention_probs_dropout_prob",
+                self.attention_probs_dropout_prob,
+            ),
         ] {
             if !(0.0..1.0).contains(&p) {
                 return fail(format!("{name} {p} is not in [0, 1)"));
@@ -182,7 +184,10 @@ impl ModelConfig {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let Some(map) = value.as_object_mut() {
             map.insert("model_type".into(), "bert".into());
-            map.insert("architectures".into(), serde_json::json!(["BertForPreTraining"]));
+            map.insert(
+                "architectures".into(),
+                serde_json::json!(["BertForPreTraining"]),
+            );
             map.insert("torch_dtype".into(), "float32".into());
             map.insert("use_cache".into(), true.into());
             map.insert("classifier_dropout".into(), serde_json::Value::Null);
@@ -196,9 +201,8 @@ impl ModelConfig {
     pub fn num_parameters(&self) -> usize {
         let h = self.hidden_size;
         let i = self.intermediate_size;
-        let embeddings = (self.vocab_size + self.max_position_embeddings + self.type_vocab_size)
-            * h
-            + 2 * h;
+        let embeddings =
+            (self.vocab_size + self.max_position_embeddings + self.type_vocab_size) * h + 2 * h;
         let layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h;
         let pooler = h * h + h;
         let heads = (h * h + h) + 2 * h + self.vocab_size + (2 * h + 2);
@@ -218,7 +222,11 @@ mod tests {
         assert_eq!(base.num_parameters(), 110_106_428);
         let tiny = ModelConfig::preset("tiny", 30522).unwrap();
         assert_eq!(
-            (tiny.num_hidden_layers, tiny.hidden_size, tiny.num_attention_heads),
+            (
+                tiny.num_hidden_layers,
+                tiny.hidden_size,
+                tiny.num_attention_heads
+            ),
             (2, 128, 2)
         );
         assert_eq!(tiny.intermediate_size, 512);
@@ -247,8 +255,11 @@ mod tests {
     fn reads_a_partial_config_with_defaults_and_rejects_what_is_not_implemented() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
-        std::fs::write(&path, r#"{"hidden_size": 64, "num_attention_heads": 4, "extra": 1}"#)
-            .unwrap();
+        std::fs::write(
+            &path,
+            r#"{"hidden_size": 64, "num_attention_heads": 4, "extra": 1}"#,
+        )
+        .unwrap();
         let config = ModelConfig::read(&path).unwrap();
         assert_eq!(config.hidden_size, 64);
         assert_eq!(config.num_hidden_layers, 12);

@@ -53,10 +53,12 @@ mod tests {
 
     #[test]
     fn cross_entropy_matches_hand_computation() {
-        let logits =
-            Tensor::new(&[[1.0f32, 2.0, 3.0], [0.5, 0.5, -1.0]], &Device::Cpu).unwrap();
+        let logits = Tensor::new(&[[1.0f32, 2.0, 3.0], [0.5, 0.5, -1.0]], &Device::Cpu).unwrap();
         let labels = Tensor::new(&[2u32, 0], &Device::Cpu).unwrap();
-        let got = cross_entropy(&logits, &labels).unwrap().to_scalar::<f32>().unwrap();
+        let got = cross_entropy(&logits, &labels)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         let lse = |v: &[f64]| v.iter().map(|x| x.exp()).sum::<f64>().ln();
         let want = ((lse(&[1.0, 2.0, 3.0]) - 3.0) + (lse(&[0.5, 0.5, -1.0]) - 0.5)) / 2.0;
         assert!((got as f64 - want).abs() < 1e-6, "{got} vs {want}");

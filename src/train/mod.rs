@@ -10,6 +10,7 @@
 //! - [`loss`] — MLM + NSP cross-entropy and accuracies.
 //! - [`optim`] — AdamW with gradient clipping, state we own.
 //! - [`schedule`] — linear warm-up and decay.
+//! - [`step`] — one step: forward, backward, accumulation, clipping, update.
 //!
 //! Known candle traps and where they are handled: the fused `LayerNorm`, `softmax_last_dim`
 //! and `sdpa` have no backward pass ([`model::layers`] uses differentiable forms, and a test
@@ -26,6 +27,7 @@ pub mod model;
 pub mod optim;
 pub mod params;
 pub mod schedule;
+pub mod step;
 
 pub use config::ModelConfig;
 pub use model::BertForPreTraining;

@@ -161,7 +161,11 @@ impl AdamW {
         let step_size = lr / bc1;
         for ((p, g), moment) in params.iter().zip(grads).zip(self.moments.iter_mut()) {
             let Some(g) = g else { continue };
-            let decay = if p.decay { 1.0 - lr * c.weight_decay } else { 1.0 };
+            let decay = if p.decay {
+                1.0 - lr * c.weight_decay
+            } else {
+                1.0
+            };
             match moment {
                 Moments::Host { m, v } => {
                     let shape = p.var.as_tensor().shape().clone();
@@ -288,7 +292,10 @@ mod tests {
 
     #[test]
     fn matches_the_reference_update_with_and_without_decay() {
-        let params = vec![param("w", &[0.5, -1.0], true), param("b.bias", &[0.25], false)];
+        let params = vec![
+            param("w", &[0.5, -1.0], true),
+            param("b.bias", &[0.25], false),
+        ];
         let mut opt = AdamW::new(&params, AdamWConfig::default()).unwrap();
         let steps = [[0.1f32, -0.3, 0.02], [0.05, 0.2, -0.01], [-0.2, 0.1, 0.03]];
         for g in &steps {
@@ -323,14 +330,18 @@ mod tests {
         assert!((values(&params[0])[0] + 0.1).abs() < 1e-4);
         // A parameter without a gradient is left alone.
         let before = values(&params[1]);
-        opt.step(&params, &[grads[0].clone(), None], 0.1, 1.0).unwrap();
+        opt.step(&params, &[grads[0].clone(), None], 0.1, 1.0)
+            .unwrap();
         assert_eq!(values(&params[1]), before);
     }
 
     #[test]
     fn tensor_path_equals_host_path_and_state_round_trips() {
         let run = |tensor_path: bool| {
-            let params = vec![param("w", &[0.3, -0.7, 1.5], true), param("x.bias", &[0.1], false)];
+            let params = vec![
+                param("w", &[0.3, -0.7, 1.5], true),
+                param("x.bias", &[0.1], false),
+            ];
             let mut opt = AdamW::new(&params, AdamWConfig::default()).unwrap();
             if tensor_path {
                 opt.use_tensor_path(&params).unwrap();
@@ -358,7 +369,9 @@ mod tests {
             host.state(&host_params).unwrap().into_iter().collect();
         assert!(state.contains_key("exp_avg_sq.x.bias"));
         let mut fresh = AdamW::new(&host_params, AdamWConfig::default()).unwrap();
-        fresh.restore(&host_params, state.clone(), host.step).unwrap();
+        fresh
+            .restore(&host_params, state.clone(), host.step)
+            .unwrap();
         let again: HashMap<String, Tensor> =
             fresh.state(&host_params).unwrap().into_iter().collect();
         for (k, v) in &state {
@@ -369,7 +382,10 @@ mod tests {
         let _ = dev;
         let mut missing = state;
         missing.remove("exp_avg.w");
-        let err = fresh.restore(&host_params, missing, 1).unwrap_err().to_string();
+        let err = fresh
+            .restore(&host_params, missing, 1)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("exp_avg.w"), "{err}");
     }
 }

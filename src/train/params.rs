@@ -176,9 +176,13 @@ fn fresh_tensor(rng: &mut UnitRng, dims: &[usize], init: Init, device: &Device) 
     let values: Vec<f32> = match init {
         Init::Zeros => vec![0.0; n],
         Init::Ones => vec![1.0; n],
-        Init::Normal { std } => (0..n).map(|_| (rng.standard_normal() * std) as f32).collect(),
+        Init::Normal { std } => (0..n)
+            .map(|_| (rng.standard_normal() * std) as f32)
+            .collect(),
         Init::NormalZeroRow { std, row } => {
-            let mut v: Vec<f32> = (0..n).map(|_| (rng.standard_normal() * std) as f32).collect();
+            let mut v: Vec<f32> = (0..n)
+                .map(|_| (rng.standard_normal() * std) as f32)
+                .collect();
             let width = dims.last().copied().unwrap_or(0);
             if let Some(r) = v.get_mut(row * width..(row + 1) * width) {
                 r.fill(0.0);
@@ -200,7 +204,11 @@ mod tests {
         let emb = vb
             .pp("bert")
             .pp("embeddings")
-            .get(&[50, 40], "word_embeddings.weight", Init::NormalZeroRow { std: 0.02, row: 3 })
+            .get(
+                &[50, 40],
+                "word_embeddings.weight",
+                Init::NormalZeroRow { std: 0.02, row: 3 },
+            )
             .unwrap();
         let ln = vb.pp("ln").get(&[40], "weight", Init::Ones).unwrap();
         let bias = vb.pp("dense").get(&[40], "bias", Init::Zeros).unwrap();
@@ -208,7 +216,11 @@ mod tests {
         let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(
             names,
-            ["bert.embeddings.word_embeddings.weight", "ln.weight", "dense.bias"]
+            [
+                "bert.embeddings.word_embeddings.weight",
+                "ln.weight",
+                "dense.bias"
+            ]
         );
         assert!(params[0].decay && params[1].decay && !params[2].decay);
         assert!(!decays("bert.embeddings.LayerNorm.weight"));
@@ -239,8 +251,14 @@ mod tests {
     #[test]
     fn loading_checks_names_and_shapes() {
         let mut map = HashMap::new();
-        map.insert("a.w".to_string(), Tensor::zeros((2, 3), DType::F32, &Device::Cpu).unwrap());
-        map.insert("tied".to_string(), Tensor::zeros(2, DType::F32, &Device::Cpu).unwrap());
+        map.insert(
+            "a.w".to_string(),
+            Tensor::zeros((2, 3), DType::F32, &Device::Cpu).unwrap(),
+        );
+        map.insert(
+            "tied".to_string(),
+            Tensor::zeros(2, DType::F32, &Device::Cpu).unwrap(),
+        );
         let vb = ParamBuilder::loaded(map.clone(), &Device::Cpu);
         assert!(vb.pp("a").get(&[2, 3], "w", Init::Zeros).is_ok());
         assert!(vb.clone().finish(|n| n == "tied").is_ok());
@@ -249,10 +267,17 @@ mod tests {
         let err = vb.finish(|_| false).unwrap_err().to_string();
         assert!(err.contains("tied"), "{err}");
         let vb = ParamBuilder::loaded(map.clone(), &Device::Cpu);
-        let err = vb.pp("a").get(&[3, 2], "w", Init::Zeros).unwrap_err().to_string();
+        let err = vb
+            .pp("a")
+            .get(&[3, 2], "w", Init::Zeros)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("a.w") && err.contains("[3, 2]"), "{err}");
         let vb = ParamBuilder::loaded(map, &Device::Cpu);
-        let err = vb.get(&[1], "missing", Init::Zeros).unwrap_err().to_string();
+        let err = vb
+            .get(&[1], "missing", Init::Zeros)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing"), "{err}");
     }
 }
