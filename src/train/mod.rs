@@ -6,6 +6,7 @@
 //! - [`params`] — named parameters, seeded N(0, 0.02) init or loaded weights.
 //! - [`model`] — `BertForPreTraining`, mirroring `transformers`' `modeling_bert.py`.
 //! - [`dropout`] — dropout masks from our seeded RNG (training only).
+//! - [`data`] — shards read row group by row group on a background thread, shuffled, batched.
 //! - [`batch`] — rows to a trimmed batch; MLM targets as gathered positions.
 //! - [`loss`] — MLM + NSP cross-entropy and accuracies.
 //! - [`optim`] — AdamW with gradient clipping, state we own.
@@ -21,6 +22,7 @@
 
 pub mod batch;
 pub mod config;
+pub mod data;
 pub mod dropout;
 pub mod loss;
 pub mod model;
