@@ -9,6 +9,7 @@
 //! - `golden` — token ids equal `transformers`' `BertTokenizerFast`.
 //! - `schema` — the shard schema equals the checked-in `schemas/shard.schema.json`.
 //! - `interop` — pyarrow opens the shards and agrees with them.
+//! - `train` — `bert-train` end to end: learning, exact resume, checkpoints, errors.
 //! - `train_parity` — the trainer's model, gradients and optimiser equal `transformers`'.
 
 #[path = "suite/build.rs"]
@@ -25,6 +26,8 @@ mod properties;
 mod schema;
 #[path = "suite/statistics.rs"]
 mod statistics;
+#[path = "suite/train.rs"]
+mod train;
 #[path = "suite/train_parity.rs"]
 mod train_parity;
 #[path = "suite/util.rs"]

@@ -11,6 +11,9 @@
 //! - [`loss`] — MLM + NSP cross-entropy and accuracies.
 //! - [`optim`] — AdamW with gradient clipping, state we own.
 //! - [`schedule`] — linear warm-up and decay.
+//! - [`metrics`] — `metrics.jsonl` and the progress line.
+//! - [`checkpoint`] — `transformers`-loadable checkpoints plus the state of an exact resume.
+//! - [`trainer`] — a run: settings, start or resume, the loop, evaluation, checkpoints.
 //! - [`step`] — one step: forward, backward, accumulation, clipping, update.
 //!
 //! Known candle traps and where they are handled: the fused `LayerNorm`, `softmax_last_dim`
@@ -21,15 +24,19 @@
 //! init).
 
 pub mod batch;
+pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod dropout;
 pub mod loss;
+pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod params;
 pub mod schedule;
 pub mod step;
+pub mod trainer;
 
 pub use config::ModelConfig;
 pub use model::BertForPreTraining;
+pub use trainer::{TrainConfig, Trainer};

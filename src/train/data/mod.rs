@@ -120,7 +120,12 @@ mod tests {
         let mut want = Vec::new();
         for f in &set.files {
             for row in read_shard(&f.path).unwrap().rows {
-                let ids: Vec<u32> = row.input_ids.iter().map(|&t| t as u32).filter(|&t| t != 0).collect();
+                let ids: Vec<u32> = row
+                    .input_ids
+                    .iter()
+                    .map(|&t| t as u32)
+                    .filter(|&t| t != 0)
+                    .collect();
                 let labels = row
                     .labels
                     .iter()
@@ -165,14 +170,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         build_fixture_shards(dir.path(), 64, 1);
         let set = Arc::new(ShardSet::open(dir.path()).unwrap());
-        let train = Plan::new(set.clone(), Selection::Train { fraction: 0.2 }, 3, 50, LIMITS);
-        let held = Plan::new(set.clone(), Selection::Held { fraction: 0.2 }, 3, 50, LIMITS);
+        let train = Plan::new(
+            set.clone(),
+            Selection::Train { fraction: 0.2 },
+            3,
+            50,
+            LIMITS,
+        );
+        let held = Plan::new(
+            set.clone(),
+            Selection::Held { fraction: 0.2 },
+            3,
+            50,
+            LIMITS,
+        );
         assert_eq!(train.rows() + held.rows(), set.rows());
         let share = held.rows() as f64 / set.rows() as f64;
         assert!((0.1..0.3).contains(&share), "{share}");
         let eval = keys(&held.sequential_batches(8, usize::MAX).unwrap());
         assert_eq!(eval.len(), held.rows());
-        let mut loader = Loader::spawn(Arc::new(train.clone()), DataPosition::default(), 1).unwrap();
+        let mut loader =
+            Loader::spawn(Arc::new(train.clone()), DataPosition::default(), 1).unwrap();
         let (seen, _) = take(&mut loader, train.rows());
         let seen = keys(&seen);
         let seen = count(&seen);
@@ -192,16 +210,26 @@ mod tests {
             ..LIMITS
         };
         let err = set.check(small).unwrap_err().to_string();
-        assert!(err.contains("manifest.json") && err.contains("30522"), "{err}");
+        assert!(
+            err.contains("manifest.json") && err.contains("30522"),
+            "{err}"
+        );
         // Token ids past the model's vocabulary, found while reading.
         let err = set.read(0, 0, small).unwrap_err().to_string();
-        assert!(err.contains("shard-0000.parquet") && err.contains("row group 0"), "{err}");
+        assert!(
+            err.contains("shard-0000.parquet") && err.contains("row group 0"),
+            "{err}"
+        );
         // Rows longer than the position table.
         let short = Limits {
             max_positions: 32,
             ..LIMITS
         };
-        assert!(set.check(short).unwrap_err().to_string().contains("positions"));
+        assert!(set
+            .check(short)
+            .unwrap_err()
+            .to_string()
+            .contains("positions"));
         // A Parquet file of another schema among the shards.
         std::fs::write(dir.path().join("shard-9999.parquet"), b"not parquet").unwrap();
         let err = ShardSet::open(dir.path()).unwrap_err().to_string();

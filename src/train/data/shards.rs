@@ -187,7 +187,10 @@ pub struct Rows {
     num_tokens: Vec<i16>,
 }
 
-fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> std::result::Result<&'a T, String> {
+fn column<'a, T: 'static>(
+    batch: &'a RecordBatch,
+    name: &str,
+) -> std::result::Result<&'a T, String> {
     batch
         .column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<T>())
@@ -268,14 +271,13 @@ impl Rows {
         if self.starts.is_empty() {
             self.starts.push(0);
         }
-        self.starts.extend(
-            ids_off[1..]
-                .iter()
-                .map(|&o| base + o as usize - first),
-        );
+        self.starts
+            .extend(ids_off[1..].iter().map(|&o| base + o as usize - first));
         self.input_ids.extend_from_slice(&ids.values()[first..last]);
-        self.token_type_ids.extend_from_slice(&types.values()[first..last]);
-        self.attention_mask.extend_from_slice(&mask.values()[first..last]);
+        self.token_type_ids
+            .extend_from_slice(&types.values()[first..last]);
+        self.attention_mask
+            .extend_from_slice(&mask.values()[first..last]);
         self.labels.extend_from_slice(&labels.values()[first..last]);
         self.next_sentence_label.extend_from_slice(nsp.values());
         self.num_tokens.extend_from_slice(num.values());
