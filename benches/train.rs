@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use bertprep::config::{default_max_predictions, BuildConfig};
 use bertprep::pipeline::{build, BuildOptions};
+use bertprep::progress::ProgressMode;
 use bertprep::tokenize::TokenizerSource;
 use bertprep::train::data::{DataPosition, Limits, Loader, Plan, Selection, ShardSet};
 use bertprep::train::optim::{AdamW, AdamWConfig};
@@ -43,7 +44,8 @@ fn shards(dir: &std::path::Path) -> Option<Arc<ShardSet>> {
         tokenizer: TokenizerSource::Embedded,
         threads: 0,
         overwrite: true,
-        quiet: true,
+        progress: ProgressMode::Quiet,
+        worker: None,
     })
     .expect("build shards");
     Some(Arc::new(ShardSet::open(dir).expect("open shards")))
@@ -61,7 +63,9 @@ fn loader(set: &Arc<ShardSet>, model: &ModelConfig) -> Loader {
 
 fn trainer(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let Some(set) = shards(dir.path()) else { return };
+    let Some(set) = shards(dir.path()) else {
+        return;
+    };
     let config = ModelConfig::preset("tiny", set.vocab_size()).expect("preset");
 
     let mut group = c.benchmark_group("loader");
@@ -84,8 +88,15 @@ fn trainer(c: &mut Criterion) {
     let batch = stream.next_batch().expect("batch").0;
     group.bench_function("tiny_batch32_seq128", |b| {
         b.iter(|| {
-            train_step(&model, &mut optimizer, std::slice::from_ref(&batch), 1, 1e-4, 1.0)
-                .expect("step")
+            train_step(
+                &model,
+                &mut optimizer,
+                std::slice::from_ref(&batch),
+                1,
+                1e-4,
+                1.0,
+            )
+            .expect("step")
         })
     });
     group.finish();

@@ -19,6 +19,7 @@ pub(crate) mod testing {
 
     use crate::config::{default_max_predictions, BuildConfig};
     use crate::pipeline::{build, BuildOptions};
+    use crate::progress::ProgressMode;
     use crate::tokenize::TokenizerSource;
 
     /// Builds `fixtures/` into `out` with rows of `max_seq_len`, small row groups and shards.
@@ -39,7 +40,8 @@ pub(crate) mod testing {
             tokenizer: TokenizerSource::Embedded,
             threads: 1,
             overwrite: true,
-            quiet: true,
+            progress: ProgressMode::Quiet,
+            worker: None,
         })
         .expect("build fixture shards");
     }
