@@ -10,7 +10,7 @@ use std::path::PathBuf;
 /// Result alias used throughout the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong while building or reading shards.
+/// Everything that can go wrong while building or reading shards, or training on them.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -43,6 +43,12 @@ pub enum Error {
     /// Arrow or Parquet failed on a named file.
     #[error("{path}: {message}")]
     Parquet { path: PathBuf, message: String },
+    /// A tensor operation of the trainer failed (shapes, device, backend).
+    #[error("tensor operation failed: {0}")]
+    Tensor(#[from] candle_core::Error),
+    /// A checkpoint or weights file that cannot be used.
+    #[error("{path}: {message}")]
+    Checkpoint { path: PathBuf, message: String },
     /// JSON (manifest, config) failed on a named file.
     #[error("{path}: {source}")]
     Json {
@@ -67,6 +73,14 @@ impl Error {
             path: path.into(),
             line,
             message: message.into(),
+        }
+    }
+
+    /// A checkpoint problem in a named file.
+    pub fn checkpoint(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+        Error::Checkpoint {
+            path: path.into(),
+            message: message.to_string(),
         }
     }
 

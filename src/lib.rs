@@ -33,6 +33,7 @@ pub mod shard;
 pub mod spill;
 pub mod state;
 pub mod tokenize;
+pub mod train;
 
 pub use config::BuildConfig;
 pub use error::{Error, Result};

@@ -20,6 +20,16 @@ pub enum Purpose {
     Shuffle = 2,
     /// Assigning a unit's instances to spill buckets.
     Bucket = 3,
+    /// Initial weights of a model being trained (`unit` and `pass` 0).
+    Init = 4,
+    /// Dropout masks of one training step (`unit` = step, `pass` = micro-batch).
+    Dropout = 5,
+    /// Order of a training epoch's row groups (`unit` = epoch).
+    DataOrder = 6,
+    /// Shuffling one window of training rows (`unit` = epoch, `pass` = window).
+    DataShuffle = 7,
+    /// Holding rows out for evaluation (`unit` = shard, `pass` = row group).
+    Holdout = 8,
 }
 
 /// A seeded random stream with the sampling helpers the pipeline needs.
@@ -49,6 +59,20 @@ impl UnitRng {
     /// A uniform 64-bit word.
     pub fn next_u64(&mut self) -> u64 {
         self.inner.next_u64()
+    }
+
+    /// A uniform 32-bit word (the high half of a 64-bit draw).
+    pub fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    /// A standard normal draw (Box-Muller; one draw per call, the pair's second value is
+    /// discarded so that the stream position depends only on the number of calls).
+    pub fn standard_normal(&mut self) -> f64 {
+        // 1 - u is in (0, 1], so the logarithm is finite.
+        let u1 = 1.0 - self.unit_f64();
+        let u2 = self.unit_f64();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
     /// A uniform float in [0, 1) with 53 bits of precision.
@@ -156,6 +180,19 @@ mod tests {
             sum += x;
         }
         assert!((sum / n as f64 - 0.5).abs() < 0.01);
+    }
+
+    #[test]
+    fn standard_normal_has_mean_zero_and_unit_variance() {
+        let mut rng = UnitRng::new(5, Purpose::Init, 0, 0);
+        let n = 200_000;
+        let draws: Vec<f64> = (0..n).map(|_| rng.standard_normal()).collect();
+        let mean = draws.iter().sum::<f64>() / n as f64;
+        let var = draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        assert!(mean.abs() < 0.01, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.02, "variance {var}");
+        let beyond_two = draws.iter().filter(|x| x.abs() > 2.0).count() as f64 / n as f64;
+        assert!((beyond_two - 0.0455).abs() < 0.003, "tail {beyond_two}");
     }
 
     #[test]

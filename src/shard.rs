@@ -629,7 +629,23 @@ pub fn read_shard(path: &Path) -> Result<ShardContents> {
         })
         .unwrap_or_default();
     let row_groups = builder.metadata().num_row_groups();
-    let found = builder.schema().clone();
+    check_columns(path, builder.schema())?;
+    let reader = builder.build().map_err(|e| Error::parquet(path, e))?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::parquet(path, e))?;
+        append_rows(&batch, &mut rows).map_err(|e| Error::parquet(path, e))?;
+    }
+    Ok(ShardContents {
+        metadata,
+        row_groups,
+        rows,
+    })
+}
+
+/// Checks that a file's Arrow schema has every shard column with its type; the error names
+/// the file and each problem.
+pub fn check_columns(path: &Path, found: &Schema) -> Result<()> {
     let expected = arrow_schema();
     let mut problems = Vec::new();
     for field in expected.fields() {
@@ -646,23 +662,14 @@ pub fn read_shard(path: &Path) -> Result<ShardContents> {
             Ok(_) => {}
         }
     }
-    if !problems.is_empty() {
-        return Err(Error::parquet(
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::parquet(
             path,
             format!("not a bertprep shard: {}", problems.join("; ")),
-        ));
+        ))
     }
-    let reader = builder.build().map_err(|e| Error::parquet(path, e))?;
-    let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| Error::parquet(path, e))?;
-        append_rows(&batch, &mut rows).map_err(|e| Error::parquet(path, e))?;
-    }
-    Ok(ShardContents {
-        metadata,
-        row_groups,
-        rows,
-    })
 }
 
 fn append_rows(batch: &RecordBatch, rows: &mut Vec<ShardRow>) -> std::result::Result<(), String> {

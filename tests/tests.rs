@@ -11,6 +11,8 @@
 //!   altered shards, errors.
 //! - `schema` — the shard schema equals the checked-in `schemas/shard.schema.json`.
 //! - `interop` — pyarrow opens the shards and agrees with them.
+//! - `train` — `bert-train` end to end: learning, exact resume, checkpoints, errors.
+//! - `train_parity` — the trainer's model, gradients and optimiser equal `transformers`'.
 
 #[path = "suite/build.rs"]
 mod build;
@@ -28,5 +30,9 @@ mod properties;
 mod schema;
 #[path = "suite/statistics.rs"]
 mod statistics;
+#[path = "suite/train.rs"]
+mod train;
+#[path = "suite/train_parity.rs"]
+mod train_parity;
 #[path = "suite/util.rs"]
 mod util;

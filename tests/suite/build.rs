@@ -347,11 +347,3 @@ fn existing_build_is_refused_unless_overwrite() {
     build_ok(&input, out.path(), &["--max-seq-len", "128", "--overwrite"]);
     assert_eq!(Manifest::read(out.path()).unwrap().config.max_seq_len, 128);
 }
-
-#[test]
-fn bert_train_is_not_yet_implemented() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bert-train"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-}
