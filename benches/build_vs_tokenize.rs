@@ -82,6 +82,7 @@ fn main() {
                     out: out.path().to_path_buf(),
                     config: BuildConfig::with_max_seq_len(max_seq_len),
                     tokenizer: TokenizerSource::Embedded,
+                    tokenizer_impl: bertprep::tokenize::TokenizerImpl::Auto,
                     threads,
                     overwrite: false,
                     progress: ProgressMode::Quiet,

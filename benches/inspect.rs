@@ -45,6 +45,7 @@ fn bench_inspect(c: &mut Criterion) {
             ..BuildConfig::default()
         },
         tokenizer: TokenizerSource::Embedded,
+        tokenizer_impl: bertprep::tokenize::TokenizerImpl::Auto,
         threads: 0,
         overwrite: false,
         progress: bertprep::progress::ProgressMode::Quiet,

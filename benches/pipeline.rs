@@ -13,7 +13,7 @@ use bertprep::input::{self, Format};
 use bertprep::instance::{create_instances, Counters, InstanceSettings, TokenizedDocument};
 use bertprep::pipeline::{self, tokenize_documents, BuildOptions};
 use bertprep::shard::{ShardMeta, ShardWriter};
-use bertprep::tokenize::{Tokenizer, TokenizerSource};
+use bertprep::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
 use bertprep::{segment, BuildConfig};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -165,6 +165,7 @@ fn end_to_end(c: &mut Criterion) {
                         out: out.path().to_path_buf(),
                         config: BuildConfig::with_max_seq_len(max_seq_len),
                         tokenizer: TokenizerSource::Embedded,
+                        tokenizer_impl: TokenizerImpl::Auto,
                         threads,
                         overwrite: false,
                         progress: bertprep::progress::ProgressMode::Quiet,

@@ -42,6 +42,7 @@ fn shards(dir: &std::path::Path) -> Option<Arc<ShardSet>> {
         out: dir.to_path_buf(),
         config,
         tokenizer: TokenizerSource::Embedded,
+        tokenizer_impl: bertprep::tokenize::TokenizerImpl::Auto,
         threads: 0,
         overwrite: true,
         progress: ProgressMode::Quiet,

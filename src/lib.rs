@@ -3,7 +3,8 @@
 //! The pipeline, one module per stage:
 //! 1. [`input`] — find input files, decompress, decode, cut into documents.
 //! 2. [`segment`] — split a document into sentences.
-//! 3. [`tokenize`] — sentences to WordPiece ids (Hugging Face `tokenizers`).
+//! 3. [`tokenize`] — sentences to WordPiece ids (Hugging Face `tokenizers`, or the exact and
+//!    faster [`wordpiece`] for BERT-style tokenizers).
 //! 4. [`pairs`] — sentence pairs for next-sentence prediction, truncated to fit.
 //! 5. [`masking`] — masked-LM predictions (80% [MASK] / 10% random / 10% unchanged).
 //! 6. [`shard`] — padded rows in zstd Parquet shards, plus [`manifest`].
@@ -34,6 +35,7 @@ pub mod spill;
 pub mod state;
 pub mod tokenize;
 pub mod train;
+pub mod wordpiece;
 
 pub use config::BuildConfig;
 pub use error::{Error, Result};

@@ -39,7 +39,7 @@ use crate::segment;
 use crate::shard::{self, RowGroupJob, ShardEntry, ShardMeta, ShardWriter};
 use crate::spill::{self, SpillWriter};
 use crate::state::{self, BuildState, Identity, Phase, Worker};
-use crate::tokenize::{Tokenizer, TokenizerSource};
+use crate::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
 
 /// Row groups encoded at once in the write phase (each holds its padded columns in memory).
 const MAX_GROUPS_IN_FLIGHT: usize = 8;
@@ -55,6 +55,8 @@ pub struct BuildOptions {
     pub config: BuildConfig,
     /// Tokenizer to load.
     pub tokenizer: TokenizerSource,
+    /// Which implementation encodes text. Does not change the output.
+    pub tokenizer_impl: TokenizerImpl,
     /// Worker threads; 0 uses every core. Does not change the output.
     pub threads: usize,
     /// Replace an existing build (finished or not) in `out`.
@@ -114,7 +116,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
             )));
         }
     }
-    let tokenizer = Tokenizer::load(&opts.tokenizer)?;
+    let tokenizer = Tokenizer::load_with(&opts.tokenizer, opts.tokenizer_impl)?;
     let files = input::discover(&opts.inputs)?;
     if files.len() > u32::MAX as usize {
         return Err(Error::Config("more than 2^32 input files".into()));

@@ -1,4 +1,5 @@
-//! Text to token ids, through the Hugging Face `tokenizers` crate.
+//! Text to token ids, through the Hugging Face `tokenizers` crate or its exact, faster
+//! re-implementation for BERT ([`crate::wordpiece`]).
 //!
 //! The default is BERT base uncased WordPiece with its 30,522-entry vocabulary embedded in the
 //! binary ([PAD]=0 [UNK]=100 [CLS]=101 [SEP]=102 [MASK]=103), built the way `transformers`'
@@ -8,12 +9,19 @@
 //! `--vocab vocab.txt [--cased]` builds the same pipeline over another vocabulary, and
 //! `--tokenizer tokenizer.json` loads any tokenizer that has BERT's special tokens.
 //!
+//! The `tokenizers` object is always loaded: it is the serialized form, the decoder and the
+//! vocabulary. Encoding goes through [`crate::wordpiece::FastBert`] instead whenever the
+//! pipeline is the BERT one it reproduces id for id ([`TokenizerImpl::Auto`], the default);
+//! [`TokenizerImpl`] can force either. The choice never changes an id, so it is not part of the
+//! build config.
+//!
 //! Besides encoding, [`Tokenizer`] knows what masking needs: the special ids, which ids continue
 //! a word (`##` pieces, for whole-word masking), and the pool of ids a random replacement is drawn
 //! from (the vocabulary without special and `[unused]` entries). Its serialized JSON is written
 //! beside the shards and its SHA-256 goes into every shard, so shards can always be decoded.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,6 +33,7 @@ use tokenizers::processors::bert::BertProcessing;
 use tokenizers::{AddedToken, ModelWrapper};
 
 use crate::error::{Error, Result};
+use crate::wordpiece::FastBert;
 
 /// Origin string of the embedded default tokenizer.
 pub const EMBEDDED_ORIGIN: &str = "embedded:bert-base-uncased";
@@ -61,6 +70,50 @@ impl TokenizerSource {
     }
 }
 
+/// Which implementation encodes text. Both give the same ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenizerImpl {
+    /// The fast WordPiece when the tokenizer is BERT-style, else the `tokenizers` crate.
+    #[default]
+    Auto,
+    /// Always the `tokenizers` crate.
+    Crate,
+    /// Always the fast WordPiece; loading fails when the tokenizer is not BERT-style.
+    Fast,
+}
+
+impl TokenizerImpl {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenizerImpl::Auto => "auto",
+            TokenizerImpl::Crate => "crate",
+            TokenizerImpl::Fast => "fast",
+        }
+    }
+}
+
+impl std::fmt::Display for TokenizerImpl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for TokenizerImpl {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(TokenizerImpl::Auto),
+            "crate" => Ok(TokenizerImpl::Crate),
+            "fast" => Ok(TokenizerImpl::Fast),
+            _ => Err(format!(
+                "unknown tokenizer implementation {s:?} (expected auto, crate or fast)"
+            )),
+        }
+    }
+}
+
 /// Ids of the special tokens BERT instances are built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpecialTokens {
@@ -74,6 +127,8 @@ pub struct SpecialTokens {
 /// A loaded tokenizer plus what instance building needs to know about its vocabulary.
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
+    fast: Option<FastBert>,
+    origin: String,
     specials: SpecialTokens,
     vocab_size: usize,
     continuation: Vec<bool>,
@@ -86,6 +141,7 @@ impl std::fmt::Debug for Tokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tokenizer")
             .field("vocab_size", &self.vocab_size)
+            .field("implementation", &self.implementation())
             .field("specials", &self.specials)
             .field("random_pool", &self.random_pool.len())
             .field("sha256", &self.sha256)
@@ -94,7 +150,7 @@ impl std::fmt::Debug for Tokenizer {
 }
 
 impl Tokenizer {
-    /// Loads the tokenizer named by `source`.
+    /// Loads the tokenizer named by `source`, encoding with [`TokenizerImpl::Auto`].
     pub fn load(source: &TokenizerSource) -> Result<Self> {
         match source {
             TokenizerSource::Embedded => Self::bert(EMBEDDED_VOCAB, true, EMBEDDED_ORIGIN),
@@ -103,6 +159,36 @@ impl Tokenizer {
                 Self::bert(&text, !cased, &source.origin())
             }
             TokenizerSource::Json(path) => Self::from_json_file(path),
+        }
+    }
+
+    /// Loads the tokenizer named by `source`, encoding with `implementation`.
+    pub fn load_with(source: &TokenizerSource, implementation: TokenizerImpl) -> Result<Self> {
+        Self::load(source)?.with_impl(implementation)
+    }
+
+    /// The same tokenizer encoding with `implementation`; an error if that is
+    /// [`TokenizerImpl::Fast`] and the tokenizer is not BERT-style.
+    pub fn with_impl(mut self, implementation: TokenizerImpl) -> Result<Self> {
+        self.fast = match implementation {
+            TokenizerImpl::Crate => None,
+            TokenizerImpl::Auto => FastBert::from_tokenizer(&self.inner).ok(),
+            TokenizerImpl::Fast => Some(FastBert::from_tokenizer(&self.inner).map_err(
+                |reason| Error::Tokenizer {
+                    origin: self.origin.clone(),
+                    message: format!("the fast WordPiece cannot encode for it: {reason}"),
+                },
+            )?),
+        };
+        Ok(self)
+    }
+
+    /// The implementation that encodes: [`TokenizerImpl::Fast`] or [`TokenizerImpl::Crate`].
+    pub fn implementation(&self) -> TokenizerImpl {
+        if self.fast.is_some() {
+            TokenizerImpl::Fast
+        } else {
+            TokenizerImpl::Crate
         }
     }
 
@@ -226,8 +312,11 @@ impl Tokenizer {
         }
         let json = inner.to_string(true).map_err(|e| err(e.to_string()))?;
         let sha256 = hex(&Sha256::digest(json.as_bytes()));
+        let fast = FastBert::from_tokenizer(&inner).ok();
         Ok(Tokenizer {
             inner,
+            fast,
+            origin: origin.to_string(),
             specials,
             vocab_size,
             continuation,
@@ -239,6 +328,9 @@ impl Tokenizer {
 
     /// Token ids of `text`, without special tokens.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        if let Some(fast) = &self.fast {
+            return Ok(fast.encode(text));
+        }
         let encoding = self
             .inner
             .encode_fast(text, false)

@@ -9,6 +9,7 @@
 //! - `golden` — token ids equal `transformers`' `BertTokenizerFast`.
 //! - `inspect` — `bertprep inspect` through the binary: report snapshots, `--check` on good and
 //!   altered shards, errors.
+//! - `fastwp` — the fast WordPiece gives the `tokenizers` crate's ids, on corpora and properties.
 //! - `schema` — the shard schema equals the checked-in `schemas/shard.schema.json`.
 //! - `interop` — pyarrow opens the shards and agrees with them.
 //! - `train` — `bert-train` end to end: learning, exact resume, checkpoints, errors.
@@ -18,6 +19,8 @@
 mod build;
 #[path = "suite/engine.rs"]
 mod engine;
+#[path = "suite/fastwp.rs"]
+mod fastwp;
 #[path = "suite/golden.rs"]
 mod golden;
 #[path = "suite/inspect.rs"]

@@ -13,7 +13,7 @@ use bertprep::inspect::{render, InspectOptions, Show};
 use bertprep::pipeline::{self, BuildOptions};
 use bertprep::progress::ProgressMode;
 use bertprep::state::Worker;
-use bertprep::tokenize::TokenizerSource;
+use bertprep::tokenize::{TokenizerImpl, TokenizerSource};
 use bertprep::BuildConfig;
 use clap::{Args, Parser, Subcommand};
 
@@ -162,6 +162,11 @@ struct BuildArgs {
     /// With --vocab: keep case and accents (cased model).
     #[arg(long, requires = "vocab")]
     cased: bool,
+    /// Tokenizer implementation: fast (exact re-implementation of BERT WordPiece), crate (the
+    /// Hugging Face `tokenizers` crate), or auto (fast whenever the tokenizer is BERT-style).
+    /// Both give the same ids.
+    #[arg(long, default_value = "auto", value_parser = parse_tokenizer_impl)]
+    tokenizer_impl: TokenizerImpl,
     /// Each input line is already one sentence (Google's input format).
     #[arg(long)]
     presplit: bool,
@@ -200,6 +205,10 @@ struct BuildArgs {
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+fn parse_tokenizer_impl(s: &str) -> Result<TokenizerImpl, String> {
     s.parse()
 }
 
@@ -248,6 +257,7 @@ impl BuildArgs {
             out: self.out,
             config,
             tokenizer,
+            tokenizer_impl: self.tokenizer_impl,
             threads: self.threads,
             overwrite: self.overwrite,
             progress,

@@ -38,6 +38,7 @@ pub(crate) mod testing {
             out: out.to_path_buf(),
             config,
             tokenizer: TokenizerSource::Embedded,
+            tokenizer_impl: crate::tokenize::TokenizerImpl::Auto,
             threads: 1,
             overwrite: true,
             progress: ProgressMode::Quiet,
