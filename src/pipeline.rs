@@ -20,6 +20,11 @@
 //! and writes the same bytes. Shards are renamed into place only when complete; `tokenizer.json`
 //! and then the manifest are written last, and the work directory is removed. On an error the
 //! work directory and every shard of the build are removed, so a failed build leaves nothing.
+//!
+//! With `--on-error skip` an input error does not end the build: an error reading a file (the
+//! reader's) drops the rest of that file, an error in a unit's stages (bad UTF-8, a format error)
+//! drops that unit; either is recorded, in unit order, as a [`Skipped`] entry in the state and
+//! the manifest. Both depend only on the input, so the output stays deterministic.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,11 +33,13 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::config::BuildConfig;
+use crate::config::{BuildConfig, OnError};
 use crate::error::{Error, Result};
 use crate::input::{self, decode, formats, Compression, InputFile, Unit, UnitReader};
 use crate::instance::{self, Counters, Instance, InstanceSettings, TokenizedDocument};
-use crate::manifest::{self, InputEntry, Manifest, TokenizerEntry, MANIFEST_FILE, TOKENIZER_FILE};
+use crate::manifest::{
+    self, InputEntry, Manifest, Skipped, TokenizerEntry, MANIFEST_FILE, TOKENIZER_FILE,
+};
 use crate::progress::{Progress, ProgressMode};
 use crate::rng::{Purpose, UnitRng};
 use crate::segment;
@@ -84,7 +91,10 @@ pub struct BuildSummary {
 
 /// One unit's result.
 struct UnitOutput {
-    unit: u64,
+    /// The unit, or `None` for a file the reader gave up on (no unit was made).
+    unit: Option<u64>,
+    /// What `--on-error skip` left out instead of failing.
+    skipped: Option<Skipped>,
     file_index: u32,
     entry: InputEntry,
     counters: Counters,
@@ -215,6 +225,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
                 inputs: state.inputs.clone(),
                 shards,
                 counters: state.counters.clone(),
+                skipped: state.skipped.clone(),
             };
             manifest.write_file(&manifest_path)?;
             std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
@@ -321,6 +332,7 @@ fn spill_phase(
     let (result_tx, result_rx) = crossbeam_channel::unbounded::<(u64, Result<UnitOutput>)>();
     let first_unit = state.next_unit;
     let worker = opts.worker;
+    let skip = ctx.config.on_error == OnError::Skip;
 
     std::thread::scope(|scope| {
         let reader_results = result_tx.clone();
@@ -348,8 +360,28 @@ fn spill_phase(
                         seq += 1;
                     }
                     Err(e) => {
-                        let _ = reader_results.send((seq, Err(e)));
-                        break;
+                        let failure = reader.take_failure();
+                        let (true, Some(failure)) = (skip, failure) else {
+                            let _ = reader_results.send((seq, Err(e)));
+                            break;
+                        };
+                        // Recorded by the worker owning the next unit, so exactly once.
+                        if !worker.is_none_or(|w| w.owns(reader.next_index())) {
+                            continue;
+                        }
+                        let skipped = Skipped {
+                            path: failure.path.display().to_string(),
+                            file_index: failure.file_index,
+                            offset: failure.offset,
+                            bytes: None,
+                            reason: e.to_string(),
+                        };
+                        have_token = false;
+                        let output = UnitOutput::skipped(None, skipped);
+                        if reader_results.send((seq, Ok(output))).is_err() {
+                            break;
+                        }
+                        seq += 1;
                     }
                 }
             }
@@ -360,7 +392,26 @@ fn spill_phase(
                 let result_tx = result_tx.clone();
                 s.spawn(move |_| {
                     for (seq, unit) in work_rx {
-                        let output = process_unit(unit, ctx);
+                        let (index, file_index, offset, bytes) = (
+                            unit.index,
+                            unit.file_index,
+                            unit.byte_offset,
+                            unit.bytes.len() as u64,
+                        );
+                        let path = skip.then(|| unit.path.display().to_string());
+                        let output = match (process_unit(unit, ctx), path) {
+                            (Err(e), Some(path)) => {
+                                let skipped = Skipped {
+                                    path,
+                                    file_index,
+                                    offset,
+                                    bytes: Some(bytes),
+                                    reason: e.to_string(),
+                                };
+                                Ok(UnitOutput::skipped(Some(index), skipped))
+                            }
+                            (output, _) => output,
+                        };
                         if result_tx.send((seq, output)).is_err() {
                             break;
                         }
@@ -382,7 +433,21 @@ fn spill_phase(
                     if let Some(entry) = state.inputs.get_mut(output.file_index as usize) {
                         entry.add(&output.entry);
                     }
-                    state.next_unit = output.unit + 1;
+                    if let Some(s) = output.skipped {
+                        // A resumed run meets the reader's errors again; record each once.
+                        let key = (s.file_index, s.offset);
+                        if !state
+                            .skipped
+                            .iter()
+                            .any(|k| (k.file_index, k.offset) == key)
+                        {
+                            state.skipped.push(s);
+                            state.counters.skipped += 1;
+                        }
+                    }
+                    if let Some(unit) = output.unit {
+                        state.next_unit = unit + 1;
+                    }
                     state.bucket_lengths = spill.checkpoint()?;
                     state.write(work)?;
                     next_seq += 1;
@@ -456,6 +521,21 @@ fn write_phase(
     }
 }
 
+impl UnitOutput {
+    /// The output of a skipped unit (or of a file the reader gave up on).
+    fn skipped(unit: Option<u64>, skipped: Skipped) -> Self {
+        UnitOutput {
+            unit,
+            file_index: skipped.file_index,
+            entry: InputEntry::new(skipped.path.clone(), 0),
+            skipped: Some(skipped),
+            counters: Counters::default(),
+            instances: Vec::new(),
+            buckets: Vec::new(),
+        }
+    }
+}
+
 /// Turns one unit into instances and draws their buckets.
 fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
     let Unit {
@@ -506,7 +586,8 @@ fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
         instances: instances.len() as u64,
     };
     Ok(UnitOutput {
-        unit: index,
+        unit: Some(index),
+        skipped: None,
         file_index,
         entry,
         counters,
@@ -563,14 +644,14 @@ pub fn tokenize_documents(
 }
 
 /// Input text size estimate for choosing the bucket count: sizes on disk, compressed files
-/// counted four times.
+/// counted four times. A file that cannot be opened counts its size; the reader reports it.
 fn estimated_text_bytes(files: &[InputFile]) -> Result<u64> {
     let mut total = 0u64;
     for f in files {
         let mut head = [0u8; 4];
         let n = std::fs::File::open(&f.path)
             .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
-            .map_err(|e| Error::io(&f.path, e))?;
+            .unwrap_or(0);
         let factor = match Compression::sniff(&head[..n]) {
             Compression::None => 1,
             _ => 4,
