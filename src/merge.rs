@@ -76,9 +76,7 @@ pub fn merge_manifests(dir: &Path) -> Result<Manifest> {
             entry.add(other);
         }
     }
-    merged
-        .skipped
-        .sort_by(|a, b| (a.file_index, a.offset).cmp(&(b.file_index, b.offset)));
+    merged.skipped.sort_by_key(|s| (s.file_index, s.offset));
     merged.write_file(&dir.join(MANIFEST_FILE))?;
     Ok(merged)
 }
