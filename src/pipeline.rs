@@ -203,31 +203,38 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
     std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
     state.write(&work)?;
 
+    let mut wrote_tokenizer = false;
+    let mut finished = Vec::new();
     let result = run(
         opts, &config, &tokenizer, &files, threads, &work, &mut state,
-    );
+    )
+    .and_then(|shards| {
+        finished.clone_from(&shards);
+        wrote_tokenizer = true;
+        manifest::write_atomic(&out.join(TOKENIZER_FILE), tokenizer.json().as_bytes())?;
+        let manifest = Manifest {
+            producer: "bertprep".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            schema_version: shard::SCHEMA_VERSION,
+            config,
+            worker: opts.worker,
+            merged_workers: None,
+            tokenizer: TokenizerEntry {
+                file: TOKENIZER_FILE.into(),
+                sha256: tokenizer.sha256().into(),
+                vocab_size: tokenizer.vocab_size(),
+                special_tokens: tokenizer.specials(),
+            },
+            inputs: state.inputs.clone(),
+            shards,
+            counters: state.counters.clone(),
+            skipped: state.skipped.clone(),
+        };
+        manifest.write_file(&manifest_path)?;
+        Ok(manifest)
+    });
     match result {
-        Ok(shards) => {
-            manifest::write_atomic(&out.join(TOKENIZER_FILE), tokenizer.json().as_bytes())?;
-            let manifest = Manifest {
-                producer: "bertprep".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                schema_version: shard::SCHEMA_VERSION,
-                config,
-                worker: opts.worker,
-                merged_workers: None,
-                tokenizer: TokenizerEntry {
-                    file: TOKENIZER_FILE.into(),
-                    sha256: tokenizer.sha256().into(),
-                    vocab_size: tokenizer.vocab_size(),
-                    special_tokens: tokenizer.specials(),
-                },
-                inputs: state.inputs.clone(),
-                shards,
-                counters: state.counters.clone(),
-                skipped: state.skipped.clone(),
-            };
-            manifest.write_file(&manifest_path)?;
+        Ok(manifest) => {
             std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
             Ok(BuildSummary {
                 manifest,
@@ -239,8 +246,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
             })
         }
         Err(e) => {
-            for shard in &state.shards {
+            for shard in state.shards.iter().chain(&finished) {
                 let _ = std::fs::remove_file(out.join(&shard.file));
+            }
+            // Workers share tokenizer.json; only a whole build removes the one it wrote.
+            if wrote_tokenizer && opts.worker.is_none() {
+                let _ = std::fs::remove_file(out.join(TOKENIZER_FILE));
             }
             let _ = std::fs::remove_dir_all(&work);
             Err(e)
