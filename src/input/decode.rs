@@ -1,7 +1,8 @@
 //! Bytes to text: decompression and text decoding.
 //!
 //! Compression is recognised by magic bytes, whatever the file is called: gzip (`1f 8b`,
-//! multi-member streams included), zstd (`28 b5 2f fd`) and bzip2 (`BZh`). The decoded bytes must
+//! multi-member streams included), zstd (`28 b5 2f fd`), bzip2 (`BZh`) and xz
+//! (`fd 37 7a 58 5a 00`, multi-stream included; liblzma through the `xz2` crate). The decoded bytes must
 //! be UTF-8: a leading BOM is dropped, CRLF and lone CR become LF, and invalid UTF-8 is an error
 //! naming the file and the byte offset (in the decompressed stream) of the first bad sequence.
 //! A file starting with a UTF-16 byte-order mark (`FF FE` little-endian, `FE FF` big-endian) is
@@ -26,6 +27,7 @@ pub enum Compression {
     Gzip,
     Zstd,
     Bzip2,
+    Xz,
 }
 
 impl Compression {
@@ -35,6 +37,7 @@ impl Compression {
             [0x1f, 0x8b, ..] => Compression::Gzip,
             [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
             [b'B', b'Z', b'h', ..] => Compression::Bzip2,
+            [0xFD, b'7', b'z', b'X', b'Z', 0x00, ..] => Compression::Xz,
             _ => Compression::None,
         }
     }
@@ -52,6 +55,7 @@ pub fn read_decompressed(path: &Path) -> Result<(Vec<u8>, Compression)> {
             read_to_end(path, decoder)?
         }
         Compression::Bzip2 => read_to_end(path, bzip2::read::MultiBzDecoder::new(&raw[..]))?,
+        Compression::Xz => read_to_end(path, xz2::read::XzDecoder::new_multi_decoder(&raw[..]))?,
     };
     Ok((bytes, compression))
 }
@@ -356,7 +360,11 @@ mod tests {
         let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
         bz.write_all(payload.as_bytes()).unwrap();
         let bz = bz.finish().unwrap();
+        let mut xz = xz2::write::XzEncoder::new(Vec::new(), 6);
+        xz.write_all(payload.as_bytes()).unwrap();
+        let xz = xz.finish().unwrap();
         for (name, bytes, kind) in [
+            ("e.xz", xz, Compression::Xz),
             ("a.gz", gz, Compression::Gzip),
             ("b.zst", zst, Compression::Zstd),
             ("c.bz2", bz, Compression::Bzip2),

@@ -23,7 +23,7 @@ pub fn detect(path: &Path, text: &str) -> Format {
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    let stem = [".gz", ".zst", ".zstd", ".bz2"]
+    let stem = [".gz", ".zst", ".zstd", ".bz2", ".xz"]
         .iter()
         .find_map(|ext| name.strip_suffix(ext))
         .unwrap_or(&name);

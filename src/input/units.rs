@@ -233,6 +233,10 @@ impl UnitReader {
                 1 << 20,
                 bzip2::bufread::MultiBzDecoder::new(raw),
             )),
+            Compression::Xz => Box::new(BufReader::with_capacity(
+                1 << 20,
+                xz2::bufread::XzDecoder::new_multi_decoder(raw),
+            )),
         };
         let mut reader = decode::utf16_to_utf8(reader).map_err(|e| Error::io(&path, e))?;
         // Detect the format from the first non-blank line; keep what was read.

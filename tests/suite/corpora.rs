@@ -58,6 +58,7 @@ fn every_bad_fixture_is_a_one_line_error_naming_the_file() {
         ("truncated.txt.gz", "incomplete deflate stream"),
         ("truncated.txt.bz2", "decompression not finished"),
         ("truncated.txt.zst", "incomplete frame"),
+        ("truncated.txt.xz", "premature eof"),
         ("utf16-unpaired.txt", "invalid UTF-16 at byte offset"),
     ];
     let dir = tempfile::tempdir().unwrap();
