@@ -45,6 +45,12 @@ pub struct BuildConfig {
     /// Units key the random streams and are the pool random-next documents are drawn from.
     /// Default 2 MiB.
     pub unit_bytes: usize,
+    /// Column holding the text in Parquet input. Default `text` (left out of the JSON then).
+    #[serde(
+        default = "default_text_column",
+        skip_serializing_if = "is_default_text_column"
+    )]
+    pub text_column: String,
     /// What a bad input file does: `stop` the build (default) or `skip` it and record the skip
     /// in the manifest. Absent in configs written before the setting existed (and left out when
     /// `stop`, so those outputs are unchanged).
@@ -72,6 +78,7 @@ impl Default for BuildConfig {
             zstd_level: 3,
             unit_bytes: crate::input::units::UNIT_TARGET_BYTES,
             on_error: OnError::Stop,
+            text_column: default_text_column(),
             tokenizer: crate::tokenize::EMBEDDED_ORIGIN.to_string(),
         }
     }
@@ -108,6 +115,14 @@ impl std::str::FromStr for OnError {
             )),
         }
     }
+}
+
+fn default_text_column() -> String {
+    crate::input::parquet::DEFAULT_TEXT_COLUMN.to_string()
+}
+
+fn is_default_text_column(name: &str) -> bool {
+    name == crate::input::parquet::DEFAULT_TEXT_COLUMN
 }
 
 /// `round(max_seq_len * 0.15)`, the default prediction cap.

@@ -331,7 +331,8 @@ fn spill_phase(
     let mut spill =
         SpillWriter::open(spill_dir, &state.bucket_lengths, ctx.tokenizer.vocab_size())?;
     let mut reader =
-        UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes);
+        UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes)
+            .with_text_column(&ctx.config.text_column);
     let bytes_read = reader.disk_bytes_counter();
     progress.start_reading(files.iter().map(|f| f.bytes).sum());
     let in_flight = threads + 2;

@@ -165,9 +165,12 @@ struct BuildArgs {
     /// Each input line is already one sentence (Google's input format).
     #[arg(long)]
     presplit: bool,
-    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text.
+    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text, parquet.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     format: Format,
+    /// Column of Parquet input that holds the text.
+    #[arg(long, value_name = "NAME", default_value = "text")]
+    text_column: String,
     /// What a bad input file does: stop (fail the build, naming the file) or skip (leave it
     /// out, record it in manifest.json's "skipped" list, go on).
     #[arg(long, value_name = "stop|skip", default_value = "stop", value_parser = parse_on_error)]
@@ -238,6 +241,7 @@ impl BuildArgs {
             zstd_level: self.zstd_level,
             unit_bytes: self.unit_bytes,
             on_error: self.on_error,
+            text_column: self.text_column,
             tokenizer: tokenizer.origin(),
         };
         config.validate()?;

@@ -61,7 +61,7 @@ pub fn parse_at(
     };
     let mut parsed = match format {
         Format::Wiki => parse_wiki(path, text, at)?,
-        Format::Jsonl => parse_jsonl(path, text, at)?,
+        Format::Jsonl | Format::Parquet => parse_jsonl(path, text, at)?,
         Format::Text | Format::Auto => parse_text(text, at),
     };
     parsed.format = Some(match format {

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::decode::{self, Compression};
+use super::parquet::{ParquetRows, DEFAULT_TEXT_COLUMN, MAGIC};
 use super::{formats, Format, InputFile};
 use crate::error::{Error, Result};
 
@@ -79,6 +80,7 @@ pub struct UnitReader {
     files: Vec<InputFile>,
     format: Format,
     target: usize,
+    text_column: String,
     next_file: usize,
     next_index: u64,
     current: Option<OpenFile>,
@@ -102,6 +104,8 @@ struct OpenFile {
     format: Format,
     compression: Compression,
     reader: Box<dyn BufRead + Send>,
+    /// For a Parquet file, its rows (and `reader` is empty).
+    parquet: Option<ParquetRows>,
     next_doc: u64,
     next_line: usize,
     offset: u64,
@@ -137,12 +141,19 @@ impl UnitReader {
             files,
             format,
             target: target.max(1),
+            text_column: DEFAULT_TEXT_COLUMN.to_string(),
             next_file: 0,
             next_index: 0,
             current: None,
             failure: None,
             disk_bytes_read: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Reads column `name` of Parquet files (default `text`).
+    pub fn with_text_column(mut self, name: &str) -> Self {
+        self.text_column = name.to_string();
+        self
     }
 
     /// Bytes read from disk so far (compressed bytes for compressed files).
@@ -218,6 +229,25 @@ impl UnitReader {
         };
         let mut raw = BufReader::with_capacity(1 << 20, counting);
         let head = raw.fill_buf().map_err(|e| Error::io(&path, e))?;
+        if head.starts_with(MAGIC) || self.format == Format::Parquet {
+            let rows = ParquetRows::open(&path, &self.text_column)?;
+            self.disk_bytes_read
+                .fetch_add(self.files[index].bytes, Ordering::Relaxed);
+            return Ok(OpenFile {
+                file_index: index as u32,
+                path,
+                format: Format::Parquet,
+                compression: Compression::None,
+                reader: Box::new(std::io::empty()),
+                parquet: Some(rows),
+                next_doc: 0,
+                next_line: 1,
+                offset: 0,
+                pending: Vec::new(),
+                done: false,
+                emitted: false,
+            });
+        }
         let compression = Compression::sniff(head);
         let reader: Box<dyn BufRead + Send> = match compression {
             Compression::None => Box::new(raw),
@@ -262,6 +292,7 @@ impl UnitReader {
             format,
             compression,
             reader,
+            parquet: None,
             next_doc: 0,
             next_line: 1,
             offset: 0,
@@ -315,6 +346,16 @@ fn read_line(
 fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Unit>> {
     if file.done {
         return Ok(None);
+    }
+    if let Some(rows) = file.parquet.as_mut() {
+        let mut bytes = Vec::new();
+        let n = rows.read_lines(&file.path, &mut bytes, target)?;
+        let at_end = n == 0 || bytes.len() < target;
+        if n == 0 && file.emitted {
+            file.done = true;
+            return Ok(None);
+        }
+        return make_unit(file, index, bytes, n as u64, n, at_end).map(Some);
     }
     let mut bytes = std::mem::take(&mut file.pending);
     let mut docs_in_unit = 0u64;
@@ -371,6 +412,18 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
         file.done = true;
         return Ok(None);
     }
+    make_unit(file, index, bytes, docs_in_unit, lines_in_unit, at_end).map(Some)
+}
+
+/// The unit of `file` holding `bytes` (`docs` documents on `lines` lines); advances the file.
+fn make_unit(
+    file: &mut OpenFile,
+    index: u64,
+    bytes: Vec<u8>,
+    docs_in_unit: u64,
+    lines_in_unit: usize,
+    at_end: bool,
+) -> Result<Unit> {
     let first_doc = u32::try_from(file.next_doc).map_err(|_| {
         Error::format(
             &file.path,
@@ -395,7 +448,7 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
     file.offset += unit.bytes.len() as u64;
     file.emitted = true;
     file.done = at_end;
-    Ok(Some(unit))
+    Ok(unit)
 }
 
 struct LineKind {
@@ -419,7 +472,7 @@ fn classify(format: Format, line: &[u8], prev_blank: bool) -> LineKind {
                 boundary_after: trimmed == b"</doc>",
             }
         }
-        Format::Jsonl => LineKind {
+        Format::Jsonl | Format::Parquet => LineKind {
             blank,
             starts_doc: !blank,
             boundary_after: true,
