@@ -280,7 +280,7 @@ impl UnitReader {
                         break;
                     }
                 }
-                let head = String::from_utf8_lossy(&pending[..pending.len().min(4096)]);
+                let head = String::from_utf8_lossy(&pending);
                 let head = head.trim_start_matches('\u{feff}');
                 formats::detect(&path, head)
             }
