@@ -110,8 +110,21 @@ struct UnitContext<'a> {
     buckets: usize,
 }
 
-/// Runs a whole build (or resumes one).
+/// Runs a whole build (or resumes one). `--in -` reads standard input
+/// ([`input::stdin`]).
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
+    let suffix = opts.worker.map(|w| w.suffix()).unwrap_or_default();
+    let spool_name = format!(".bertprep-stdin{suffix}");
+    let (inputs, spool) = input::stdin::spool(&opts.inputs, &opts.out, &spool_name)?;
+    let result = build_from(opts, &inputs);
+    if let Some(path) = spool {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+/// [`build`] with `inputs` in place of `opts.inputs`.
+fn build_from(opts: &BuildOptions, inputs: &[PathBuf]) -> Result<BuildSummary> {
     let start = Instant::now();
     let mut config = opts.config.clone();
     config.tokenizer = opts.tokenizer.origin();
@@ -125,7 +138,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
         }
     }
     let tokenizer = Tokenizer::load(&opts.tokenizer)?;
-    let files = input::discover(&opts.inputs)?;
+    let files = input::discover(inputs)?;
     if files.len() > u32::MAX as usize {
         return Err(Error::Config("more than 2^32 input files".into()));
     }
