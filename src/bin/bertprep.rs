@@ -289,6 +289,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
+            if c.unclosed_documents > 0 {
+                eprintln!(
+                    "bertprep: warning: {} <doc> block(s) never closed (input truncated?); kept \
+                     what was there",
+                    c.unclosed_documents
+                );
+            }
             for s in &summary.manifest.skipped {
                 eprintln!(
                     "bertprep: skipped {} from byte {}: {}",

@@ -207,7 +207,7 @@ fn full_disk_is_a_one_line_error_and_leaves_nothing() {
     // A file-size limit stands in for a full disk: writes beyond it fail with EFBIG. The limit
     // is in 512-byte blocks; SIGXFSZ is ignored so the write fails instead of killing us.
     let dir = tempfile::tempdir().unwrap();
-    for (blocks, path) in [(100, "spill/bucket-"), (600, "tokenizer.json")] {
+    for blocks in [100, 600] {
         let out = dir.path().join(format!("out-{blocks}"));
         let output = Command::new("sh")
             .arg("-c")
@@ -229,7 +229,7 @@ fn full_disk_is_a_one_line_error_and_leaves_nothing() {
             .arg(&out)
             .output()
             .unwrap();
-        assert_clean_failure(&output, &out, path, "File too large");
+        assert_clean_failure(&output, &out, out.to_str().unwrap(), "File too large");
     }
 }
 
@@ -321,4 +321,250 @@ fn utf16_with_bom_reads_like_utf8() {
         shards.push(std::fs::read(out.join("shard-0000.parquet")).unwrap());
     }
     assert!(shards[0] == shards[1] && shards[1] == shards[2]);
+}
+
+#[test]
+fn parquet_xz_and_stdin_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    // Parquet is recognised by its magic bytes, whatever its name; nulls are empty documents.
+    let named = dir.path().join("rows");
+    std::fs::copy(fixtures().join("parquet/docs.parquet"), &named).unwrap();
+    let out = dir.path().join("pq");
+    build_ok(&named, &out, &["--max-seq-len", "64"]);
+    let m = Manifest::read(&out).unwrap();
+    assert_eq!(m.inputs[0].format.name(), "parquet");
+    assert_eq!((m.counters.documents, m.counters.empty_documents), (8, 2));
+    assert!(m.counters.instances > 0);
+    let out = dir.path().join("pq-content");
+    build_ok(
+        &named,
+        &out,
+        &["--max-seq-len", "64", "--text-column", "content"],
+    );
+    assert_eq!(Manifest::read(&out).unwrap().config.text_column, "content");
+    for (column, what) in [
+        ("id", "holds Int64, not strings"),
+        ("nope", "no column 'nope'"),
+    ] {
+        let out = dir.path().join(format!("pq-{column}"));
+        let output = build(&named, &out, &["--text-column", column]);
+        assert_clean_failure(&output, &out, "rows", what);
+    }
+
+    // xz and standard input give the same shards as the plain file.
+    let sample = fixtures().join("text/sample.txt");
+    let plain = dir.path().join("plain");
+    build_ok(&sample, &plain, &["--max-seq-len", "64"]);
+    let xz = dir.path().join("sample.txt.xz");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("xz -c {} > {}", sample.display(), xz.display()))
+        .status();
+    if status.is_ok_and(|s| s.success()) {
+        let out = dir.path().join("xz");
+        build_ok(&xz, &out, &["--max-seq-len", "64"]);
+        let m = Manifest::read(&out).unwrap();
+        assert_eq!(m.inputs[0].compression, bertprep::input::Compression::Xz);
+        assert_eq!(
+            std::fs::read(out.join("shard-0000.parquet")).unwrap(),
+            std::fs::read(plain.join("shard-0000.parquet")).unwrap()
+        );
+    } else {
+        eprintln!("SKIPPED: no xz program to compress the fixture");
+    }
+    let out = dir.path().join("stdin");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bertprep"))
+        .args([
+            "build",
+            "--quiet",
+            "--max-seq-len",
+            "64",
+            "--in",
+            "-",
+            "--out",
+        ])
+        .arg(&out)
+        .stdin(std::fs::File::open(&sample).unwrap())
+        .spawn()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        std::fs::read(out.join("shard-0000.parquet")).unwrap(),
+        std::fs::read(plain.join("shard-0000.parquet")).unwrap()
+    );
+    assert_eq!(
+        file_names(&out),
+        ["manifest.json", "shard-0000.parquet", "tokenizer.json"],
+        "the standard-input spool is removed"
+    );
+}
+
+/// Builds a shared corpus (or the named files of it) and returns its manifest and stderr.
+fn build_corpus(name: &str, files: usize) -> Option<(Manifest, String)> {
+    let root = crate::util::shared_corpus(name)?;
+    let mut inputs: Vec<PathBuf> = walk(&root.join("wiki"));
+    inputs.sort();
+    inputs.truncate(files);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bertprep"));
+    cmd.args(["build", "--max-seq-len", "128", "--progress-lines", "--in"]);
+    cmd.args(&inputs).arg("--out").arg(&out);
+    let output = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{name}: {stderr}");
+    let m = Manifest::read(&out).unwrap();
+    assert!(m.counters.instances > 100, "{name}: {:?}", m.counters);
+    assert!(m.inputs.iter().all(|i| i.documents > 0), "{name}");
+    Some((m, stderr))
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else if !path.file_name().unwrap().to_string_lossy().starts_with('.') {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn wikiextractor_variants_build() {
+    use bertprep::input::Format;
+    for (name, files, format) in [
+        ("enwiki-2019-small", 2, Format::Wiki),
+        ("enwiki-2021", 2, Format::Wiki),
+        ("enwiki-json-small", 1, Format::Jsonl),
+        ("zhwiki-small", 3, Format::Wiki),
+    ] {
+        let Some((m, stderr)) = build_corpus(name, files) else {
+            continue;
+        };
+        assert!(m.inputs.iter().all(|i| i.format == format), "{name}");
+        assert_eq!(m.counters.unclosed_documents, 0, "{name}");
+        assert!(!stderr.contains("warning"), "{name}: {stderr}");
+    }
+    // The last file of enwiki-truncated ends inside a <doc>: kept, counted, warned about.
+    if let Some((m, stderr)) = build_corpus("enwiki-truncated", 4) {
+        assert_eq!(m.counters.unclosed_documents, 1);
+        assert!(
+            stderr.contains("warning: 1 <doc> block(s) never closed"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn scripts_split_and_tokenize_with_a_multilingual_vocabulary() {
+    let text = std::fs::read_to_string(fixtures().join("scripts/multilingual.txt")).unwrap();
+    let docs: Vec<&str> = text.split("\n\n").map(str::trim).collect();
+    let expected = [
+        vec![
+            "北京是中国的首都。",
+            "它有很多历史建筑！",
+            "你去过吗？",
+            "我很喜欢那里。",
+        ],
+        vec![
+            "東京は日本の首都です。",
+            "人口がとても多いです！",
+            "行ったことがありますか？",
+        ],
+        vec![
+            "القاهرة هي عاصمة مصر.",
+            "هل زرت القاهرة؟",
+            "إنها مدينة كبيرة.",
+        ],
+        vec![
+            "दिल्ली भारत की राजधानी है।",
+            "यह एक बड़ा शहर है।",
+            "क्या आप वहाँ गए हैं?",
+        ],
+        vec![
+            "Москва — столица России.",
+            "Это большой город!",
+            "Вы там были?",
+        ],
+        vec![
+            "Η Αθήνα είναι η πρωτεύουσα της Ελλάδας.",
+            "Είναι μια αρχαία πόλη;",
+            "Ναι, πολύ αρχαία.",
+        ],
+    ];
+    assert_eq!(docs.len(), expected.len());
+    for (doc, want) in docs.iter().zip(&expected) {
+        let got: Vec<&str> = bertprep::segment::split(doc)
+            .into_iter()
+            .map(|r| &doc[r])
+            .collect();
+        assert_eq!(&got, want);
+    }
+
+    // A small cased WordPiece vocabulary covering the text: every word, every character and
+    // its continuation form (what a multilingual BERT vocab.txt holds for these scripts).
+    let mut vocab: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        .map(String::from)
+        .to_vec();
+    for word in text.split_whitespace() {
+        let word: String = word
+            .chars()
+            .filter(|c| c.is_alphanumeric() || is_mark(*c))
+            .collect();
+        vocab.push(word.clone());
+        for c in word
+            .chars()
+            .chain(text.chars().filter(|c| !c.is_whitespace()))
+        {
+            vocab.push(c.to_string());
+            vocab.push(format!("##{c}"));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    vocab.retain(|t| !t.is_empty() && seen.insert(t.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let vocab_path = dir.path().join("vocab.txt");
+    std::fs::write(&vocab_path, vocab.join("\n") + "\n").unwrap();
+
+    let tok = bertprep::tokenize::Tokenizer::load(&bertprep::tokenize::TokenizerSource::Vocab {
+        path: vocab_path.clone(),
+        cased: true,
+    })
+    .unwrap();
+    let unk = tok.specials().unk;
+    for sentence in expected.iter().flatten() {
+        let ids = tok.encode(sentence).unwrap();
+        assert!(
+            !ids.is_empty() && !ids.contains(&unk),
+            "{sentence}: {ids:?}"
+        );
+        let back: String = tok.decode(&ids).unwrap().split_whitespace().collect();
+        let want: String = sentence.split_whitespace().collect();
+        assert_eq!(back.replace(' ', ""), want, "round trip of {sentence}");
+    }
+    // CJK characters are single tokens.
+    assert_eq!(tok.encode("北京").unwrap().len(), 2);
+
+    let out = dir.path().join("out");
+    let vocab_arg = vocab_path.to_str().unwrap();
+    build_ok(
+        &fixtures().join("scripts/multilingual.txt"),
+        &out,
+        &["--max-seq-len", "32", "--vocab", vocab_arg, "--cased"],
+    );
+    let m = Manifest::read(&out).unwrap();
+    assert_eq!(m.counters.documents, 6);
+    assert_eq!(
+        m.counters.sentences,
+        expected.iter().map(Vec::len).sum::<usize>() as u64
+    );
+    assert!(m.counters.instances > 0);
+}
+
+/// Combining marks (Devanagari vowel signs, Arabic harakat) belong to their word.
+fn is_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x0610..=0x061A | 0x064B..=0x065F | 0x0900..=0x0903 | 0x093A..=0x094F | 0x0951..=0x0957 | 0x0962..=0x0963)
 }
