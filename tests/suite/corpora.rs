@@ -1,4 +1,4 @@
-//! Hostile and unusual input through the real binary: every kind in `fixtures/bad/` (and the big
+//! Hostile and unusual input through the real binary: every kind in `tests/fixtures/bad/` (and the big
 //! or environment-dependent ones generated here) gives its documented outcome — a one-line error
 //! naming the file, a non-zero exit and an output directory with nothing in it, or under
 //! `--on-error skip` a recorded skip.
@@ -11,8 +11,13 @@ use bertprep::manifest::Manifest;
 
 use crate::util::{bertprep, build_ok, file_names, fixtures};
 
+/// `tests/fixtures/`: inputs of these tests only (`fixtures/` is built whole by other tests).
+fn own() -> PathBuf {
+    crate::util::root().join("tests/fixtures")
+}
+
 fn bad(name: &str) -> PathBuf {
-    fixtures().join("bad").join(name)
+    own().join("bad").join(name)
 }
 
 /// Runs a build of `input` into `out` with `extra` flags.
@@ -238,12 +243,12 @@ fn on_error_skip_records_every_bad_file_and_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("mixed");
     std::fs::create_dir(&corpus).unwrap();
-    for entry in std::fs::read_dir(fixtures().join("bad")).unwrap() {
+    for entry in std::fs::read_dir(own().join("bad")).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), corpus.join(entry.file_name())).unwrap();
     }
     std::fs::copy(fixtures().join("text/sample.txt"), corpus.join("good.txt")).unwrap();
-    let bad_count = std::fs::read_dir(fixtures().join("bad")).unwrap().count() - 1; // empty.txt
+    let bad_count = std::fs::read_dir(own().join("bad")).unwrap().count() - 1; // empty.txt
     let mut manifests = Vec::new();
     for threads in ["1", "3"] {
         let out = dir.path().join(format!("out-{threads}"));
@@ -328,7 +333,7 @@ fn parquet_xz_and_stdin_inputs() {
     let dir = tempfile::tempdir().unwrap();
     // Parquet is recognised by its magic bytes, whatever its name; nulls are empty documents.
     let named = dir.path().join("rows");
-    std::fs::copy(fixtures().join("parquet/docs.parquet"), &named).unwrap();
+    std::fs::copy(own().join("parquet/docs.parquet"), &named).unwrap();
     let out = dir.path().join("pq");
     build_ok(&named, &out, &["--max-seq-len", "64"]);
     let m = Manifest::read(&out).unwrap();
@@ -460,7 +465,7 @@ fn wikiextractor_variants_build() {
 
 #[test]
 fn scripts_split_and_tokenize_with_a_multilingual_vocabulary() {
-    let text = std::fs::read_to_string(fixtures().join("scripts/multilingual.txt")).unwrap();
+    let text = std::fs::read_to_string(own().join("scripts/multilingual.txt")).unwrap();
     let docs: Vec<&str> = text.split("\n\n").map(str::trim).collect();
     let expected = [
         vec![
@@ -551,7 +556,7 @@ fn scripts_split_and_tokenize_with_a_multilingual_vocabulary() {
     let out = dir.path().join("out");
     let vocab_arg = vocab_path.to_str().unwrap();
     build_ok(
-        &fixtures().join("scripts/multilingual.txt"),
+        &own().join("scripts/multilingual.txt"),
         &out,
         &["--max-seq-len", "32", "--vocab", vocab_arg, "--cased"],
     );
