@@ -45,6 +45,17 @@ pub struct BuildConfig {
     /// Units key the random streams and are the pool random-next documents are drawn from.
     /// Default 2 MiB.
     pub unit_bytes: usize,
+    /// Column holding the text in Parquet input. Default `text` (left out of the JSON then).
+    #[serde(
+        default = "default_text_column",
+        skip_serializing_if = "is_default_text_column"
+    )]
+    pub text_column: String,
+    /// What a bad input file does: `stop` the build (default) or `skip` it and record the skip
+    /// in the manifest. Absent in configs written before the setting existed (and left out when
+    /// `stop`, so those outputs are unchanged).
+    #[serde(default, skip_serializing_if = "OnError::is_stop")]
+    pub on_error: OnError,
     /// Where the tokenizer came from: `embedded:bert-base-uncased`, a `tokenizer.json` path, or
     /// a `vocab.txt` path (with `cased`).
     pub tokenizer: String,
@@ -66,9 +77,52 @@ impl Default for BuildConfig {
             row_group_rows: 4_096,
             zstd_level: 3,
             unit_bytes: crate::input::units::UNIT_TARGET_BYTES,
+            on_error: OnError::Stop,
+            text_column: default_text_column(),
             tokenizer: crate::tokenize::EMBEDDED_ORIGIN.to_string(),
         }
     }
+}
+
+/// What a build does with an input file it cannot read (`--on-error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Fail the build, naming the file; nothing is left behind.
+    #[default]
+    Stop,
+    /// Skip the bad part (the file from the error on, or the work unit holding bad bytes),
+    /// record it in the manifest's `skipped` list and go on.
+    Skip,
+}
+
+impl OnError {
+    /// Whether this is the default, `Stop`.
+    pub fn is_stop(&self) -> bool {
+        *self == OnError::Stop
+    }
+}
+
+impl std::str::FromStr for OnError {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "stop" => Ok(OnError::Stop),
+            "skip" => Ok(OnError::Skip),
+            other => Err(format!(
+                "unknown --on-error '{other}' (expected stop or skip)"
+            )),
+        }
+    }
+}
+
+fn default_text_column() -> String {
+    crate::input::parquet::DEFAULT_TEXT_COLUMN.to_string()
+}
+
+fn is_default_text_column(name: &str) -> bool {
+    name == crate::input::parquet::DEFAULT_TEXT_COLUMN
 }
 
 /// `round(max_seq_len * 0.15)`, the default prediction cap.
@@ -185,6 +239,21 @@ mod tests {
         for cfg in bad {
             assert!(cfg.validate().is_err(), "{cfg:?}");
         }
+    }
+
+    #[test]
+    fn on_error_defaults_to_stop_and_is_optional_in_json() {
+        let json = serde_json::to_string(&BuildConfig::default()).unwrap();
+        assert!(!json.contains("on_error"), "{json}");
+        let back: BuildConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.on_error, OnError::Stop);
+        let skip = BuildConfig {
+            on_error: OnError::Skip,
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&skip).unwrap();
+        assert!(json.contains("\"on_error\":\"skip\""), "{json}");
+        assert_eq!(serde_json::from_str::<BuildConfig>(&json).unwrap(), skip);
     }
 
     #[test]

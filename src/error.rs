@@ -24,6 +24,9 @@ pub enum Error {
     /// A file that is not valid UTF-8.
     #[error("{path}: invalid UTF-8 at byte offset {offset}")]
     Utf8 { path: PathBuf, offset: usize },
+    /// A file holding binary data (a NUL byte) where text was expected.
+    #[error("{path}: binary data (NUL byte) at byte offset {offset}; not a text file")]
+    Binary { path: PathBuf, offset: usize },
     /// A file whose content does not parse in its format.
     #[error("{path}:{line}: {message}")]
     Format {

@@ -87,6 +87,9 @@ pub struct Counters {
     pub masked_as_kept: u64,
     /// Instances whose B is random.
     pub random_next: u64,
+    /// Parts of the input skipped under `--on-error skip` (see the manifest's `skipped`).
+    #[serde(default)]
+    pub skipped: u64,
     /// Instances cut to fit.
     pub truncated: u64,
     /// Instances made with a short target length.
@@ -114,6 +117,7 @@ impl Counters {
         self.masked_as_kept += other.masked_as_kept;
         self.random_next += other.random_next;
         self.truncated += other.truncated;
+        self.skipped += other.skipped;
         self.short_target += other.short_target;
         self.lone_last_sentences += other.lone_last_sentences;
         self.no_other_document += other.no_other_document;

@@ -57,6 +57,22 @@ pub struct InputEntry {
     pub instances: u64,
 }
 
+/// A part of the input left out under `--on-error skip`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: String,
+    /// Index of the file in the input list.
+    pub file_index: u32,
+    /// Offset in the decompressed file where the skipped part starts.
+    pub offset: u64,
+    /// Bytes skipped from there, when known (a bad work unit); absent: the rest of the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// The error, as it would have been reported.
+    pub reason: String,
+}
+
 /// The whole manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -82,6 +98,9 @@ pub struct Manifest {
     pub shards: Vec<ShardEntry>,
     /// Totals over the build.
     pub counters: Counters,
+    /// Input left out under `--on-error skip`, in input order (absent when nothing was).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
 }
 
 /// File name of worker `w`'s manifest part.

@@ -63,6 +63,7 @@ pub fn merge_manifests(dir: &Path) -> Result<Manifest> {
     merged.merged_workers = Some(count);
     merged.shards.clear();
     merged.counters = Default::default();
+    merged.skipped.clear();
     for entry in &mut merged.inputs {
         let (path, bytes) = (entry.path.clone(), entry.bytes);
         *entry = crate::manifest::InputEntry::new(path, bytes);
@@ -70,10 +71,12 @@ pub fn merge_manifests(dir: &Path) -> Result<Manifest> {
     for part in &parts {
         merged.shards.extend(part.shards.iter().cloned());
         merged.counters.add(&part.counters);
+        merged.skipped.extend(part.skipped.iter().cloned());
         for (entry, other) in merged.inputs.iter_mut().zip(&part.inputs) {
             entry.add(other);
         }
     }
+    merged.skipped.sort_by_key(|s| (s.file_index, s.offset));
     merged.write_file(&dir.join(MANIFEST_FILE))?;
     Ok(merged)
 }

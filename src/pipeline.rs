@@ -20,6 +20,11 @@
 //! and writes the same bytes. Shards are renamed into place only when complete; `tokenizer.json`
 //! and then the manifest are written last, and the work directory is removed. On an error the
 //! work directory and every shard of the build are removed, so a failed build leaves nothing.
+//!
+//! With `--on-error skip` an input error does not end the build: an error reading a file (the
+//! reader's) drops the rest of that file, an error in a unit's stages (bad UTF-8, a format error)
+//! drops that unit; either is recorded, in unit order, as a [`Skipped`] entry in the state and
+//! the manifest. Both depend only on the input, so the output stays deterministic.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,11 +33,13 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::config::BuildConfig;
+use crate::config::{BuildConfig, OnError};
 use crate::error::{Error, Result};
 use crate::input::{self, decode, formats, Compression, InputFile, Unit, UnitReader};
 use crate::instance::{self, Counters, Instance, InstanceSettings, TokenizedDocument};
-use crate::manifest::{self, InputEntry, Manifest, TokenizerEntry, MANIFEST_FILE, TOKENIZER_FILE};
+use crate::manifest::{
+    self, InputEntry, Manifest, Skipped, TokenizerEntry, MANIFEST_FILE, TOKENIZER_FILE,
+};
 use crate::progress::{Progress, ProgressMode};
 use crate::rng::{Purpose, UnitRng};
 use crate::segment;
@@ -86,7 +93,10 @@ pub struct BuildSummary {
 
 /// One unit's result.
 struct UnitOutput {
-    unit: u64,
+    /// The unit, or `None` for a file the reader gave up on (no unit was made).
+    unit: Option<u64>,
+    /// What `--on-error skip` left out instead of failing.
+    skipped: Option<Skipped>,
     file_index: u32,
     entry: InputEntry,
     counters: Counters,
@@ -102,8 +112,21 @@ struct UnitContext<'a> {
     buckets: usize,
 }
 
-/// Runs a whole build (or resumes one).
+/// Runs a whole build (or resumes one). `--in -` reads standard input
+/// ([`input::stdin`]).
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
+    let suffix = opts.worker.map(|w| w.suffix()).unwrap_or_default();
+    let spool_name = format!(".bertprep-stdin{suffix}");
+    let (inputs, spool) = input::stdin::spool(&opts.inputs, &opts.out, &spool_name)?;
+    let result = build_from(opts, &inputs);
+    if let Some(path) = spool {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+/// [`build`] with `inputs` in place of `opts.inputs`.
+fn build_from(opts: &BuildOptions, inputs: &[PathBuf]) -> Result<BuildSummary> {
     let start = Instant::now();
     let mut config = opts.config.clone();
     config.tokenizer = opts.tokenizer.origin();
@@ -117,7 +140,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
         }
     }
     let tokenizer = Tokenizer::load_with(&opts.tokenizer, opts.tokenizer_impl)?;
-    let files = input::discover(&opts.inputs)?;
+    let files = input::discover(inputs)?;
     if files.len() > u32::MAX as usize {
         return Err(Error::Config("more than 2^32 input files".into()));
     }
@@ -195,30 +218,38 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
     std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
     state.write(&work)?;
 
+    let mut wrote_tokenizer = false;
+    let mut finished = Vec::new();
     let result = run(
         opts, &config, &tokenizer, &files, threads, &work, &mut state,
-    );
+    )
+    .and_then(|shards| {
+        finished.clone_from(&shards);
+        wrote_tokenizer = true;
+        manifest::write_atomic(&out.join(TOKENIZER_FILE), tokenizer.json().as_bytes())?;
+        let manifest = Manifest {
+            producer: "bertprep".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            schema_version: shard::SCHEMA_VERSION,
+            config,
+            worker: opts.worker,
+            merged_workers: None,
+            tokenizer: TokenizerEntry {
+                file: TOKENIZER_FILE.into(),
+                sha256: tokenizer.sha256().into(),
+                vocab_size: tokenizer.vocab_size(),
+                special_tokens: tokenizer.specials(),
+            },
+            inputs: state.inputs.clone(),
+            shards,
+            counters: state.counters.clone(),
+            skipped: state.skipped.clone(),
+        };
+        manifest.write_file(&manifest_path)?;
+        Ok(manifest)
+    });
     match result {
-        Ok(shards) => {
-            manifest::write_atomic(&out.join(TOKENIZER_FILE), tokenizer.json().as_bytes())?;
-            let manifest = Manifest {
-                producer: "bertprep".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                schema_version: shard::SCHEMA_VERSION,
-                config,
-                worker: opts.worker,
-                merged_workers: None,
-                tokenizer: TokenizerEntry {
-                    file: TOKENIZER_FILE.into(),
-                    sha256: tokenizer.sha256().into(),
-                    vocab_size: tokenizer.vocab_size(),
-                    special_tokens: tokenizer.specials(),
-                },
-                inputs: state.inputs.clone(),
-                shards,
-                counters: state.counters.clone(),
-            };
-            manifest.write_file(&manifest_path)?;
+        Ok(manifest) => {
             std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
             Ok(BuildSummary {
                 manifest,
@@ -230,8 +261,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
             })
         }
         Err(e) => {
-            for shard in &state.shards {
+            for shard in state.shards.iter().chain(&finished) {
                 let _ = std::fs::remove_file(out.join(&shard.file));
+            }
+            // Workers share tokenizer.json; only a whole build removes the one it wrote.
+            if wrote_tokenizer && opts.worker.is_none() {
+                let _ = std::fs::remove_file(out.join(TOKENIZER_FILE));
             }
             let _ = std::fs::remove_dir_all(&work);
             Err(e)
@@ -311,7 +346,8 @@ fn spill_phase(
     let mut spill =
         SpillWriter::open(spill_dir, &state.bucket_lengths, ctx.tokenizer.vocab_size())?;
     let mut reader =
-        UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes);
+        UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes)
+            .with_text_column(&ctx.config.text_column);
     let bytes_read = reader.disk_bytes_counter();
     progress.start_reading(files.iter().map(|f| f.bytes).sum());
     let in_flight = threads + 2;
@@ -323,6 +359,7 @@ fn spill_phase(
     let (result_tx, result_rx) = crossbeam_channel::unbounded::<(u64, Result<UnitOutput>)>();
     let first_unit = state.next_unit;
     let worker = opts.worker;
+    let skip = ctx.config.on_error == OnError::Skip;
 
     std::thread::scope(|scope| {
         let reader_results = result_tx.clone();
@@ -350,8 +387,28 @@ fn spill_phase(
                         seq += 1;
                     }
                     Err(e) => {
-                        let _ = reader_results.send((seq, Err(e)));
-                        break;
+                        let failure = reader.take_failure();
+                        let (true, Some(failure)) = (skip, failure) else {
+                            let _ = reader_results.send((seq, Err(e)));
+                            break;
+                        };
+                        // Recorded by the worker owning the next unit, so exactly once.
+                        if !worker.is_none_or(|w| w.owns(reader.next_index())) {
+                            continue;
+                        }
+                        let skipped = Skipped {
+                            path: failure.path.display().to_string(),
+                            file_index: failure.file_index,
+                            offset: failure.offset,
+                            bytes: None,
+                            reason: e.to_string(),
+                        };
+                        have_token = false;
+                        let output = UnitOutput::skipped(None, skipped);
+                        if reader_results.send((seq, Ok(output))).is_err() {
+                            break;
+                        }
+                        seq += 1;
                     }
                 }
             }
@@ -362,7 +419,26 @@ fn spill_phase(
                 let result_tx = result_tx.clone();
                 s.spawn(move |_| {
                     for (seq, unit) in work_rx {
-                        let output = process_unit(unit, ctx);
+                        let (index, file_index, offset, bytes) = (
+                            unit.index,
+                            unit.file_index,
+                            unit.byte_offset,
+                            unit.bytes.len() as u64,
+                        );
+                        let path = skip.then(|| unit.path.display().to_string());
+                        let output = match (process_unit(unit, ctx), path) {
+                            (Err(e), Some(path)) => {
+                                let skipped = Skipped {
+                                    path,
+                                    file_index,
+                                    offset,
+                                    bytes: Some(bytes),
+                                    reason: e.to_string(),
+                                };
+                                Ok(UnitOutput::skipped(Some(index), skipped))
+                            }
+                            (output, _) => output,
+                        };
                         if result_tx.send((seq, output)).is_err() {
                             break;
                         }
@@ -384,7 +460,21 @@ fn spill_phase(
                     if let Some(entry) = state.inputs.get_mut(output.file_index as usize) {
                         entry.add(&output.entry);
                     }
-                    state.next_unit = output.unit + 1;
+                    if let Some(s) = output.skipped {
+                        // A resumed run meets the reader's errors again; record each once.
+                        let key = (s.file_index, s.offset);
+                        if !state
+                            .skipped
+                            .iter()
+                            .any(|k| (k.file_index, k.offset) == key)
+                        {
+                            state.skipped.push(s);
+                            state.counters.skipped += 1;
+                        }
+                    }
+                    if let Some(unit) = output.unit {
+                        state.next_unit = unit + 1;
+                    }
                     state.bucket_lengths = spill.checkpoint()?;
                     state.write(work)?;
                     next_seq += 1;
@@ -458,6 +548,21 @@ fn write_phase(
     }
 }
 
+impl UnitOutput {
+    /// The output of a skipped unit (or of a file the reader gave up on).
+    fn skipped(unit: Option<u64>, skipped: Skipped) -> Self {
+        UnitOutput {
+            unit,
+            file_index: skipped.file_index,
+            entry: InputEntry::new(skipped.path.clone(), 0),
+            skipped: Some(skipped),
+            counters: Counters::default(),
+            instances: Vec::new(),
+            buckets: Vec::new(),
+        }
+    }
+}
+
 /// Turns one unit into instances and draws their buckets.
 fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
     let Unit {
@@ -508,7 +613,8 @@ fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
         instances: instances.len() as u64,
     };
     Ok(UnitOutput {
-        unit: index,
+        unit: Some(index),
+        skipped: None,
         file_index,
         entry,
         counters,
@@ -565,14 +671,14 @@ pub fn tokenize_documents(
 }
 
 /// Input text size estimate for choosing the bucket count: sizes on disk, compressed files
-/// counted four times.
+/// counted four times. A file that cannot be opened counts its size; the reader reports it.
 fn estimated_text_bytes(files: &[InputFile]) -> Result<u64> {
     let mut total = 0u64;
     for f in files {
         let mut head = [0u8; 4];
         let n = std::fs::File::open(&f.path)
             .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
-            .map_err(|e| Error::io(&f.path, e))?;
+            .unwrap_or(0);
         let factor = match Compression::sniff(&head[..n]) {
             Compression::None => 1,
             _ => 4,

@@ -118,6 +118,9 @@ pub struct BuildState {
     pub bucket_lengths: Vec<u64>,
     /// Totals of the units spilled.
     pub counters: Counters,
+    /// Input skipped under `--on-error skip` so far.
+    #[serde(default)]
+    pub skipped: Vec<crate::manifest::Skipped>,
     /// Per input file, totals of the units spilled.
     pub inputs: Vec<InputEntry>,
     /// Shards finished in the write phase.
@@ -134,6 +137,7 @@ impl BuildState {
             phase: Phase::Spill,
             next_unit: 0,
             counters: Counters::default(),
+            skipped: Vec::new(),
             inputs,
             shards: Vec::new(),
         }

@@ -3,6 +3,7 @@
 //! - `util` — helpers: run the real binary, temp dirs, row invariants.
 //! - `build` — `bertprep build` end to end through the binary: fixtures, manifest, decode,
 //!   determinism across threads, compression, errors.
+//! - `corpora` — hostile input (fixtures/bad), `--on-error skip`, encodings, real corpora.
 //! - `engine` — thread-count independence, the global shuffle, resume after SIGKILL, workers.
 //! - `properties` — property tests of every instance's invariants.
 //! - `statistics` — masking and NSP rates on real Wikipedia text.
@@ -17,6 +18,8 @@
 
 #[path = "suite/build.rs"]
 mod build;
+#[path = "suite/corpora.rs"]
+mod corpora;
 #[path = "suite/engine.rs"]
 mod engine;
 #[path = "suite/fastwp.rs"]

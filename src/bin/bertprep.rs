@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use bertprep::config::default_max_predictions;
+use bertprep::config::{default_max_predictions, OnError};
 use bertprep::input::Format;
 use bertprep::inspect::{render, InspectOptions, Show};
 use bertprep::pipeline::{self, BuildOptions};
@@ -170,9 +170,16 @@ struct BuildArgs {
     /// Each input line is already one sentence (Google's input format).
     #[arg(long)]
     presplit: bool,
-    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text.
+    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text, parquet.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     format: Format,
+    /// Column of Parquet input that holds the text.
+    #[arg(long, value_name = "NAME", default_value = "text")]
+    text_column: String,
+    /// What a bad input file does: stop (fail the build, naming the file) or skip (leave it
+    /// out, record it in manifest.json's "skipped" list, go on).
+    #[arg(long, value_name = "stop|skip", default_value = "stop", value_parser = parse_on_error)]
+    on_error: OnError,
     /// Rows per Parquet shard.
     #[arg(long, default_value_t = 100_000)]
     rows_per_shard: usize,
@@ -212,6 +219,10 @@ fn parse_tokenizer_impl(s: &str) -> Result<TokenizerImpl, String> {
     s.parse()
 }
 
+fn parse_on_error(s: &str) -> Result<OnError, String> {
+    s.parse()
+}
+
 impl BuildArgs {
     fn into_options(self) -> anyhow::Result<BuildOptions> {
         let tokenizer = match (self.tokenizer, self.vocab) {
@@ -238,6 +249,8 @@ impl BuildArgs {
             row_group_rows: self.row_group_rows,
             zstd_level: self.zstd_level,
             unit_bytes: self.unit_bytes,
+            on_error: self.on_error,
+            text_column: self.text_column,
             tokenizer: tokenizer.origin(),
         };
         config.validate()?;
@@ -286,6 +299,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
+            if c.unclosed_documents > 0 {
+                eprintln!(
+                    "bertprep: warning: {} <doc> block(s) never closed (input truncated?); kept \
+                     what was there",
+                    c.unclosed_documents
+                );
+            }
+            for s in &summary.manifest.skipped {
+                eprintln!(
+                    "bertprep: skipped {} from byte {}: {}",
+                    s.path, s.offset, s.reason
+                );
+            }
             let mb = c.text_bytes as f64 / 1e6;
             let secs = summary.seconds.max(1e-9);
             eprintln!(
@@ -318,12 +344,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The error and its causes on one line, leaving out a cause whose text the message before it
+/// already ends with (library errors print their source themselves).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("bertprep: error: {e:#}");
+            eprintln!("bertprep: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }

@@ -17,13 +17,27 @@ use std::path::Path;
 use super::{html, Document, Format, ParsedFile};
 use crate::error::{Error, Result};
 
-/// Picks a format for a file: by extension first, then by its first non-blank line.
+/// Picks a format for a file by its first non-blank line: a `<doc ...>` line is WikiExtractor
+/// text, a JSON object is JSON lines; otherwise a `.jsonl` / `.json` / `.ndjson` name (under any
+/// compression suffix) means JSON lines, and anything else is plain text. (Parquet and
+/// compression are recognised earlier, by magic bytes.)
 pub fn detect(path: &Path, text: &str) -> Format {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+    if let Some(line) = first {
+        if is_doc_open(line) {
+            return Format::Wiki;
+        }
+        if line.starts_with('{')
+            && serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v.is_object())
+        {
+            return Format::Jsonl;
+        }
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    let stem = [".gz", ".zst", ".zstd", ".bz2"]
+    let stem = [".gz", ".zst", ".zstd", ".bz2", ".xz"]
         .iter()
         .find_map(|ext| name.strip_suffix(ext))
         .unwrap_or(&name);
@@ -33,12 +47,7 @@ pub fn detect(path: &Path, text: &str) -> Format {
     {
         return Format::Jsonl;
     }
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
-    match first {
-        Some(line) if is_doc_open(line) => Format::Wiki,
-        Some(line) if line.starts_with('{') => Format::Jsonl,
-        _ => Format::Text,
-    }
+    Format::Text
 }
 
 /// Cuts `text` into documents in the given format (`Auto` is treated as text).
@@ -61,7 +70,7 @@ pub fn parse_at(
     };
     let mut parsed = match format {
         Format::Wiki => parse_wiki(path, text, at)?,
-        Format::Jsonl => parse_jsonl(path, text, at)?,
+        Format::Jsonl | Format::Parquet => parse_jsonl(path, text, at)?,
         Format::Text | Format::Auto => parse_text(text, at),
     };
     parsed.format = Some(match format {
@@ -311,5 +320,16 @@ mod tests {
         assert_eq!(detect(Path::new("x.jsonl.gz"), "anything"), Format::Jsonl);
         assert_eq!(detect(Path::new("x.txt"), "Plain text."), Format::Text);
         assert_eq!(detect(Path::new("x"), "<document>"), Format::Text);
+        // Content wins over the name; a brace alone does not make JSON.
+        assert_eq!(
+            detect(Path::new("x.jsonl"), "<doc id=\"1\" url=\"\" title=\"A\">"),
+            Format::Wiki
+        );
+        assert_eq!(
+            detect(Path::new("x.txt"), "{\"text\": \"a\"}"),
+            Format::Jsonl
+        );
+        assert_eq!(detect(Path::new("x.txt"), "{curly} prose."), Format::Text);
+        assert_eq!(detect(Path::new("x.ndjson.xz"), "{broken"), Format::Jsonl);
     }
 }

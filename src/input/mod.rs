@@ -20,6 +20,8 @@
 pub mod decode;
 pub mod formats;
 pub mod html;
+pub mod parquet;
+pub mod stdin;
 pub mod units;
 pub mod walk;
 
@@ -37,7 +39,8 @@ pub use walk::discover;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
-    /// Detect per file: by extension (`.jsonl`, `.json`, `.ndjson`), else by content.
+    /// Detect per file: Parquet by its magic bytes, then by extension (`.jsonl`, `.json`,
+    /// `.ndjson`), else by content.
     #[default]
     Auto,
     /// WikiExtractor text: `<doc ...>` ... `</doc>`.
@@ -46,6 +49,8 @@ pub enum Format {
     Jsonl,
     /// Plain text; documents separated by blank lines.
     Text,
+    /// Parquet with a string text column (one document per row); carried as JSON lines.
+    Parquet,
 }
 
 impl Format {
@@ -56,6 +61,7 @@ impl Format {
             Format::Wiki => "wiki",
             Format::Jsonl => "jsonl",
             Format::Text => "text",
+            Format::Parquet => "parquet",
         }
     }
 }
@@ -69,8 +75,9 @@ impl std::str::FromStr for Format {
             "wiki" => Ok(Format::Wiki),
             "jsonl" => Ok(Format::Jsonl),
             "text" => Ok(Format::Text),
+            "parquet" => Ok(Format::Parquet),
             other => Err(format!(
-                "unknown format '{other}' (expected auto, wiki, jsonl or text)"
+                "unknown format '{other}' (expected auto, wiki, jsonl, text or parquet)"
             )),
         }
     }

@@ -10,7 +10,13 @@
 //! Only one unit's text is held here at a time; decompression streams. Each unit carries the
 //! index of its first document in the file and its first line, so documents keep their
 //! file-level indices and errors their file-level line numbers. A single document larger than
-//! [`MAX_UNIT_BYTES`] is an error naming the file.
+//! [`MAX_UNIT_BYTES`] is an error naming the file, and so is a single line longer than
+//! [`MAX_LINE_BYTES`] (read no further than that, so a file without newlines cannot exhaust
+//! memory). A file starting with a UTF-16 byte-order mark is transcoded to UTF-8 as it streams.
+//!
+//! After an error the reader drops the file it was reading; [`UnitReader::take_failure`] says
+//! which file and where, and [`UnitReader::next_unit`] goes on with the next file (what
+//! `--on-error skip` uses).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -18,7 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::decode::Compression;
+use super::decode::{self, Compression};
+use super::parquet::{ParquetRows, DEFAULT_TEXT_COLUMN, MAGIC};
 use super::{formats, Format, InputFile};
 use crate::error::{Error, Result};
 
@@ -27,6 +34,21 @@ pub const UNIT_TARGET_BYTES: usize = 2 << 20;
 
 /// Largest unit accepted (one document cannot be cut).
 pub const MAX_UNIT_BYTES: usize = 1 << 30;
+
+/// Longest line accepted; a longer one is an error naming the file, line and byte offset.
+pub const MAX_LINE_BYTES: usize = 32 << 20;
+
+/// Where reading a file failed: the file and the decompressed byte offset of the first byte
+/// that was not placed in a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileFailure {
+    /// Index of the file in the input list.
+    pub file_index: u32,
+    /// The file.
+    pub path: PathBuf,
+    /// Offset in the decompressed (and transcoded) file.
+    pub offset: u64,
+}
 
 /// A piece of one input file holding whole documents.
 #[derive(Debug, Clone)]
@@ -58,9 +80,11 @@ pub struct UnitReader {
     files: Vec<InputFile>,
     format: Format,
     target: usize,
+    text_column: String,
     next_file: usize,
     next_index: u64,
     current: Option<OpenFile>,
+    failure: Option<FileFailure>,
     disk_bytes_read: Arc<AtomicU64>,
 }
 
@@ -80,6 +104,8 @@ struct OpenFile {
     format: Format,
     compression: Compression,
     reader: Box<dyn BufRead + Send>,
+    /// For a Parquet file, its rows (and `reader` is empty).
+    parquet: Option<ParquetRows>,
     next_doc: u64,
     next_line: usize,
     offset: u64,
@@ -115,11 +141,19 @@ impl UnitReader {
             files,
             format,
             target: target.max(1),
+            text_column: DEFAULT_TEXT_COLUMN.to_string(),
             next_file: 0,
             next_index: 0,
             current: None,
+            failure: None,
             disk_bytes_read: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Reads column `name` of Parquet files (default `text`).
+    pub fn with_text_column(mut self, name: &str) -> Self {
+        self.text_column = name.to_string();
+        self
     }
 
     /// Bytes read from disk so far (compressed bytes for compressed files).
@@ -127,7 +161,18 @@ impl UnitReader {
         self.disk_bytes_read.clone()
     }
 
-    /// The next unit, or `None` after the last file.
+    /// The index the next unit will have.
+    pub fn next_index(&self) -> u64 {
+        self.next_index
+    }
+
+    /// Where the last error of [`UnitReader::next_unit`] happened (taken once).
+    pub fn take_failure(&mut self) -> Option<FileFailure> {
+        self.failure.take()
+    }
+
+    /// The next unit, or `None` after the last file. On an error the file being read is
+    /// dropped (see [`UnitReader::take_failure`]); calling again continues with the next file.
     pub fn next_unit(&mut self) -> Result<Option<Unit>> {
         loop {
             if self.current.is_none() {
@@ -136,12 +181,35 @@ impl UnitReader {
                 }
                 let index = self.next_file;
                 self.next_file += 1;
-                self.current = Some(self.open(index)?);
+                match self.open(index) {
+                    Ok(file) => self.current = Some(file),
+                    Err(e) => {
+                        self.failure = Some(FileFailure {
+                            file_index: index as u32,
+                            path: self.files[index].path.clone(),
+                            offset: 0,
+                        });
+                        return Err(e);
+                    }
+                }
             }
             let Some(file) = self.current.as_mut() else {
                 continue;
             };
-            if let Some(unit) = read_unit(file, self.target, self.next_index)? {
+            let read = read_unit(file, self.target, self.next_index);
+            let read = match read {
+                Ok(read) => read,
+                Err(e) => {
+                    self.failure = Some(FileFailure {
+                        file_index: file.file_index,
+                        path: file.path.clone(),
+                        offset: file.offset,
+                    });
+                    self.current = None;
+                    return Err(e);
+                }
+            };
+            if let Some(unit) = read {
                 self.next_index += 1;
                 if unit.last_of_file {
                     self.current = None;
@@ -161,8 +229,27 @@ impl UnitReader {
         };
         let mut raw = BufReader::with_capacity(1 << 20, counting);
         let head = raw.fill_buf().map_err(|e| Error::io(&path, e))?;
+        if head.starts_with(MAGIC) || self.format == Format::Parquet {
+            let rows = ParquetRows::open(&path, &self.text_column)?;
+            self.disk_bytes_read
+                .fetch_add(self.files[index].bytes, Ordering::Relaxed);
+            return Ok(OpenFile {
+                file_index: index as u32,
+                path,
+                format: Format::Parquet,
+                compression: Compression::None,
+                reader: Box::new(std::io::empty()),
+                parquet: Some(rows),
+                next_doc: 0,
+                next_line: 1,
+                offset: 0,
+                pending: Vec::new(),
+                done: false,
+                emitted: false,
+            });
+        }
         let compression = Compression::sniff(head);
-        let mut reader: Box<dyn BufRead + Send> = match compression {
+        let reader: Box<dyn BufRead + Send> = match compression {
             Compression::None => Box::new(raw),
             Compression::Gzip => Box::new(BufReader::with_capacity(
                 1 << 20,
@@ -176,19 +263,24 @@ impl UnitReader {
                 1 << 20,
                 bzip2::bufread::MultiBzDecoder::new(raw),
             )),
+            Compression::Xz => Box::new(BufReader::with_capacity(
+                1 << 20,
+                xz2::bufread::XzDecoder::new_multi_decoder(raw),
+            )),
         };
+        let mut reader = decode::utf16_to_utf8(reader).map_err(|e| Error::io(&path, e))?;
         // Detect the format from the first non-blank line; keep what was read.
         let mut pending = Vec::new();
         let format = match self.format {
             Format::Auto => {
                 loop {
                     let start = pending.len();
-                    let n = read_line(&mut reader, &mut pending, &path)?;
+                    let n = read_line(&mut reader, &mut pending, &path, 1, 0)?;
                     if n == 0 || !pending[start..].iter().all(u8::is_ascii_whitespace) {
                         break;
                     }
                 }
-                let head = String::from_utf8_lossy(&pending[..pending.len().min(4096)]);
+                let head = String::from_utf8_lossy(&pending);
                 let head = head.trim_start_matches('\u{feff}');
                 formats::detect(&path, head)
             }
@@ -200,6 +292,7 @@ impl UnitReader {
             format,
             compression,
             reader,
+            parquet: None,
             next_doc: 0,
             next_line: 1,
             offset: 0,
@@ -210,9 +303,19 @@ impl UnitReader {
     }
 }
 
-/// Appends one line (with its `\n`) to `buf`; returns the bytes read (0 at the end).
-fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, path: &Path) -> Result<usize> {
-    reader.read_until(b'\n', buf).map_err(|e| {
+/// Appends one line (with its `\n`) to `buf`; returns the bytes read (0 at the end). A line
+/// longer than [`MAX_LINE_BYTES`] is an error at `line` (1-based, the line being read) and
+/// byte `offset` (where `buf` starts in the file); no more than that is read.
+fn read_line(
+    reader: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    path: &Path,
+    line: usize,
+    offset: u64,
+) -> Result<usize> {
+    let start = buf.len();
+    let limit = MAX_LINE_BYTES as u64 + 1;
+    let n = reader.take(limit).read_until(b'\n', buf).map_err(|e| {
         Error::io(
             path,
             std::io::Error::new(
@@ -220,13 +323,39 @@ fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, path: &Path) -> Result
                 format!("read failed (corrupt compressed stream?): {e}"),
             ),
         )
-    })
+    })?;
+    if n > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+        let line_start = buf[..start]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        return Err(Error::format(
+            path,
+            line,
+            format!(
+                "line longer than {} MiB (starting at byte offset {}); not a text corpus?",
+                MAX_LINE_BYTES >> 20,
+                offset + line_start as u64
+            ),
+        ));
+    }
+    Ok(n)
 }
 
 /// Reads the next unit of `file`, or `None` when the file has been fully emitted.
 fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Unit>> {
     if file.done {
         return Ok(None);
+    }
+    if let Some(rows) = file.parquet.as_mut() {
+        let mut bytes = Vec::new();
+        let n = rows.read_lines(&file.path, &mut bytes, target)?;
+        let at_end = n == 0 || bytes.len() < target;
+        if n == 0 && file.emitted {
+            file.done = true;
+            return Ok(None);
+        }
+        return make_unit(file, index, bytes, n as u64, n, at_end).map(Some);
     }
     let mut bytes = std::mem::take(&mut file.pending);
     let mut docs_in_unit = 0u64;
@@ -261,7 +390,13 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
                 format!("no document boundary within {} MiB", MAX_UNIT_BYTES >> 20),
             ));
         }
-        let n = read_line(&mut file.reader, &mut bytes, &file.path)?;
+        let n = read_line(
+            &mut file.reader,
+            &mut bytes,
+            &file.path,
+            file.next_line + lines_in_unit,
+            file.offset,
+        )?;
         if n == 0 {
             at_end = true;
             // A last line without '\n'.
@@ -277,6 +412,18 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
         file.done = true;
         return Ok(None);
     }
+    make_unit(file, index, bytes, docs_in_unit, lines_in_unit, at_end).map(Some)
+}
+
+/// The unit of `file` holding `bytes` (`docs` documents on `lines` lines); advances the file.
+fn make_unit(
+    file: &mut OpenFile,
+    index: u64,
+    bytes: Vec<u8>,
+    docs_in_unit: u64,
+    lines_in_unit: usize,
+    at_end: bool,
+) -> Result<Unit> {
     let first_doc = u32::try_from(file.next_doc).map_err(|_| {
         Error::format(
             &file.path,
@@ -301,7 +448,7 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
     file.offset += unit.bytes.len() as u64;
     file.emitted = true;
     file.done = at_end;
-    Ok(Some(unit))
+    Ok(unit)
 }
 
 struct LineKind {
@@ -325,7 +472,7 @@ fn classify(format: Format, line: &[u8], prev_blank: bool) -> LineKind {
                 boundary_after: trimmed == b"</doc>",
             }
         }
-        Format::Jsonl => LineKind {
+        Format::Jsonl | Format::Parquet => LineKind {
             blank,
             starts_doc: !blank,
             boundary_after: true,

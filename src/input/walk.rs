@@ -1,7 +1,8 @@
 //! Expands the `--in` paths into a sorted list of input files.
 //!
 //! Files are taken as given; directories are walked recursively in byte order of their entry
-//! names, skipping hidden entries (names starting with `.`). The result keeps the order of the
+//! names, skipping hidden entries (names starting with `.`). Symbolic links are followed; one that
+//! leads back to a directory being walked (a loop) is an error naming it. The result keeps the order of the
 //! `--in` arguments, each argument's files sorted, which fixes the file index recorded in every
 //! instance's `source`.
 
@@ -17,7 +18,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
         let meta = std::fs::metadata(path).map_err(io_err(path))?;
         if meta.is_dir() {
             let mut found = Vec::new();
-            walk_dir(path, &mut found, 0)?;
+            walk_dir(path, &mut found, &mut Vec::new())?;
             found.sort();
             for p in found {
                 let bytes = std::fs::metadata(&p).map_err(io_err(&p))?.len();
@@ -40,13 +41,25 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
 /// Directory nesting deeper than this is taken for a symlink loop.
 const MAX_DEPTH: usize = 64;
 
-fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
-    if depth > MAX_DEPTH {
+/// Walks `dir`; `ancestors` are the canonical paths of the directories above it.
+fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>, ancestors: &mut Vec<PathBuf>) -> Result<()> {
+    if ancestors.len() > MAX_DEPTH {
         return Err(Error::io(
             dir,
             std::io::Error::other("directory nesting too deep (symlink loop?)"),
         ));
     }
+    let canonical = std::fs::canonicalize(dir).map_err(io_err(dir))?;
+    if let Some(above) = ancestors.iter().find(|a| **a == canonical) {
+        return Err(Error::io(
+            dir,
+            std::io::Error::other(format!(
+                "directory symlink loop (leads back to {})",
+                above.display()
+            )),
+        ));
+    }
+    ancestors.push(canonical);
     let entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
     for entry in entries {
         let entry = entry.map_err(io_err(dir))?;
@@ -56,11 +69,12 @@ fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
         let path = entry.path();
         let meta = std::fs::metadata(&path).map_err(io_err(&path))?;
         if meta.is_dir() {
-            walk_dir(&path, out, depth + 1)?;
+            walk_dir(&path, out, ancestors)?;
         } else if meta.is_file() {
             out.push(path);
         }
     }
+    ancestors.pop();
     Ok(())
 }
 
@@ -96,6 +110,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = discover(&[dir.path().to_path_buf()]).unwrap_err();
         assert!(matches!(err, Error::NoInput(_)), "{err}");
+    }
+
+    #[test]
+    fn symlink_loop_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/f"), "x").unwrap();
+        std::os::unix::fs::symlink("..", dir.path().join("a/b/up")).unwrap();
+        let err = discover(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(
+            err.to_string().contains("a/b/up: directory symlink loop"),
+            "{err}"
+        );
     }
 
     #[test]
