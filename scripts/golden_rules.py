@@ -17,10 +17,11 @@ paragraphs). bertprep's time there includes process start and I/O; its real thro
 Usage:
     python3 scripts/golden_rules.py [--bertprep PATH] [--verbose] [--speed FILE]
 
-Without --bertprep, runs `cargo run --release --quiet --bin bertprep --`.
+Without --bertprep, builds the release binary of this checkout with cargo and runs it.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -52,9 +53,20 @@ def load_rules(cache):
 
 
 def bertprep_command(args):
+    """The bertprep binary: --bertprep, or a release build of this checkout."""
     if args.bertprep:
         return [args.bertprep]
-    return ["cargo", "run", "--release", "--quiet", "--bin", "bertprep", "--"]
+    build = subprocess.run(
+        ["cargo", "build", "--release", "--quiet", "--bin", "bertprep",
+         "--message-format=json"],
+        stdout=subprocess.PIPE, check=True, text=True,
+    )
+    for line in build.stdout.splitlines():
+        message = json.loads(line)
+        if message.get("reason") == "compiler-artifact" and message.get("executable"):
+            if message["target"]["name"] == "bertprep":
+                return [message["executable"]]
+    sys.exit("cargo build did not report the bertprep binary")
 
 
 def run_bertprep(command, texts):

@@ -263,9 +263,7 @@ fn followed_by_initial(b: &[u8], end: usize) -> bool {
 
 /// Where the next item of the list opened by `marker` starts, on the same line.
 pub(super) fn find_next(text: &str, marker: &Marker) -> Option<usize> {
-    if marker.next[0].is_none() {
-        return None;
-    }
+    marker.next[0]?;
     let b = text.as_bytes();
     let to = b.len().min(marker.end.saturating_add(MAX_ITEM));
     let mut j = marker.end;
