@@ -464,7 +464,7 @@ impl Scanner<'_> {
                 .unwrap_or(rest.len().min(2000))];
             return opens && line.windows(4).any(|w| w == b" 2. ");
         }
-        if before(1) != Some(b' ') {
+        if value < 2 || before(1) != Some(b' ') {
             return false;
         }
         let mut want = [0u8; 4];

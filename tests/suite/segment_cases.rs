@@ -264,6 +264,7 @@ const CASES: &[(&str, &[&str])] = &[
         ("Version 2.0. The update shipped.", &["Version 2.0.", "The update shipped."]),
         ("He ran 100 m in 9.58 s. It was a record.", &["He ran 100 m in 9.58 s.", "It was a record."]),
         ("Today is 11.18.2014.", &["Today is 11.18.2014."]),
+        ("The score was 0. Then it rose.", &["The score was 0.", "Then it rose."]),
         ("The code is AS750-10. Another follows.", &["The code is AS750-10.", "Another follows."]),
         (".", &["."]),
         (". . .", &[". . ."]),
