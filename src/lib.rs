@@ -16,6 +16,8 @@
 //! [`config::BuildConfig`] holds every setting that changes the output.
 //!
 //! [`inspect`] reads shards back: statistics, decoded rows and `--check` of every invariant.
+//! [`sentences`] is the splitter as a command (`bertprep sentences`): documents in, one
+//! sentence per line out.
 
 pub mod config;
 pub mod error;
@@ -30,6 +32,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod rng;
 pub mod segment;
+pub mod sentences;
 pub mod shard;
 pub mod spill;
 pub mod state;

@@ -12,6 +12,9 @@
 //!   altered shards, errors.
 //! - `fastwp` — the fast WordPiece gives the `tokenizers` crate's ids, on corpora and properties.
 //! - `schema` — the shard schema equals the checked-in `schemas/shard.schema.json`.
+//! - `segment_cases` — the sentence splitter's edge cases, input → expected sentences.
+//! - `segment_properties` — the splitter's invariants on arbitrary Unicode.
+//! - `sentences` — `bertprep sentences` through the binary.
 //! - `interop` — pyarrow opens the shards and agrees with them.
 //! - `train` — `bert-train` end to end: learning, exact resume, checkpoints, errors.
 //! - `train_parity` — the trainer's model, gradients and optimiser equal `transformers`'.
@@ -34,6 +37,12 @@ mod interop;
 mod properties;
 #[path = "suite/schema.rs"]
 mod schema;
+#[path = "suite/segment_cases.rs"]
+mod segment_cases;
+#[path = "suite/segment_properties.rs"]
+mod segment_properties;
+#[path = "suite/sentences.rs"]
+mod sentences;
 #[path = "suite/statistics.rs"]
 mod statistics;
 #[path = "suite/train.rs"]

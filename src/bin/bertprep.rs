@@ -1,7 +1,7 @@
 //! `bertprep`: build BERT pre-training shards from a text corpus.
 //!
 //! Thin binary: parse flags, turn them into a validated [`BuildConfig`], call the library, map
-//! errors to a one-line message and a non-zero exit code.
+//! errors to a one-line message and a non-zero exit code (a closed stdout exits 0 quietly).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +12,7 @@ use bertprep::input::Format;
 use bertprep::inspect::{render, InspectOptions, Show};
 use bertprep::pipeline::{self, BuildOptions};
 use bertprep::progress::ProgressMode;
+use bertprep::sentences::{self, Source};
 use bertprep::state::Worker;
 use bertprep::tokenize::{TokenizerImpl, TokenizerSource};
 use bertprep::BuildConfig;
@@ -43,6 +44,19 @@ enum Command {
     /// violations; 2 the path cannot be inspected (missing, not Parquet, not a shard, truncated)
     /// or the flags are wrong.
     Inspect(InspectArgs),
+    /// Print one sentence per line, a blank line between documents (Google's
+    /// create_pretraining_data.py input format).
+    Sentences(SentencesArgs),
+}
+
+#[derive(Args, Debug)]
+struct SentencesArgs {
+    /// Input files or directories (as for build); `-` or nothing reads standard input.
+    #[arg(value_name = "PATH")]
+    inputs: Vec<PathBuf>,
+    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    format: Format,
 }
 
 #[derive(Args, Debug)]
@@ -341,6 +355,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Sentences(args) => {
+            let sources: Vec<Source> = args.inputs.into_iter().map(Source::from_arg).collect();
+            let stdout = std::io::stdout().lock();
+            let out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+            sentences::write_sentences(
+                &sources,
+                args.format,
+                &mut std::io::stdin().lock(),
+                out,
+                "<stdout>",
+            )?;
+            Ok(())
+        }
     }
 }
 
@@ -361,10 +388,20 @@ fn one_line(e: &anyhow::Error) -> String {
     line
 }
 
+/// Whether the error is a closed output pipe (`bertprep sentences | head`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bertprep: error: {}", one_line(&e));
             ExitCode::FAILURE

@@ -46,6 +46,12 @@ impl Compression {
 /// Reads a whole file, undoing its compression.
 pub fn read_decompressed(path: &Path) -> Result<(Vec<u8>, Compression)> {
     let raw = std::fs::read(path).map_err(io_err(path))?;
+    decompress(path, raw)
+}
+
+/// Undoes the compression of bytes already read (from `path`, named in errors; it may be a
+/// stand-in such as `<stdin>`).
+pub fn decompress(path: &Path, raw: Vec<u8>) -> Result<(Vec<u8>, Compression)> {
     let compression = Compression::sniff(&raw);
     let bytes = match compression {
         Compression::None => return Ok((raw, compression)),

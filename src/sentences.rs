@@ -1,0 +1,250 @@
+//! `bertprep sentences`: documents in, one sentence per line out.
+//!
+//! This module owns the sentence-listing command's logic (the binary only parses flags). It
+//! reads inputs exactly as `build` does — files and directories through [`input::discover`]
+//! and [`input::read`] with the same [`Format`] choice — or, for `-`, the whole of standard
+//! input (decompressed and decoded like a file; with `Format::Auto` the format is detected from
+//! the content). Each document is split by [`segment::split_into`] and written as
+//!
+//! ```text
+//! first sentence of document 1
+//! second sentence of document 1
+//!
+//! first sentence of document 2
+//! ```
+//!
+//! one sentence per line, a blank line between documents: the input format of Google's
+//! `create_pretraining_data.py`, and of `bertprep build --presplit --format text`.
+//!
+//! Invariants: a written sentence is never empty and never contains a line break (the splitter
+//! treats `\n`, `\r`, U+2028 and U+2029 as boundaries and trims every sentence), so reading the
+//! output back line by line gives exactly the sentences. Documents with no sentence are skipped.
+//! Write errors (a closed pipe included) are returned as [`Error::Io`] on `<stdout>`-like
+//! names given by the caller; a binary can recognise `BrokenPipe` and stop quietly.
+
+use std::io::{Read, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::input::{self, decode, formats, Format};
+use crate::segment;
+
+/// The name standard input goes by in error messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Where one input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The whole of standard input.
+    Stdin,
+    /// A file or a directory tree.
+    Path(PathBuf),
+}
+
+impl Source {
+    /// `-` is standard input, anything else a path.
+    pub fn from_arg(arg: PathBuf) -> Source {
+        if arg.as_os_str() == "-" {
+            Source::Stdin
+        } else {
+            Source::Path(arg)
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Input files read (standard input counts as one).
+    pub files: u64,
+    /// Documents written (documents without a sentence are not counted).
+    pub documents: u64,
+    /// Sentences written.
+    pub sentences: u64,
+}
+
+/// Writes documents as sentence lines, a blank line between documents.
+pub struct SentenceWriter<W: Write> {
+    out: W,
+    name: PathBuf,
+    ranges: Vec<Range<usize>>,
+    summary: Summary,
+}
+
+impl<W: Write> SentenceWriter<W> {
+    /// Writes to `out`; `name` (such as `<stdout>`) names it in write errors.
+    pub fn new(out: W, name: impl Into<PathBuf>) -> Self {
+        SentenceWriter {
+            out,
+            name: name.into(),
+            ranges: Vec::new(),
+            summary: Summary::default(),
+        }
+    }
+
+    /// Splits `text` and writes its sentences; nothing at all when it has none.
+    pub fn write_document(&mut self, text: &str) -> Result<()> {
+        segment::split_into(text, &mut self.ranges);
+        if self.ranges.is_empty() {
+            return Ok(());
+        }
+        let result = (|| {
+            if self.summary.documents > 0 {
+                self.out.write_all(b"\n")?;
+            }
+            for r in &self.ranges {
+                self.out.write_all(text[r.clone()].as_bytes())?;
+                self.out.write_all(b"\n")?;
+            }
+            Ok(())
+        })();
+        result.map_err(|e| Error::io(&self.name, e))?;
+        self.summary.documents += 1;
+        self.summary.sentences += self.ranges.len() as u64;
+        Ok(())
+    }
+
+    /// Reads one source (every file under a directory, in `build`'s order) and writes all its
+    /// documents. `stdin` is read only for [`Source::Stdin`].
+    pub fn write_source(
+        &mut self,
+        source: &Source,
+        format: Format,
+        stdin: &mut dyn Read,
+    ) -> Result<()> {
+        match source {
+            Source::Stdin => {
+                let name = Path::new(STDIN_NAME);
+                let mut raw = Vec::new();
+                stdin
+                    .read_to_end(&mut raw)
+                    .map_err(|e| Error::io(name, e))?;
+                let (bytes, _) = decode::decompress(name, raw)?;
+                let text = decode::to_text(name, bytes)?;
+                let format = match format {
+                    Format::Auto => formats::detect(name, &text),
+                    other => other,
+                };
+                let parsed = formats::parse(name, &text, format)?;
+                self.summary.files += 1;
+                for doc in &parsed.documents {
+                    self.write_document(&doc.text)?;
+                }
+            }
+            Source::Path(path) => {
+                for file in input::discover(std::slice::from_ref(path))? {
+                    let parsed = input::read(&file.path, format)?;
+                    self.summary.files += 1;
+                    for doc in &parsed.documents {
+                        self.write_document(&doc.text)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes the output and returns what was written.
+    pub fn finish(mut self) -> Result<Summary> {
+        self.out.flush().map_err(|e| Error::io(&self.name, e))?;
+        Ok(self.summary)
+    }
+}
+
+/// Writes the sentences of every source, in order, to `out`; no sources means standard input.
+pub fn write_sentences(
+    sources: &[Source],
+    format: Format,
+    stdin: &mut dyn Read,
+    out: impl Write,
+    out_name: &str,
+) -> Result<Summary> {
+    let mut writer = SentenceWriter::new(out, out_name);
+    if sources.is_empty() {
+        writer.write_source(&Source::Stdin, format, stdin)?;
+    }
+    for source in sources {
+        writer.write_source(source, format, stdin)?;
+    }
+    writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(sources: &[Source], format: Format, stdin: &str) -> (String, Summary) {
+        let mut out = Vec::new();
+        let summary =
+            write_sentences(sources, format, &mut stdin.as_bytes(), &mut out, "<out>").unwrap();
+        (String::from_utf8(out).unwrap(), summary)
+    }
+
+    #[test]
+    fn one_sentence_per_line_blank_line_between_documents() {
+        let text = "Dr. Smith left. He came back.\nA new paragraph.\n\n\n\nSecond doc! Yes.\n";
+        let (out, summary) = run(&[], Format::Text, text);
+        assert_eq!(
+            out,
+            "Dr. Smith left.\nHe came back.\nA new paragraph.\n\nSecond doc!\nYes.\n"
+        );
+        assert_eq!(
+            summary,
+            Summary {
+                files: 1,
+                documents: 2,
+                sentences: 5
+            }
+        );
+    }
+
+    #[test]
+    fn stdin_format_is_detected_from_content() {
+        let wiki = "<doc id=\"1\" url=\"u\" title=\"T\">\nT\nOne. Two.\n</doc>\n";
+        let (out, _) = run(&[Source::Stdin], Format::Auto, wiki);
+        assert_eq!(out, "One.\nTwo.\n");
+        let jsonl = "{\"text\": \"Ab cd. Ef gh.\"}\n{\"text\": \"Ij.\"}\n";
+        let (out, _) = run(&[], Format::Auto, jsonl);
+        assert_eq!(out, "Ab cd.\nEf gh.\n\nIj.\n");
+    }
+
+    #[test]
+    fn line_breaks_never_survive_inside_a_sentence() {
+        let jsonl = "{\"text\": \"One\\rtwo\\u2028three\\u2029four. Five\\r\\nsix\"}\n";
+        let (out, summary) = run(&[], Format::Jsonl, jsonl);
+        assert_eq!(out, "One\ntwo\nthree\nfour.\nFive\nsix\n");
+        assert_eq!(summary.sentences, 6);
+    }
+
+    #[test]
+    fn bad_input_names_stdin() {
+        let mut out = Vec::new();
+        let err =
+            write_sentences(&[], Format::Auto, &mut &b"ok\xff"[..], &mut out, "<out>").unwrap_err();
+        assert!(err.to_string().contains(STDIN_NAME), "{err}");
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn write_errors_name_the_output() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let err =
+            write_sentences(&[], Format::Text, &mut &b"A. B."[..], Closed, "<out>").unwrap_err();
+        match err {
+            Error::Io { path, source } => {
+                assert_eq!(path, Path::new("<out>"));
+                assert_eq!(source.kind(), std::io::ErrorKind::BrokenPipe);
+            }
+            other => panic!("{other}"),
+        }
+    }
+}
