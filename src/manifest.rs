@@ -170,6 +170,13 @@ impl InputEntry {
 
 /// Writes `bytes` to `path` through a hidden temporary file, synced, then renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replacing(path, bytes, true)
+}
+
+/// Replaces `path` through a temporary file and a rename, without syncing: readers never see a
+/// partial file, and a killed process loses nothing (the data is in the OS), but a power loss
+/// may. For checkpoints written many times a second.
+pub fn write_replacing(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     use std::io::Write;
     let name = path
         .file_name()
@@ -179,7 +186,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
-        file.sync_all()
+        if sync {
+            file.sync_all()?;
+        }
+        Ok(())
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::BuildConfig;
 use crate::error::{Error, Result};
 use crate::instance::Counters;
-use crate::manifest::{write_atomic, InputEntry};
+use crate::manifest::{write_replacing, InputEntry};
 use crate::shard::ShardEntry;
 
 /// Version of the state file layout.
@@ -155,14 +155,15 @@ impl BuildState {
         Ok(serde_json::from_str(&text).ok())
     }
 
-    /// Writes the state atomically.
+    /// Replaces the state atomically (not synced: it is rewritten after every unit, and a
+    /// killed process loses nothing; only shards and the manifest are synced).
     pub fn write(&self, work_dir: &Path) -> Result<()> {
         let path = state_path(work_dir);
         let text = serde_json::to_vec(self).map_err(|source| Error::Json {
             path: path.clone(),
             source,
         })?;
-        write_atomic(&path, &text)
+        write_replacing(&path, &text, false)
     }
 }
 
