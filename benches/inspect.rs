@@ -7,7 +7,9 @@
 //!
 //! Run: `cargo bench --bench inspect`.
 
-use std::path::PathBuf;
+mod common;
+use common::corpus_files;
+
 use std::time::Duration;
 
 use bertprep::inspect::{inspect, InspectOptions, Show};
@@ -15,23 +17,6 @@ use bertprep::pipeline::{self, BuildOptions};
 use bertprep::tokenize::TokenizerSource;
 use bertprep::BuildConfig;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-
-fn corpus_files() -> Option<Vec<PathBuf>> {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/enwiki-2021/wiki/AA");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("SKIPPED: {} not found", dir.display());
-        return None;
-    };
-    let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-    files.sort();
-    let n = std::env::var("BERTPREP_BENCH_FILES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
-    files.truncate(n);
-    Some(files)
-}
 
 fn bench_inspect(c: &mut Criterion) {
     let Some(files) = corpus_files() else { return };

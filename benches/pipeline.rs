@@ -6,7 +6,9 @@
 //!
 //! Run: `cargo bench --bench pipeline` (or `-- segment` for one group).
 
-use std::path::PathBuf;
+mod common;
+use common::corpus_files;
+
 use std::time::Duration;
 
 use bertprep::input::{self, Format};
@@ -16,23 +18,6 @@ use bertprep::shard::{ShardMeta, ShardWriter};
 use bertprep::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
 use bertprep::{segment, BuildConfig};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-
-fn corpus_files() -> Option<Vec<PathBuf>> {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/enwiki-2021/wiki/AA");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("SKIPPED: {} not found", dir.display());
-        return None;
-    };
-    let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-    files.sort();
-    let n = std::env::var("BERTPREP_BENCH_FILES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
-    files.truncate(n);
-    Some(files)
-}
 
 fn stages(c: &mut Criterion) {
     let Some(files) = corpus_files() else { return };

@@ -10,6 +10,9 @@
 //!
 //! Run: `cargo bench --bench tokenize`.
 
+mod common;
+use common::corpus_files;
+
 use std::cell::Cell;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -18,23 +21,6 @@ use bertprep::input::{self, Format};
 use bertprep::segment;
 use bertprep::tokenize::{Tokenizer, TokenizerImpl};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-
-fn corpus_files() -> Option<Vec<PathBuf>> {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/enwiki-2021/wiki/AA");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("SKIPPED: {} not found", dir.display());
-        return None;
-    };
-    let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-    files.sort();
-    let n = std::env::var("BERTPREP_BENCH_FILES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
-    files.truncate(n);
-    Some(files)
-}
 
 /// The sentences of `files`, as the build cuts them.
 fn sentences(files: &[PathBuf]) -> Vec<String> {

@@ -646,22 +646,7 @@ pub fn read_shard(path: &Path) -> Result<ShardContents> {
 /// Checks that a file's Arrow schema has every shard column with its type; the error names
 /// the file and each problem.
 pub fn check_columns(path: &Path, found: &Schema) -> Result<()> {
-    let expected = arrow_schema();
-    let mut problems = Vec::new();
-    for field in expected.fields() {
-        match found.field_with_name(field.name()) {
-            Err(_) => problems.push(format!("missing column {}", field.name())),
-            Ok(f) if type_name(f.data_type()) != type_name(field.data_type()) => {
-                problems.push(format!(
-                    "column {} is {}, expected {}",
-                    field.name(),
-                    type_name(f.data_type()),
-                    type_name(field.data_type())
-                ))
-            }
-            Ok(_) => {}
-        }
-    }
+    let problems = schema_problems(found);
     if problems.is_empty() {
         Ok(())
     } else {
