@@ -52,6 +52,9 @@ pub enum Error {
     /// A checkpoint or weights file that cannot be used.
     #[error("{path}: {message}")]
     Checkpoint { path: PathBuf, message: String },
+    /// The loss-curve image could not be drawn or encoded.
+    #[error("{path}: cannot draw the loss curve: {message}")]
+    Plot { path: PathBuf, message: String },
     /// JSON (manifest, config) failed on a named file.
     #[error("{path}: {source}")]
     Json {

@@ -312,6 +312,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             summary.seconds,
             summary.checkpoint.display()
         );
+        if let Some(plot) = &summary.plot {
+            eprintln!("bert-train: loss curve {}", plot.display());
+        }
     }
     Ok(())
 }

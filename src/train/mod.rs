@@ -12,6 +12,7 @@
 //! - [`optim`] — AdamW with gradient clipping, state we own.
 //! - [`schedule`] — linear warm-up and decay.
 //! - [`metrics`] — `metrics.jsonl` and the progress line.
+//! - [`plot`] — the loss curve, `loss.png`, drawn from `metrics.jsonl`.
 //! - [`checkpoint`] — `transformers`-loadable checkpoints plus the state of an exact resume.
 //! - [`trainer`] — a run: settings, start or resume, the loop, evaluation, checkpoints.
 //! - [`step`] — one step: forward, backward, accumulation, clipping, update.
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod params;
+pub mod plot;
 pub mod schedule;
 pub mod step;
 pub mod trainer;

@@ -9,7 +9,7 @@
 //! schedule is a function of the step, dropout masks a function of (seed, step), and the data
 //! order a function of (seed, epoch, window). [`Trainer::run`] then trains to the last step
 //! (or `stop_at`), logging to `metrics.jsonl`, evaluating every `eval_every` steps and
-//! checkpointing every `save_every` steps and at the end.
+//! checkpointing every `save_every` steps and at the end, then draws `loss.png`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +27,7 @@ use crate::train::data::{DataPosition, Limits, Loader, Plan, Selection, ShardSet
 use crate::train::metrics::{MetricsLine, MetricsLog};
 use crate::train::model::BertForPreTraining;
 use crate::train::optim::{AdamW, AdamWConfig};
+use crate::train::plot;
 use crate::train::schedule::LinearSchedule;
 use crate::train::step::{evaluate, train_step, Tally};
 
@@ -194,6 +195,8 @@ pub struct RunSummary {
     pub step: u64,
     pub total_steps: u64,
     pub checkpoint: PathBuf,
+    /// The loss curve drawn at the end (`None` when no training line was logged).
+    pub plot: Option<PathBuf>,
     pub last_train: Option<MetricsLine>,
     pub last_eval: Option<MetricsLine>,
     pub seconds: f64,
@@ -487,10 +490,12 @@ impl Trainer {
             observe(Event::Checkpoint(&dir));
             dir
         };
+        let plot = plot::write_loss_curve(&c.out)?;
         Ok(RunSummary {
             step,
             total_steps: total,
             checkpoint,
+            plot,
             last_train,
             last_eval,
             seconds: start.elapsed().as_secs_f64(),

@@ -16,6 +16,7 @@ use bertprep::train::checkpoint::{self, read_safetensors};
 use bertprep::train::data::ShardSet;
 use bertprep::train::metrics::{self, MetricsLine};
 use bertprep::train::model::BertForPreTraining;
+use bertprep::train::plot;
 use candle_core::Device;
 
 use crate::util::{build_ok, file_names, fixtures, root};
@@ -200,8 +201,15 @@ fn bert_train_learns_on_fixture_shards() {
     );
     assert_eq!(
         file_names(&run),
-        ["checkpoint-200", "metrics.jsonl", "run.json"]
+        ["checkpoint-200", "loss.png", "metrics.jsonl", "run.json"]
     );
+    let png_bytes = std::fs::read(run.join(plot::PLOT_FILE)).unwrap();
+    let info = png::Decoder::new(std::io::Cursor::new(png_bytes))
+        .read_info()
+        .unwrap()
+        .info()
+        .clone();
+    assert_eq!((info.width, info.height), plot::SIZE);
 }
 
 /// The numbers of a train line that must repeat exactly (not the timings).
@@ -267,7 +275,7 @@ fn a_resumed_run_repeats_a_straight_run() {
     train_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(
         file_names(&split),
-        ["checkpoint-3", "metrics.jsonl", "run.json"]
+        ["checkpoint-3", "loss.png", "metrics.jsonl", "run.json"]
     );
     train_ok(&["--resume", &s(&split), "--threads", "1", "--quiet"]);
 
@@ -342,7 +350,13 @@ fn checkpoints_round_trip_with_transformers_names() {
     ]);
     assert_eq!(
         file_names(&run),
-        ["checkpoint-2", "checkpoint-4", "metrics.jsonl", "run.json"]
+        [
+            "checkpoint-2",
+            "checkpoint-4",
+            "loss.png",
+            "metrics.jsonl",
+            "run.json"
+        ]
     );
     let ckpt = run.join("checkpoint-4");
     assert_eq!(
