@@ -3,8 +3,9 @@
 //! Two panels side by side, masked-LM loss and next-sentence loss against the optimiser step,
 //! each with the training line and, when the run evaluates, the evaluation points. The text
 //! is set in DejaVu Sans (an ASCII subset in `assets/fonts/`, made by `scripts/subset_font.sh`
-//! and embedded in the binary), so the chart is labelled on machines without system fonts. The image is encoded in memory and
-//! written through a temporary file and a rename, like every other file of a run.
+//! and embedded in the binary), so the chart is labelled on machines without system fonts.
+//! The image is encoded in memory and written through a temporary file and a rename, like
+//! every other file of a run.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
