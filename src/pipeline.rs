@@ -11,8 +11,9 @@
 //!    results back in unit order, appends the instances to their buckets ([`crate::spill`]) and
 //!    checkpoints ([`crate::state`]) after every unit.
 //! 2. **Write.** Each bucket in turn is loaded, shuffled with its own stream and appended to the
-//!    shards, whose row groups are padded, encoded and compressed on the pool (up to one per
-//!    thread at a time, appended in order); the state records every finished shard.
+//!    shards, whose row groups are padded, encoded and compressed on the pool while the calling
+//!    thread goes on loading (up to `threads + 1` groups started, appended in order; with one
+//!    thread they are encoded inline); the state records every finished shard.
 //!
 //! Every random draw comes from streams keyed by (seed, unit or bucket, pass), and units are
 //! spilled in unit order, so the bytes written do not depend on the thread count. A build killed
@@ -31,8 +32,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use rayon::prelude::*;
-
 use crate::config::{BuildConfig, OnError};
 use crate::error::{Error, Result};
 use crate::input::{self, decode, formats, Compression, InputFile, Unit, UnitReader};
@@ -43,12 +42,13 @@ use crate::manifest::{
 use crate::progress::{Progress, ProgressMode};
 use crate::rng::{Purpose, UnitRng};
 use crate::segment;
-use crate::shard::{self, RowGroupJob, ShardEntry, ShardMeta, ShardWriter};
+use crate::shard::{self, ShardEntry, ShardMeta, ShardWriter};
 use crate::spill::{self, SpillWriter};
 use crate::state::{self, BuildState, Identity, Phase, Worker};
 use crate::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
 
-/// Row groups encoded at once in the write phase (each holds its padded columns in memory).
+/// Row groups started and not yet appended in the write phase, at most (each holds its padded
+/// columns in memory).
 const MAX_GROUPS_IN_FLIGHT: usize = 8;
 
 /// Everything a build needs besides the config: where from, where to, how.
@@ -115,6 +115,7 @@ struct UnitContext<'a> {
 /// Runs a whole build (or resumes one). `--in -` reads standard input
 /// ([`input::stdin`]).
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
+    crate::memory::keep_freed_memory();
     let suffix = opts.worker.map(|w| w.suffix()).unwrap_or_default();
     let spool_name = format!(".bertprep-stdin{suffix}");
     let (inputs, spool) = input::stdin::spool(&opts.inputs, &opts.out, &spool_name)?;
@@ -511,11 +512,26 @@ fn write_phase(
     let mut skip: u64 = state.shards.iter().map(|s| s.rows).sum();
     let mut written = skip;
     progress.start_writing(state.counters.instances);
-    let encoder: shard::Encoder<'_> =
-        Box::new(|jobs| pool.install(|| jobs.into_par_iter().map(RowGroupJob::encode).collect()));
-    let groups = pool.current_num_threads().min(MAX_GROUPS_IN_FLIGHT);
+    // One thread encodes inline; more hand row groups to the pool, so that loading and
+    // shuffling the next bucket and appending finished groups overlap their encoding.
+    let threads = pool.current_num_threads();
+    let (in_flight, encoder) = if threads == 1 {
+        (1, shard::inline_encoder())
+    } else {
+        let encoder: shard::Encoder<'_> = Box::new(|job| {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            pool.spawn(move || {
+                let encoded =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.encode()))
+                        .unwrap_or_else(|_| Err("row-group encoding panicked".to_string()));
+                let _ = tx.send(encoded);
+            });
+            rx
+        });
+        ((threads + 1).min(MAX_GROUPS_IN_FLIGHT), encoder)
+    };
     let mut writer = ShardWriter::resume(&opts.out, meta, &prefix, state.shards.clone())?
-        .with_encoder(groups, encoder);
+        .with_encoder(in_flight, encoder);
     let stream = opts.worker.map_or(0, |w| u64::from(w.index));
     let result = (|| {
         for b in 0..state.identity.buckets {

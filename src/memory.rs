@@ -1,0 +1,29 @@
+//! Allocator settings for the build.
+//!
+//! A build allocates and frees tens of megabytes per row group (padded columns, Parquet
+//! levels and pages, compressed chunks), on several threads at once. glibc's malloc serves
+//! blocks that large with `mmap` and returns them with `munmap`, so every row group would
+//! fault its buffers in afresh, and with two or more threads the page faults contend in the
+//! kernel. [`keep_freed_memory`] raises the thresholds so these blocks come from, and go back
+//! to, malloc's own heaps for reuse. Peak memory stays bounded by the build's own bounds (units
+//! and row groups in flight); only its return to the system is deferred to the process's end.
+
+/// Largest block malloc still serves from its heaps (glibc's maximum on 64-bit targets).
+const MMAP_THRESHOLD: i32 = 32 << 20;
+
+/// Free memory at the top of a heap that malloc keeps instead of returning it.
+const TRIM_THRESHOLD: i32 = 1 << 30;
+
+/// Applies the settings above, once per process; does nothing on other C libraries.
+pub fn keep_freed_memory() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: mallopt only changes malloc's tuning parameters; it is thread-safe and takes
+        // no pointers.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+        }
+    });
+}
