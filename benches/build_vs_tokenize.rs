@@ -5,8 +5,10 @@
 //! non-blank line of the corpus's documents with the tokenizer the build uses, on the same
 //! threads (no sentence splitting, no pairing, no output; the `tokenizers` crate's
 //! `encode_batch` is printed beside it for reference) and (b) `pipeline::build` of the same
-//! files, and prints MB/s of both and their ratio; then the build's scaling from 1 to 2 threads. Tokenization is
-//! the irreducible core of a build; the ratio shows what everything else costs on top.
+//! files, and prints MB/s of both and their ratio; then the build's scaling from 1 to 2
+//! threads. Tokenization is the irreducible core of a build; the ratio shows what everything
+//! else costs on top. At 128 it also times the build with `--tokenizer-impl crate` against the
+//! crate's own `encode_batch`: the same comparison for the slower tokenizer.
 //!
 //! Run: `cargo bench --bench build_vs_tokenize` (corpus: ../shared/corpora/enwiki-2021, or the
 //! directory in `BERTPREP_BENCH_CORPUS`; `BERTPREP_BENCH_REPEAT` runs per measurement, best
@@ -18,7 +20,7 @@ use std::time::Instant;
 use bertprep::input::{self, Format};
 use bertprep::pipeline::{self, BuildOptions};
 use bertprep::progress::ProgressMode;
-use bertprep::tokenize::{Tokenizer, TokenizerSource};
+use bertprep::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
 use bertprep::BuildConfig;
 use rayon::prelude::*;
 
@@ -88,22 +90,30 @@ fn main() {
             tok.implementation(),
             mb / tok_secs
         );
+        let build = |max_seq_len: usize, tokenizer_impl: TokenizerImpl| {
+            let out = tempfile::tempdir().unwrap();
+            let opts = BuildOptions {
+                inputs: vec![corpus.clone()],
+                out: out.path().to_path_buf(),
+                config: BuildConfig::with_max_seq_len(max_seq_len),
+                tokenizer: TokenizerSource::Embedded,
+                tokenizer_impl,
+                threads,
+                overwrite: false,
+                progress: ProgressMode::Quiet,
+                worker: None,
+            };
+            pipeline::build(&opts).unwrap();
+        };
+        let secs = best(&mut || build(128, TokenizerImpl::Crate));
+        println!(
+            "threads {threads} seq 128, tokenizers crate: bare encode_batch {:.2} MB/s, build {:.2} MB/s, build/tokenize {:.2}",
+            mb / crate_secs,
+            mb / secs,
+            crate_secs / secs
+        );
         for max_seq_len in [128usize, 512] {
-            let secs = best(&mut || {
-                let out = tempfile::tempdir().unwrap();
-                let opts = BuildOptions {
-                    inputs: vec![corpus.clone()],
-                    out: out.path().to_path_buf(),
-                    config: BuildConfig::with_max_seq_len(max_seq_len),
-                    tokenizer: TokenizerSource::Embedded,
-                    tokenizer_impl: bertprep::tokenize::TokenizerImpl::Auto,
-                    threads,
-                    overwrite: false,
-                    progress: ProgressMode::Quiet,
-                    worker: None,
-                };
-                pipeline::build(&opts).unwrap();
-            });
+            let secs = best(&mut || build(max_seq_len, TokenizerImpl::Auto));
             build_secs.insert((threads, max_seq_len), secs);
             println!(
                 "threads {threads} seq {max_seq_len}: bare tokenization {:.2} MB/s, build {:.2} MB/s, build/tokenize {:.2}",

@@ -7,9 +7,9 @@
 //!    hands each unit this process owns to a rayon pool; a unit may be read only when one of
 //!    `threads + 2` in-flight tokens is free, which bounds memory whatever the corpus size.
 //!    Workers run the pure stages — decode, parse, split sentences, tokenize, pair, mask — and
-//!    draw a spill bucket for every instance ([`process_unit`]). The calling thread takes the
-//!    results back in unit order, appends the instances to their buckets ([`crate::spill`]) and
-//!    checkpoints ([`crate::state`]) after every unit.
+//!    draw a spill bucket for every instance and encode its record ([`process_unit`]). The
+//!    calling thread takes the results back in unit order, appends the records to their
+//!    buckets ([`crate::spill`]) and checkpoints ([`crate::state`]) after every unit.
 //! 2. **Write.** Each bucket in turn is loaded, shuffled with its own stream and appended to the
 //!    shards, whose row groups are padded, encoded and compressed on the pool while the calling
 //!    thread goes on loading (up to `threads + 1` groups started, appended in order; with one
@@ -35,7 +35,7 @@ use std::time::Instant;
 use crate::config::{BuildConfig, OnError};
 use crate::error::{Error, Result};
 use crate::input::{self, decode, formats, Compression, InputFile, Unit, UnitReader};
-use crate::instance::{self, Counters, Instance, InstanceSettings, TokenizedDocument};
+use crate::instance::{self, Counters, InstanceSettings, TokenizedDocument};
 use crate::manifest::{
     self, InputEntry, Manifest, Skipped, TokenizerEntry, MANIFEST_FILE, TOKENIZER_FILE,
 };
@@ -100,8 +100,8 @@ struct UnitOutput {
     file_index: u32,
     entry: InputEntry,
     counters: Counters,
-    instances: Vec<Instance>,
-    buckets: Vec<u32>,
+    /// The unit's instances as spill records, one byte string per bucket.
+    spill: Vec<Vec<u8>>,
 }
 
 /// Shared, read-only state of the per-unit stages.
@@ -454,8 +454,10 @@ fn spill_phase(
                 pending.insert(seq, output);
                 while let Some(output) = pending.remove(&next_seq) {
                     let output = output?;
-                    for (instance, &b) in output.instances.iter().zip(&output.buckets) {
-                        spill.push(b as usize, instance)?;
+                    for (b, records) in output.spill.iter().enumerate() {
+                        if !records.is_empty() {
+                            spill.append(b, records)?;
+                        }
                     }
                     state.counters.add(&output.counters);
                     if let Some(entry) = state.inputs.get_mut(output.file_index as usize) {
@@ -573,13 +575,12 @@ impl UnitOutput {
             entry: InputEntry::new(skipped.path.clone(), 0),
             skipped: Some(skipped),
             counters: Counters::default(),
-            instances: Vec::new(),
-            buckets: Vec::new(),
+            spill: Vec::new(),
         }
     }
 }
 
-/// Turns one unit into instances and draws their buckets.
+/// Turns one unit into instances, draws their buckets and encodes them as spill records.
 fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
     let Unit {
         index,
@@ -614,10 +615,16 @@ fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
     drop(parsed.documents);
     let instances = instance::create_instances(&docs, index, &ctx.settings, &mut counters);
     let mut rng = UnitRng::new(ctx.config.seed, Purpose::Bucket, index, 0);
-    let buckets = instances
+    let buckets: Vec<u32> = instances
         .iter()
         .map(|_| rng.index(ctx.buckets) as u32)
         .collect();
+    let spill = spill::encode_by_bucket(
+        &instances,
+        &buckets,
+        ctx.buckets,
+        ctx.tokenizer.vocab_size(),
+    );
     let entry = InputEntry {
         path: path.display().to_string(),
         bytes: 0,
@@ -634,8 +641,7 @@ fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
         file_index,
         entry,
         counters,
-        instances,
-        buckets,
+        spill,
     })
 }
 

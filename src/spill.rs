@@ -98,13 +98,21 @@ impl SpillWriter {
 
     /// Appends `instance` to bucket `b`.
     pub fn push(&mut self, b: usize, instance: &Instance) -> Result<()> {
-        self.scratch.clear();
-        encode(instance, self.narrow, &mut self.scratch);
-        let path = || bucket_path(&self.dir, b);
+        let mut bytes = std::mem::take(&mut self.scratch);
+        bytes.clear();
+        encode(instance, self.narrow, &mut bytes);
+        let result = self.append(b, &bytes);
+        self.scratch = bytes;
+        result
+    }
+
+    /// Appends records already encoded by [`encode_by_bucket`] (for this vocabulary size) to
+    /// bucket `b`.
+    pub fn append(&mut self, b: usize, records: &[u8]) -> Result<()> {
         self.files[b]
-            .write_all(&self.scratch)
-            .map_err(|e| Error::io(path(), e))?;
-        self.lengths[b] += self.scratch.len() as u64;
+            .write_all(records)
+            .map_err(|e| Error::io(bucket_path(&self.dir, b), e))?;
+        self.lengths[b] += records.len() as u64;
         Ok(())
     }
 
@@ -116,6 +124,23 @@ impl SpillWriter {
         }
         Ok(self.lengths.clone())
     }
+}
+
+/// The records of `instances`, grouped by bucket (`buckets[i]` is instance `i`'s, below
+/// `count`), in instance order within each bucket: what [`SpillWriter::push`] would append.
+/// Lets the threads that make the instances also encode them.
+pub fn encode_by_bucket(
+    instances: &[Instance],
+    buckets: &[u32],
+    count: usize,
+    vocab_size: usize,
+) -> Vec<Vec<u8>> {
+    let narrow = narrow(vocab_size);
+    let mut out = vec![Vec::new(); count];
+    for (inst, &b) in instances.iter().zip(buckets) {
+        encode(inst, narrow, &mut out[b as usize]);
+    }
+    out
 }
 
 fn encode(inst: &Instance, narrow: bool, out: &mut Vec<u8>) {
@@ -236,6 +261,27 @@ mod tests {
             assert_eq!(b0, vec![inst(0), inst(3), inst(6), inst(9)]);
             let b1 = read_bucket(dir.path(), 1, lengths[1], vocab).unwrap();
             assert_eq!(b1, vec![inst(1), inst(4), inst(7), inst(50)]);
+        }
+    }
+
+    #[test]
+    fn records_encoded_by_bucket_read_back_in_order() {
+        for vocab in [30_522, 250_000] {
+            let instances: Vec<Instance> = (0..9).map(inst).collect();
+            let buckets = [2, 0, 2, 1, 0, 2, 2, 0, 1];
+            let records = encode_by_bucket(&instances, &buckets, 4, vocab);
+            assert_eq!(records.len(), 4);
+            assert!(records[3].is_empty());
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = SpillWriter::open(dir.path(), &[0; 4], vocab).unwrap();
+            for (b, r) in records.iter().enumerate() {
+                w.append(b, r).unwrap();
+            }
+            let lengths = w.checkpoint().unwrap();
+            let b2 = read_bucket(dir.path(), 2, lengths[2], vocab).unwrap();
+            assert_eq!(b2, vec![inst(0), inst(2), inst(5), inst(6)]);
+            let b1 = read_bucket(dir.path(), 1, lengths[1], vocab).unwrap();
+            assert_eq!(b1, vec![inst(3), inst(8)]);
         }
     }
 

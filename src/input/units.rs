@@ -462,16 +462,22 @@ struct LineKind {
 /// documents are runs of non-blank lines.
 fn classify(format: Format, line: &[u8], prev_blank: bool) -> LineKind {
     let trimmed = line.trim_ascii();
-    let blank = trimmed.is_empty() || std::str::from_utf8(line).is_ok_and(|l| l.trim().is_empty());
-    match format {
-        Format::Wiki => {
-            let text = std::str::from_utf8(trimmed).unwrap_or("");
-            LineKind {
-                blank,
-                starts_doc: formats::is_doc_open(text),
-                boundary_after: trimmed == b"</doc>",
-            }
+    // Only a line whose first byte past ASCII white space is non-ASCII or a vertical tab can
+    // still be blank by Unicode's white space; only those are decoded to check.
+    let blank = match trimmed.first() {
+        None => true,
+        Some(&b) if b >= 0x80 || b == 0x0B => {
+            std::str::from_utf8(trimmed).is_ok_and(|l| l.trim().is_empty())
         }
+        Some(_) => false,
+    };
+    match format {
+        Format::Wiki => LineKind {
+            blank,
+            starts_doc: trimmed.starts_with(b"<doc")
+                && std::str::from_utf8(trimmed).is_ok_and(formats::is_doc_open),
+            boundary_after: trimmed == b"</doc>",
+        },
         Format::Jsonl | Format::Parquet => LineKind {
             blank,
             starts_doc: !blank,
@@ -490,6 +496,23 @@ mod tests {
     use super::*;
     use crate::input::formats::parse_at;
     use std::io::Write;
+
+    #[test]
+    fn classify_finds_unicode_blank_lines_and_doc_openings() {
+        let blank = |line: &[u8]| classify(Format::Text, line, false).blank;
+        assert!(blank(b"  \t\r\n"));
+        assert!(blank(b"\x0B\n"));
+        assert!(blank(" \u{00A0}\u{3000}\u{2029} \n".as_bytes()));
+        assert!(!blank(b" a\n"));
+        assert!(!blank(" \u{00A0}x\n".as_bytes()));
+        assert!(!blank(b"\xff\n"));
+        let opens = |line: &[u8]| classify(Format::Wiki, line, false).starts_doc;
+        assert!(opens(b"<doc id=\"1\" title=\"A\">\n"));
+        assert!(opens(b"  <doc>\n"));
+        assert!(!opens(b"<document>\n"));
+        assert!(!opens(b"<doc \xff>\n"));
+        assert!(classify(Format::Wiki, b"</doc>\r\n", false).boundary_after);
+    }
 
     fn units_of(text: &[u8], name: &str, target: usize) -> Vec<Unit> {
         let dir = tempfile::tempdir().unwrap();
