@@ -6,13 +6,15 @@
 //! fault its buffers in afresh, and with two or more threads the page faults contend in the
 //! kernel. [`keep_freed_memory`] raises the thresholds so these blocks come from, and go back
 //! to, malloc's own heaps for reuse. Peak memory stays bounded by the build's own bounds (units
-//! and row groups in flight); only its return to the system is deferred to the process's end.
+//! and row groups in flight) plus what each heap keeps.
 
 /// Largest block malloc still serves from its heaps (glibc's maximum on 64-bit targets).
 const MMAP_THRESHOLD: i32 = 32 << 20;
 
-/// Free memory at the top of a heap that malloc keeps instead of returning it.
-const TRIM_THRESHOLD: i32 = 1 << 30;
+/// Free memory at the top of a heap that malloc keeps instead of returning it: enough for the
+/// next row group's buffers, small enough that what each thread's heap keeps stays bounded
+/// over a long build (a larger value let peak RSS creep up with the corpus).
+const TRIM_THRESHOLD: i32 = 16 << 20;
 
 /// Applies the settings above, once per process; does nothing on other C libraries.
 pub fn keep_freed_memory() {
