@@ -921,17 +921,7 @@ mod tests {
             row_group_rows: 2,
             ..BuildConfig::default()
         };
-        let meta = ShardMeta {
-            config: config.clone(),
-            tokenizer_sha256: "ab".repeat(32),
-            specials: SpecialTokens {
-                pad: 0,
-                unk: 100,
-                cls: 101,
-                sep: 102,
-                mask: 103,
-            },
-        };
+        let meta = test_meta(config.clone());
         let instances: Vec<Instance> = (0..7)
             .map(|i| {
                 instance(
@@ -957,7 +947,7 @@ mod tests {
             assert_eq!(entry.sha256, hex(&Sha256::digest(&bytes)));
             let contents = read_shard(&dir.path().join(&entry.file)).unwrap();
             assert_eq!(contents.metadata[META_SCHEMA_VERSION], "1");
-            assert_eq!(contents.metadata[META_TOKENIZER_SHA256], "ab".repeat(32));
+            assert_eq!(contents.metadata[META_TOKENIZER_SHA256], "cd".repeat(32));
             let back: BuildConfig = serde_json::from_str(&contents.metadata[META_CONFIG]).unwrap();
             assert_eq!(back, config);
             read_back.extend(contents.rows);
