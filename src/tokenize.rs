@@ -170,16 +170,20 @@ impl Tokenizer {
     /// The same tokenizer encoding with `implementation`; an error if that is
     /// [`TokenizerImpl::Fast`] and the tokenizer is not BERT-style.
     pub fn with_impl(mut self, implementation: TokenizerImpl) -> Result<Self> {
-        self.fast = match implementation {
-            TokenizerImpl::Crate => None,
-            TokenizerImpl::Auto => FastBert::from_tokenizer(&self.inner).ok(),
-            TokenizerImpl::Fast => Some(FastBert::from_tokenizer(&self.inner).map_err(
-                |reason| Error::Tokenizer {
-                    origin: self.origin.clone(),
-                    message: format!("the fast WordPiece cannot encode for it: {reason}"),
-                },
-            )?),
-        };
+        // Loading already built the fast WordPiece where the tokenizer allows it.
+        match implementation {
+            TokenizerImpl::Crate => self.fast = None,
+            TokenizerImpl::Auto => {}
+            TokenizerImpl::Fast if self.fast.is_none() => {
+                let fast =
+                    FastBert::from_tokenizer(&self.inner).map_err(|reason| Error::Tokenizer {
+                        origin: self.origin.clone(),
+                        message: format!("the fast WordPiece cannot encode for it: {reason}"),
+                    })?;
+                self.fast = Some(fast);
+            }
+            TokenizerImpl::Fast => {}
+        }
         Ok(self)
     }
 
