@@ -22,20 +22,36 @@ use candle_core::Device;
 use crate::util::{build_ok, file_names, fixtures, root};
 
 /// Runs `bert-train` with `args`.
-fn bert_train(args: &[&str]) -> Output {
+fn bert_train<S: AsRef<str>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bert-train"))
-        .args(args)
+        .args(args.iter().map(AsRef::as_ref))
         .output()
         .expect("run bert-train")
 }
 
-fn train_ok(args: &[&str]) {
+fn train_ok<S: AsRef<str>>(args: &[S]) {
     let out = bert_train(args);
     assert!(
         out.status.success(),
-        "bert-train {args:?} failed: {}",
+        "bert-train {:?} failed: {}",
+        args.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `--shards SHARDS --out RUN --model tiny`, then `rest`.
+fn tiny(shards: &Path, run: &Path, rest: &[&str]) -> Vec<String> {
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let mut args = vec![
+        "--shards".to_string(),
+        path(shards),
+        "--out".to_string(),
+        path(run),
+        "--model".to_string(),
+        "tiny".to_string(),
+    ];
+    args.extend(rest.iter().map(|a| a.to_string()));
+    args
 }
 
 /// A WordPiece vocabulary for the fixtures, written to `dir/vocab.txt`.
@@ -143,31 +159,29 @@ fn bert_train_learns_on_fixture_shards() {
     let shards = fixture_shards(dir.path(), 64, 1);
     let run = dir.path().join("run");
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    train_ok(&[
-        "--shards",
-        &s(&shards),
-        "--out",
-        &s(&run),
-        "--model",
-        "tiny",
-        "--max-steps",
-        "200",
-        "--batch-size",
-        "16",
-        "--lr",
-        "1e-3",
-        "--warmup-steps",
-        "30",
-        "--log-every",
-        "1",
-        "--save-every",
-        "0",
-        "--threads",
-        "1",
-        "--eval-shards",
-        &s(&shards),
-        "--quiet",
-    ]);
+    train_ok(&tiny(
+        &shards,
+        &run,
+        &[
+            "--max-steps",
+            "200",
+            "--batch-size",
+            "16",
+            "--lr",
+            "1e-3",
+            "--warmup-steps",
+            "30",
+            "--log-every",
+            "1",
+            "--save-every",
+            "0",
+            "--threads",
+            "1",
+            "--eval-shards",
+            &s(&shards),
+            "--quiet",
+        ],
+    ));
     let train = lines(&run, "train");
     assert_eq!(train.len(), 200);
     let first = train[0].mlm_loss;
@@ -231,48 +245,43 @@ fn a_resumed_run_repeats_a_straight_run() {
     let dir = tempfile::tempdir().unwrap();
     let shards = fixture_shards(dir.path(), 64, 1);
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let common = |run: &Path| -> Vec<String> {
-        [
-            "--shards",
-            &s(&shards),
-            "--out",
-            &s(run),
-            "--model",
-            "tiny",
-            "--max-steps",
-            "8",
-            "--batch-size",
-            "4",
-            "--grad-accum",
-            "2",
-            "--lr",
-            "1e-3",
-            "--warmup-steps",
-            "2",
-            "--log-every",
-            "1",
-            "--save-every",
-            "0",
-            "--threads",
-            "1",
-            "--eval-fraction",
-            "0.1",
-            "--shuffle-rows",
-            "100",
-            "--seed",
-            "9",
-            "--quiet",
-        ]
-        .map(String::from)
-        .to_vec()
+    let common = |run: &Path| {
+        tiny(
+            &shards,
+            run,
+            &[
+                "--max-steps",
+                "8",
+                "--batch-size",
+                "4",
+                "--grad-accum",
+                "2",
+                "--lr",
+                "1e-3",
+                "--warmup-steps",
+                "2",
+                "--log-every",
+                "1",
+                "--save-every",
+                "0",
+                "--threads",
+                "1",
+                "--eval-fraction",
+                "0.1",
+                "--shuffle-rows",
+                "100",
+                "--seed",
+                "9",
+                "--quiet",
+            ],
+        )
     };
     let straight = dir.path().join("straight");
-    let args = common(&straight);
-    train_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    train_ok(&common(&straight));
     let split = dir.path().join("split");
     let mut args = common(&split);
     args.extend(["--stop-at".into(), "3".into()]);
-    train_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    train_ok(&args);
     assert_eq!(
         file_names(&split),
         ["checkpoint-3", "loss.png", "metrics.jsonl", "run.json"]
@@ -308,7 +317,7 @@ fn a_resumed_run_repeats_a_straight_run() {
     let mut args = common(&other);
     let seed = args.iter().position(|a| a == "9").unwrap();
     args[seed] = "10".into();
-    train_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    train_ok(&args);
     assert_ne!(numbers(&lines(&other, "train")[0]), numbers(&a[0]));
 }
 
@@ -330,24 +339,21 @@ fn checkpoints_round_trip_with_transformers_names() {
     let dir = tempfile::tempdir().unwrap();
     let shards = fixture_shards(dir.path(), 64, 1);
     let run = dir.path().join("run");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    train_ok(&[
-        "--shards",
-        &s(&shards),
-        "--out",
-        &s(&run),
-        "--model",
-        "tiny",
-        "--max-steps",
-        "4",
-        "--batch-size",
-        "4",
-        "--save-every",
-        "2",
-        "--threads",
-        "1",
-        "--quiet",
-    ]);
+    train_ok(&tiny(
+        &shards,
+        &run,
+        &[
+            "--max-steps",
+            "4",
+            "--batch-size",
+            "4",
+            "--save-every",
+            "2",
+            "--threads",
+            "1",
+            "--quiet",
+        ],
+    ));
     assert_eq!(
         file_names(&run),
         [
@@ -439,22 +445,19 @@ fn transformers_loads_the_checkpoint_and_computes_the_same_logits() {
     let dir = tempfile::tempdir().unwrap();
     let shards = fixture_shards(dir.path(), 64, 1);
     let run = dir.path().join("run");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    train_ok(&[
-        "--shards",
-        &s(&shards),
-        "--out",
-        &s(&run),
-        "--model",
-        "tiny",
-        "--max-steps",
-        "3",
-        "--batch-size",
-        "4",
-        "--threads",
-        "1",
-        "--quiet",
-    ]);
+    train_ok(&tiny(
+        &shards,
+        &run,
+        &[
+            "--max-steps",
+            "3",
+            "--batch-size",
+            "4",
+            "--threads",
+            "1",
+            "--quiet",
+        ],
+    ));
     let ckpt = run.join("checkpoint-3");
     // Our logits for the first rows of a shard, in eval mode.
     let model: BertForPreTraining = checkpoint::load_model(&ckpt, &Device::Cpu).unwrap();
@@ -505,7 +508,7 @@ fn transformers_loads_the_checkpoint_and_computes_the_same_logits() {
     eprintln!("{stdout}");
 }
 
-fn stderr_of(args: &[&str]) -> (Option<i32>, String) {
+fn stderr_of<S: AsRef<str>>(args: &[S]) -> (Option<i32>, String) {
     let out = bert_train(args);
     (
         out.status.code(),
@@ -519,7 +522,7 @@ fn bad_input_is_a_clear_error() {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let run = dir.path().join("run");
     // No flags: a usage error.
-    let (code, err) = stderr_of(&[]);
+    let (code, err) = stderr_of::<&str>(&[]);
     assert_eq!(code, Some(2), "{err}");
     // Not a shard directory.
     let (code, err) = stderr_of(&["--shards", &s(dir.path()), "--out", &s(&run)]);
@@ -553,14 +556,7 @@ fn bad_input_is_a_clear_error() {
         std::fs::copy(shards.join(&name), broken.join(&name)).unwrap();
     }
     std::fs::write(broken.join("shard-0000.parquet"), b"PAR1 not really").unwrap();
-    let (code, err) = stderr_of(&[
-        "--shards",
-        &s(&broken),
-        "--out",
-        &s(&run),
-        "--model",
-        "tiny",
-    ]);
+    let (code, err) = stderr_of(&tiny(&broken, &run, &[]));
     assert_eq!(code, Some(1));
     assert!(err.contains("shard-0000.parquet"), "{err}");
     assert!(
@@ -571,29 +567,20 @@ fn bad_input_is_a_clear_error() {
     let (code, err) = stderr_of(&["--resume", &s(&run), "--lr", "1"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("--lr"), "{err}");
-    train_ok(&[
-        "--shards",
-        &s(&shards),
-        "--out",
-        &s(&run),
-        "--model",
-        "tiny",
-        "--max-steps",
-        "1",
-        "--batch-size",
-        "2",
-        "--threads",
-        "1",
-        "--quiet",
-    ]);
-    let (code, err) = stderr_of(&[
-        "--shards",
-        &s(&shards),
-        "--out",
-        &s(&run),
-        "--model",
-        "tiny",
-    ]);
+    train_ok(&tiny(
+        &shards,
+        &run,
+        &[
+            "--max-steps",
+            "1",
+            "--batch-size",
+            "2",
+            "--threads",
+            "1",
+            "--quiet",
+        ],
+    ));
+    let (code, err) = stderr_of(&tiny(&shards, &run, &[]));
     assert_eq!(code, Some(1));
     assert!(err.contains("already holds a training run"), "{err}");
     let (code, err) = stderr_of(&["--resume", &s(&dir.path().join("nothing"))]);
