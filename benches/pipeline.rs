@@ -56,44 +56,25 @@ fn stages(c: &mut Criterion) {
             n
         })
     });
+    let tokenize_all = |counters: &mut Counters| -> Vec<Vec<TokenizedDocument>> {
+        parsed
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                tokenize_documents(&files[i], i as u32, &p.documents, false, &tok, counters)
+                    .unwrap()
+            })
+            .collect()
+    };
     group.bench_function("segment+tokenize", |b| {
         b.iter(|| {
-            let mut counters = Counters::default();
-            parsed
+            tokenize_all(&mut Counters::default())
                 .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    tokenize_documents(
-                        &files[i],
-                        i as u32,
-                        &p.documents,
-                        false,
-                        &tok,
-                        &mut counters,
-                    )
-                    .unwrap()
-                    .len()
-                })
+                .map(Vec::len)
                 .sum::<usize>()
         })
     });
-
-    let mut counters = Counters::default();
-    let docs: Vec<Vec<TokenizedDocument>> = parsed
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            tokenize_documents(
-                &files[i],
-                i as u32,
-                &p.documents,
-                false,
-                &tok,
-                &mut counters,
-            )
-            .unwrap()
-        })
-        .collect();
+    let docs = tokenize_all(&mut Counters::default());
     for max_seq_len in [128, 512] {
         let config = BuildConfig::with_max_seq_len(max_seq_len);
         let s = InstanceSettings::new(&config, &tok);

@@ -344,8 +344,7 @@ fn spill_phase(
     progress: &mut Progress,
 ) -> Result<()> {
     let threads = pool.current_num_threads();
-    let mut spill =
-        SpillWriter::open(spill_dir, &state.bucket_lengths, ctx.tokenizer.vocab_size())?;
+    let mut spill = SpillWriter::open(spill_dir, &state.bucket_lengths)?;
     let mut reader =
         UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes)
             .with_text_column(&ctx.config.text_column);

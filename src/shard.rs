@@ -40,7 +40,7 @@ use parquet::arrow::arrow_writer::{
 };
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::metadata::KeyValue;
+use parquet::file::metadata::{FileMetaData, KeyValue};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use serde::{Deserialize, Serialize};
@@ -668,16 +668,7 @@ pub fn read_shard(path: &Path) -> Result<ShardContents> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| Error::parquet(path, format!("not a readable Parquet file: {e}")))?;
-    let file_meta = builder.metadata().file_metadata();
-    let metadata: BTreeMap<String, String> = file_meta
-        .key_value_metadata()
-        .map(|kv| {
-            kv.iter()
-                .filter(|k| !k.key.starts_with("ARROW:"))
-                .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let metadata = key_value_metadata(builder.metadata().file_metadata());
     let row_groups = builder.metadata().num_row_groups();
     check_columns(path, builder.schema())?;
     let reader = builder.build().map_err(|e| Error::parquet(path, e))?;
@@ -707,16 +698,30 @@ pub fn check_columns(path: &Path, found: &Schema) -> Result<()> {
     }
 }
 
+/// Column `name` of `batch` as an array of type `T`.
+pub(crate) fn column<'a, T: 'static>(
+    batch: &'a RecordBatch,
+    name: &str,
+) -> std::result::Result<&'a T, String> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| format!("column {name} has an unexpected type"))
+}
+
+/// A Parquet file's key-value metadata, Arrow's own `ARROW:` keys left out.
+pub(crate) fn key_value_metadata(meta: &FileMetaData) -> BTreeMap<String, String> {
+    meta.key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .filter(|k| !k.key.starts_with("ARROW:"))
+                .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn append_rows(batch: &RecordBatch, rows: &mut Vec<ShardRow>) -> std::result::Result<(), String> {
-    fn column<'a, T: 'static>(
-        batch: &'a RecordBatch,
-        name: &str,
-    ) -> std::result::Result<&'a T, String> {
-        batch
-            .column_by_name(name)
-            .and_then(|c| c.as_any().downcast_ref::<T>())
-            .ok_or_else(|| format!("column {name} has an unexpected type"))
-    }
     fn list_values<T: 'static + Array>(
         list: &ListArray,
         row: usize,

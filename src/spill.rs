@@ -38,13 +38,11 @@ fn narrow(vocab_size: usize) -> bool {
     vocab_size <= 1 << 16
 }
 
-/// Appends instances to bucket files.
+/// Appends encoded records to bucket files.
 pub struct SpillWriter {
     dir: PathBuf,
-    narrow: bool,
     files: Vec<BufWriter<File>>,
     lengths: Vec<u64>,
-    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for SpillWriter {
@@ -59,7 +57,7 @@ impl std::fmt::Debug for SpillWriter {
 impl SpillWriter {
     /// Opens `lengths.len()` buckets in `dir`, truncated to `lengths` (all zero for a fresh
     /// start, a checkpoint's lengths when resuming).
-    pub fn open(dir: &Path, lengths: &[u64], vocab_size: usize) -> Result<Self> {
+    pub fn open(dir: &Path, lengths: &[u64]) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let mut files = Vec::with_capacity(lengths.len());
         for (b, &len) in lengths.iter().enumerate() {
@@ -89,21 +87,9 @@ impl SpillWriter {
         }
         Ok(SpillWriter {
             dir: dir.to_path_buf(),
-            narrow: narrow(vocab_size),
             files,
             lengths: lengths.to_vec(),
-            scratch: Vec::new(),
         })
-    }
-
-    /// Appends `instance` to bucket `b`.
-    pub fn push(&mut self, b: usize, instance: &Instance) -> Result<()> {
-        let mut bytes = std::mem::take(&mut self.scratch);
-        bytes.clear();
-        encode(instance, self.narrow, &mut bytes);
-        let result = self.append(b, &bytes);
-        self.scratch = bytes;
-        result
     }
 
     /// Appends records already encoded by [`encode_by_bucket`] (for this vocabulary size) to
@@ -127,8 +113,8 @@ impl SpillWriter {
 }
 
 /// The records of `instances`, grouped by bucket (`buckets[i]` is instance `i`'s, below
-/// `count`), in instance order within each bucket: what [`SpillWriter::push`] would append.
-/// Lets the threads that make the instances also encode them.
+/// `count`), in instance order within each bucket, for [`SpillWriter::append`]. The threads
+/// that make the instances encode them.
 pub fn encode_by_bucket(
     instances: &[Instance],
     buckets: &[u32],
@@ -241,21 +227,30 @@ mod tests {
         }
     }
 
+    /// Appends one instance's record to bucket `b`.
+    fn push(w: &mut SpillWriter, b: usize, inst: &Instance, vocab: usize) {
+        w.append(
+            b,
+            &encode_by_bucket(std::slice::from_ref(inst), &[0], 1, vocab)[0],
+        )
+        .unwrap();
+    }
+
     #[test]
     fn round_trips_and_resumes_from_checkpoint() {
         for vocab in [30_522, 250_000] {
             let dir = tempfile::tempdir().unwrap();
-            let mut w = SpillWriter::open(dir.path(), &[0, 0, 0], vocab).unwrap();
+            let mut w = SpillWriter::open(dir.path(), &[0, 0, 0]).unwrap();
             for i in 0..10 {
-                w.push((i % 3) as usize, &inst(i)).unwrap();
+                push(&mut w, (i % 3) as usize, &inst(i), vocab);
             }
             let lengths = w.checkpoint().unwrap();
             // Written after the checkpoint, then "killed".
-            w.push(0, &inst(99)).unwrap();
+            push(&mut w, 0, &inst(99), vocab);
             w.checkpoint().unwrap();
             drop(w);
-            let mut w = SpillWriter::open(dir.path(), &lengths, vocab).unwrap();
-            w.push(1, &inst(50)).unwrap();
+            let mut w = SpillWriter::open(dir.path(), &lengths).unwrap();
+            push(&mut w, 1, &inst(50), vocab);
             let lengths = w.checkpoint().unwrap();
             let b0 = read_bucket(dir.path(), 0, lengths[0], vocab).unwrap();
             assert_eq!(b0, vec![inst(0), inst(3), inst(6), inst(9)]);
@@ -273,7 +268,7 @@ mod tests {
             assert_eq!(records.len(), 4);
             assert!(records[3].is_empty());
             let dir = tempfile::tempdir().unwrap();
-            let mut w = SpillWriter::open(dir.path(), &[0; 4], vocab).unwrap();
+            let mut w = SpillWriter::open(dir.path(), &[0; 4]).unwrap();
             for (b, r) in records.iter().enumerate() {
                 w.append(b, r).unwrap();
             }

@@ -27,7 +27,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::basic::Compression;
 
 use crate::error::{Error, Result};
-use crate::shard::schema_problems;
+use crate::shard::{check_columns, column, key_value_metadata};
 
 /// Rows per decoded batch.
 pub const BATCH_ROWS: usize = 1024;
@@ -73,24 +73,10 @@ impl ShardFile {
             ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
                 Error::parquet(path, format!("unreadable Parquet footer (corrupt?): {e}"))
             })?;
-        let problems = schema_problems(reader_meta.schema());
-        if !problems.is_empty() {
-            return Err(Error::parquet(
-                path,
-                format!("not a bertprep shard: {}", problems.join("; ")),
-            ));
-        }
+        check_columns(path, reader_meta.schema())?;
         let meta = reader_meta.metadata();
         let file_meta = meta.file_metadata();
-        let metadata = file_meta
-            .key_value_metadata()
-            .map(|kv| {
-                kv.iter()
-                    .filter(|k| !k.key.starts_with("ARROW:"))
-                    .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let metadata = key_value_metadata(file_meta);
         let row_group_rows: Vec<u64> = meta
             .row_groups()
             .iter()
@@ -296,10 +282,7 @@ impl Batch {
             T: ArrowNativeType,
             A: Array + 'static + Values<T>,
         {
-            let array = batch
-                .column_by_name(name)
-                .and_then(|c| c.as_any().downcast_ref::<A>())
-                .ok_or_else(|| format!("column {name} has an unexpected type"))?;
+            let array = column::<A>(batch, name)?;
             Ok((array.scalars(), array.null_count()))
         }
         let optional = |name: &str| -> std::result::Result<Option<ListColumn<i8>>, String> {

@@ -310,19 +310,15 @@ impl Trainer {
             seed: config.seed,
             tokens_seen: 0,
         };
-        let loader = Loader::spawn(Arc::new(train), state.data_position, config.batch_size)?;
-        Ok(Trainer {
-            schedule: schedule(&spec),
+        Trainer::assemble(
             spec,
             model,
             optimizer,
             shards,
-            loader,
-            eval_plan: eval,
-            eval_cache: None,
+            (train, eval),
             metrics,
             state,
-        })
+        )
     }
 
     /// Resumes the run in `path` (a run directory: its latest checkpoint; or one checkpoint
@@ -374,6 +370,27 @@ impl Trainer {
         let state = checkpoint::load_training_state(&ckpt, &model, &mut optimizer)?;
         let (train, eval) = plans(&spec, &shards)?;
         let metrics = MetricsLog::open(&run, Some(state.step))?;
+        Trainer::assemble(
+            spec,
+            model,
+            optimizer,
+            shards,
+            (train, eval),
+            metrics,
+            state,
+        )
+    }
+
+    /// The trainer of a started or resumed run, its loader reading from `state`'s position.
+    fn assemble(
+        spec: RunSpec,
+        model: BertForPreTraining,
+        optimizer: AdamW,
+        shards: Arc<ShardSet>,
+        (train, eval): (Plan, Option<Plan>),
+        metrics: MetricsLog,
+        state: TrainerState,
+    ) -> Result<Trainer> {
         let loader = Loader::spawn(Arc::new(train), state.data_position, spec.config.batch_size)?;
         Ok(Trainer {
             schedule: schedule(&spec),

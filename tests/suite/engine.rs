@@ -82,15 +82,12 @@ fn one_two_and_eight_threads_write_identical_bytes() {
 
 #[test]
 fn instances_of_one_document_do_not_sit_together() {
-    let Some(corpus) = shared_corpus("enwiki-2019-small") else {
+    let Some(out) = build_shared_wiki(
+        "enwiki-2019-small",
+        &["--max-seq-len", "128", "--rows-per-shard", "1000"],
+    ) else {
         return;
     };
-    let out = tempfile::tempdir().unwrap();
-    build_ok(
-        &corpus.join("wiki"),
-        out.path(),
-        &["--max-seq-len", "128", "--rows-per-shard", "1000"],
-    );
     let rows = rows(out.path());
     let n = rows.len() as f64;
     let adjacent = rows

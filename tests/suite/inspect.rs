@@ -594,13 +594,8 @@ fn missing_path_and_empty_directory_are_errors() {
 
 #[test]
 fn check_passes_on_wikipedia_with_whole_word_masking() {
-    let Some(corpus) = shared_corpus("enwiki-2019-small") else {
-        return;
-    };
-    let out = tempfile::tempdir().unwrap();
-    build_ok(
-        &corpus.join("wiki"),
-        out.path(),
+    let Some(out) = build_shared_wiki(
+        "enwiki-2019-small",
         &[
             "--max-seq-len",
             "128",
@@ -608,7 +603,9 @@ fn check_passes_on_wikipedia_with_whole_word_masking() {
             "--rows-per-shard",
             "5000",
         ],
-    );
+    ) else {
+        return;
+    };
     let run = inspect(&[path(out.path()), "--check", "--json", "--rows", "0"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let report = json(&run);

@@ -7,15 +7,12 @@ use crate::util::*;
 
 #[test]
 fn masking_and_nsp_rates_on_wikipedia() {
-    let Some(corpus) = shared_corpus("enwiki-2019-small") else {
+    let Some(out) = build_shared_wiki(
+        "enwiki-2019-small",
+        &["--max-seq-len", "128", "--dupe-factor", "2"],
+    ) else {
         return;
     };
-    let out = tempfile::tempdir().unwrap();
-    build_ok(
-        &corpus.join("wiki"),
-        out.path(),
-        &["--max-seq-len", "128", "--dupe-factor", "2"],
-    );
     let manifest = Manifest::read(out.path()).unwrap();
     let (mut rows, mut random_next) = (0u64, 0u64);
     let (mut mask, mut kept, mut random, mut predictions) = (0u64, 0u64, 0u64, 0u64);

@@ -54,6 +54,15 @@ pub fn build_ok(input: &Path, out: &Path, extra: &[&str]) {
     );
 }
 
+/// Builds the `wiki/` directory of the shared corpus `name` into a temporary directory with
+/// `extra` flags; `None` (the test is skipped, with a message) when the corpus is absent.
+pub fn build_shared_wiki(name: &str, extra: &[&str]) -> Option<tempfile::TempDir> {
+    let corpus = shared_corpus(name)?;
+    let out = tempfile::tempdir().unwrap();
+    build_ok(&corpus.join("wiki"), out.path(), extra);
+    Some(out)
+}
+
 /// Sorted names of the files in `dir`.
 pub fn file_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

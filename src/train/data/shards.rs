@@ -22,7 +22,7 @@ use parquet::arrow::arrow_reader::{
 
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, MANIFEST_FILE, TOKENIZER_FILE};
-use crate::shard::{check_columns, is_shard_name, IGNORE_LABEL};
+use crate::shard::{check_columns, column, is_shard_name, IGNORE_LABEL};
 use crate::train::batch::RowRef;
 
 /// What the model accepts.
@@ -185,16 +185,6 @@ pub struct Rows {
     labels: Vec<i32>,
     next_sentence_label: Vec<i8>,
     num_tokens: Vec<i16>,
-}
-
-fn column<'a, T: 'static>(
-    batch: &'a RecordBatch,
-    name: &str,
-) -> std::result::Result<&'a T, String> {
-    batch
-        .column_by_name(name)
-        .and_then(|c| c.as_any().downcast_ref::<T>())
-        .ok_or_else(|| format!("column {name} has an unexpected type"))
 }
 
 /// The list column's offsets and its flat values.
