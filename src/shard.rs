@@ -806,13 +806,7 @@ mod tests {
         ShardMeta {
             config,
             tokenizer_sha256: "cd".repeat(32),
-            specials: SpecialTokens {
-                pad: 0,
-                unk: 100,
-                cls: 101,
-                sep: 102,
-                mask: 103,
-            },
+            specials: SpecialTokens::BERT,
         }
     }
 

@@ -124,6 +124,18 @@ pub struct SpecialTokens {
     pub mask: u32,
 }
 
+impl SpecialTokens {
+    /// The ids of BERT's own vocabularies (base and large, uncased and cased), the embedded
+    /// tokenizer's among them.
+    pub const BERT: SpecialTokens = SpecialTokens {
+        pad: 0,
+        unk: 100,
+        cls: 101,
+        sep: 102,
+        mask: 103,
+    };
+}
+
 /// A loaded tokenizer plus what instance building needs to know about its vocabulary.
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
@@ -430,6 +442,7 @@ mod tests {
             (s.pad, s.unk, s.cls, s.sep, s.mask),
             (0, 100, 101, 102, 103)
         );
+        assert_eq!(s, SpecialTokens::BERT);
         assert_eq!(tok.vocab_size(), 30_522);
         assert_eq!(tok.id_to_token(1996).as_deref(), Some("the"));
     }

@@ -234,13 +234,7 @@ mod tests {
     use super::*;
     use crate::shard::ShardRow;
 
-    const SP: SpecialTokens = SpecialTokens {
-        pad: 0,
-        unk: 100,
-        cls: 101,
-        sep: 102,
-        mask: 103,
-    };
+    const SP: SpecialTokens = SpecialTokens::BERT;
 
     const RULES: RowRules = RowRules {
         max_seq_len: Some(10),

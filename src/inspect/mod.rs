@@ -181,13 +181,7 @@ pub fn inspect(opts: &InspectOptions) -> Result<Report> {
     let decoder = Decoder::load(opts, &target, &meta, &mut found, &mut notes);
     let specials = match meta.specials.or(decoder.tokenizer.as_ref().map(Tokenizer::specials)) {
         Some(specials) => specials,
-        None if shards.is_empty() => crate::tokenize::SpecialTokens {
-            pad: 0,
-            unk: 100,
-            cls: 101,
-            sep: 102,
-            mask: 103,
-        },
+        None if shards.is_empty() => crate::tokenize::SpecialTokens::BERT,
         None => {
             return Err(Error::parquet(
                 &target.shards[0],

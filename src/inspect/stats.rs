@@ -266,13 +266,7 @@ mod tests {
     use super::*;
     use crate::shard::ShardRow;
 
-    const SP: SpecialTokens = SpecialTokens {
-        pad: 0,
-        unk: 100,
-        cls: 101,
-        sep: 102,
-        mask: 103,
-    };
+    const SP: SpecialTokens = SpecialTokens::BERT;
 
     /// `[CLS] a a [SEP] b [SEP]` padded to 8; a [MASK], a kept and a random prediction.
     fn row(nsp: i8) -> ShardRow {

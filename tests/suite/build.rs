@@ -5,7 +5,7 @@ use std::path::Path;
 
 use bertprep::manifest::Manifest;
 use bertprep::shard::read_shard;
-use bertprep::tokenize::Tokenizer;
+use bertprep::tokenize::{SpecialTokens, Tokenizer};
 
 use crate::util::*;
 
@@ -48,7 +48,7 @@ fn fixtures_build_end_to_end() {
     assert_eq!(per_input, c.instances);
     let mut predictions = 0;
     for row in &rows {
-        predictions += assert_row_invariants(row, BERT, 128);
+        predictions += assert_row_invariants(row, SpecialTokens::BERT, 128);
     }
     assert_eq!(predictions as u64, c.masked);
     let random = rows.iter().filter(|r| r.next_sentence_label == 1).count();
@@ -207,7 +207,7 @@ fn whole_word_masking_masks_whole_words() {
     let contents = read_shard(&out.path().join("shard-0000.parquet")).unwrap();
     let mut pieces_checked = 0;
     for row in &contents.rows {
-        assert_row_invariants(row, BERT, 128);
+        assert_row_invariants(row, SpecialTokens::BERT, 128);
         for i in 1..row.num_tokens as usize {
             let original = if row.labels[i] >= 0 {
                 row.labels[i]

@@ -76,15 +76,6 @@ pub fn file_names(dir: &Path) -> Vec<String> {
     names
 }
 
-/// The BERT base uncased special ids of the embedded tokenizer.
-pub const BERT: SpecialTokens = SpecialTokens {
-    pad: 0,
-    unk: 100,
-    cls: 101,
-    sep: 102,
-    mask: 103,
-};
-
 /// Asserts every invariant a padded row must hold; returns the number of predictions.
 pub fn assert_row_invariants(row: &ShardRow, sp: SpecialTokens, max_seq_len: usize) -> usize {
     let n = row.num_tokens as usize;
