@@ -124,11 +124,12 @@ pub fn read_safetensors(
 /// The `tokenizer_config.json` for the `tokenizer.json` at `path`: the BERT tokenizer class,
 /// its lowercasing and the special tokens' strings (when its normalizer is BERT's).
 fn tokenizer_config(path: &Path, model_max_length: usize) -> Result<String> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|source| Error::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let tokenizer = crate::tokenize::Tokenizer::from_json_file(path)?;
+    let json: serde_json::Value =
+        serde_json::from_str(tokenizer.json()).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let mut config = serde_json::json!({ "model_max_length": model_max_length });
     let normalizer = &json["normalizer"];
     if normalizer["type"] == "BertNormalizer" {
@@ -140,8 +141,7 @@ fn tokenizer_config(path: &Path, model_max_length: usize) -> Result<String> {
             .unwrap_or(true)
             .into();
     }
-    let specials = crate::tokenize::Tokenizer::from_json_file(path)?;
-    let sp = specials.specials();
+    let sp = tokenizer.specials();
     for (key, id) in [
         ("pad_token", sp.pad),
         ("unk_token", sp.unk),
@@ -149,7 +149,7 @@ fn tokenizer_config(path: &Path, model_max_length: usize) -> Result<String> {
         ("sep_token", sp.sep),
         ("mask_token", sp.mask),
     ] {
-        if let Some(token) = specials.id_to_token(id) {
+        if let Some(token) = tokenizer.id_to_token(id) {
             config[key] = token.into();
         }
     }

@@ -58,6 +58,11 @@ impl Tally {
         self.nsp_loss / self.batches.max(1) as f64
     }
 
+    /// Mean MLM plus mean NSP loss.
+    pub fn mean_loss(&self) -> f64 {
+        self.mean_mlm_loss() + self.mean_nsp_loss()
+    }
+
     pub fn mlm_accuracy(&self) -> f64 {
         self.mlm_correct as f64 / self.mlm_count.max(1) as f64
     }
@@ -129,7 +134,6 @@ pub fn gradients(
 pub struct StepOutcome {
     pub tally: Tally,
     pub grad_norm: f64,
-    pub lr: f64,
 }
 
 /// One full training step (dropout on) at learning rate `lr`.
@@ -147,6 +151,5 @@ pub fn train_step(
     Ok(StepOutcome {
         tally,
         grad_norm: report.grad_norm,
-        lr,
     })
 }

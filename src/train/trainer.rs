@@ -441,7 +441,7 @@ impl Trainer {
                 lr,
                 c.max_grad_norm,
             )?;
-            let loss = outcome.tally.mean_mlm_loss() + outcome.tally.mean_nsp_loss();
+            let loss = outcome.tally.mean_loss();
             if !loss.is_finite() || !outcome.grad_norm.is_finite() {
                 return Err(Error::Config(format!(
                     "training diverged at step {}: loss {loss}, gradient norm {} \
@@ -459,19 +459,11 @@ impl Trainer {
             if step.is_multiple_of(c.log_every) || step == end {
                 let seconds = interval_start.elapsed().as_secs_f64().max(1e-9);
                 let line = MetricsLine {
-                    split: "train".into(),
-                    step,
-                    epoch: self.epochs_done(),
-                    loss: interval.mean_mlm_loss() + interval.mean_nsp_loss(),
-                    mlm_loss: interval.mean_mlm_loss(),
-                    nsp_loss: interval.mean_nsp_loss(),
-                    mlm_accuracy: interval.mlm_accuracy(),
-                    nsp_accuracy: interval.nsp_accuracy(),
                     lr: Some(lr),
                     grad_norm: Some(grad_norms / steps_in_interval as f64),
                     tokens_per_s: Some(interval.tokens as f64 / seconds),
                     sequences_per_s: Some(interval.sequences as f64 / seconds),
-                    sequences: interval.sequences as u64,
+                    ..metrics_line("train", step, self.epochs_done(), &interval)
                 };
                 self.metrics.write(&line)?;
                 let per_step = start.elapsed().as_secs_f64() / (step - first_step) as f64;
@@ -544,21 +536,7 @@ impl Trainer {
             let (_, t) = evaluate(&self.model, batch, None)?;
             tally.add(&t);
         }
-        let line = MetricsLine {
-            split: "eval".into(),
-            step: self.state.step,
-            epoch: self.epochs_done(),
-            loss: tally.mean_mlm_loss() + tally.mean_nsp_loss(),
-            mlm_loss: tally.mean_mlm_loss(),
-            nsp_loss: tally.mean_nsp_loss(),
-            mlm_accuracy: tally.mlm_accuracy(),
-            nsp_accuracy: tally.nsp_accuracy(),
-            lr: None,
-            grad_norm: None,
-            tokens_per_s: None,
-            sequences_per_s: None,
-            sequences: tally.sequences as u64,
-        };
+        let line = metrics_line("eval", self.state.step, self.epochs_done(), &tally);
         self.metrics.write(&line)?;
         Ok(line)
     }
@@ -574,6 +552,25 @@ impl Trainer {
                 tokenizer: &self.shards.tokenizer_path(),
             },
         )
+    }
+}
+
+/// A metrics line of `tally`'s means; the training-only fields (lr, gradient norm, speed) empty.
+fn metrics_line(split: &str, step: u64, epoch: f64, tally: &Tally) -> MetricsLine {
+    MetricsLine {
+        split: split.into(),
+        step,
+        epoch,
+        loss: tally.mean_loss(),
+        mlm_loss: tally.mean_mlm_loss(),
+        nsp_loss: tally.mean_nsp_loss(),
+        mlm_accuracy: tally.mlm_accuracy(),
+        nsp_accuracy: tally.nsp_accuracy(),
+        lr: None,
+        grad_norm: None,
+        tokens_per_s: None,
+        sequences_per_s: None,
+        sequences: tally.sequences as u64,
     }
 }
 
