@@ -439,7 +439,7 @@ impl Scan {
         };
         let specials = self.rules.specials;
         let pass = (|| -> Result<()> {
-            for batch in shard.batches(columns, None)? {
+            for batch in shard.batches(columns)? {
                 let batch = batch?;
                 if batch.nulls() > 0 {
                     self.found.file(

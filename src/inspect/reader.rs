@@ -106,8 +106,8 @@ impl ShardFile {
         self.row_group_rows.len()
     }
 
-    /// Streams the rows of `row_groups` (all when `None`) in batches.
-    pub fn batches(&self, columns: Columns, row_groups: Option<Vec<usize>>) -> Result<Batches> {
+    /// Streams the file's rows in batches.
+    pub fn batches(&self, columns: Columns) -> Result<Batches> {
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         let schema = self.reader_meta.schema();
         let wanted: &[&str] = match columns {
@@ -130,30 +130,16 @@ impl ShardFile {
         };
         let roots = wanted.iter().filter_map(|name| schema.index_of(name).ok());
         let mask = ProjectionMask::roots(self.reader_meta.parquet_schema(), roots);
-        let mut builder =
+        let inner =
             ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.reader_meta.clone())
                 .with_projection(mask)
-                .with_batch_size(BATCH_ROWS);
-        if let Some(groups) = row_groups {
-            builder = builder.with_row_groups(groups);
-        }
-        let inner = builder.build().map_err(|e| Error::parquet(&self.path, e))?;
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(|e| Error::parquet(&self.path, e))?;
         Ok(Batches {
             path: self.path.clone(),
             inner,
         })
-    }
-
-    /// The row group holding row `row` of this file, and the index of its first row.
-    pub fn locate(&self, row: u64) -> Option<(usize, u64)> {
-        let mut first = 0;
-        for (group, &n) in self.row_group_rows.iter().enumerate() {
-            if row < first + n {
-                return Some((group, first));
-            }
-            first += n;
-        }
-        None
     }
 }
 
