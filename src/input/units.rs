@@ -130,12 +130,8 @@ impl<R: Read> Read for CountingReader<R> {
 }
 
 impl UnitReader {
-    /// A reader over `files` (in this order) with the given format (or `Auto`).
-    pub fn new(files: Vec<InputFile>, format: Format) -> Self {
-        Self::with_target(files, format, UNIT_TARGET_BYTES)
-    }
-
-    /// Like [`UnitReader::new`] with another unit size (for tests).
+    /// A reader over `files` (in this order) with the given format (or `Auto`), cutting units
+    /// of about `target` bytes.
     pub fn with_target(files: Vec<InputFile>, format: Format, target: usize) -> Self {
         UnitReader {
             files,
@@ -231,8 +227,9 @@ impl UnitReader {
         let head = raw.fill_buf().map_err(|e| Error::io(&path, e))?;
         if head.starts_with(MAGIC) || self.format == Format::Parquet {
             let rows = ParquetRows::open(&path, &self.text_column)?;
-            self.disk_bytes_read
-                .fetch_add(self.files[index].bytes, Ordering::Relaxed);
+            // The sniffed head was counted already; the rest of the file is read as rows.
+            let rest = self.files[index].bytes.saturating_sub(head.len() as u64);
+            self.disk_bytes_read.fetch_add(rest, Ordering::Relaxed);
             return Ok(OpenFile {
                 file_index: index as u32,
                 path,
@@ -528,6 +525,31 @@ mod tests {
             out.push(u);
         }
         out
+    }
+
+    #[test]
+    fn bytes_read_count_each_input_byte_once() {
+        let parquet = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/parquet/docs.parquet");
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("a.txt");
+        std::fs::write(&text, wiki(50)).unwrap();
+        let files: Vec<InputFile> = [parquet, text]
+            .into_iter()
+            .map(|path| InputFile {
+                bytes: std::fs::metadata(&path).unwrap().len(),
+                path,
+            })
+            .collect();
+        let total: u64 = files.iter().map(|f| f.bytes).sum();
+        let mut reader = UnitReader::with_target(files, Format::Auto, 1 << 10);
+        let counter = reader.disk_bytes_counter();
+        let mut units = 0;
+        while reader.next_unit().unwrap().is_some() {
+            units += 1;
+        }
+        assert!(units > 2);
+        assert_eq!(counter.load(Ordering::Relaxed), total);
     }
 
     fn wiki(n: usize) -> String {
