@@ -10,7 +10,7 @@
 //! trailing byte is an error naming the byte offset in the UTF-16 stream. A NUL byte in the text
 //! means a binary file: an error naming its offset.
 
-use std::io::{BufRead, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,33 @@ impl Compression {
             _ => Compression::None,
         }
     }
+
+    /// The decompressed stream of `raw` (every member of a multi-member file), buffered.
+    pub fn decoder<'a>(
+        self,
+        raw: impl BufRead + Send + 'a,
+    ) -> std::io::Result<Box<dyn BufRead + Send + 'a>> {
+        const BUFFER: usize = 1 << 20;
+        Ok(match self {
+            Compression::None => Box::new(raw),
+            Compression::Gzip => Box::new(BufReader::with_capacity(
+                BUFFER,
+                flate2::bufread::MultiGzDecoder::new(raw),
+            )),
+            Compression::Zstd => Box::new(BufReader::with_capacity(
+                BUFFER,
+                zstd::stream::read::Decoder::with_buffer(raw)?,
+            )),
+            Compression::Bzip2 => Box::new(BufReader::with_capacity(
+                BUFFER,
+                bzip2::bufread::MultiBzDecoder::new(raw),
+            )),
+            Compression::Xz => Box::new(BufReader::with_capacity(
+                BUFFER,
+                xz2::bufread::XzDecoder::new_multi_decoder(raw),
+            )),
+        })
+    }
 }
 
 /// Reads a whole file, undoing its compression.
@@ -53,17 +80,11 @@ pub fn read_decompressed(path: &Path) -> Result<(Vec<u8>, Compression)> {
 /// stand-in such as `<stdin>`).
 pub fn decompress(path: &Path, raw: Vec<u8>) -> Result<(Vec<u8>, Compression)> {
     let compression = Compression::sniff(&raw);
-    let bytes = match compression {
-        Compression::None => return Ok((raw, compression)),
-        Compression::Gzip => read_to_end(path, flate2::read::MultiGzDecoder::new(&raw[..]))?,
-        Compression::Zstd => {
-            let decoder = zstd::stream::read::Decoder::new(&raw[..]).map_err(io_err(path))?;
-            read_to_end(path, decoder)?
-        }
-        Compression::Bzip2 => read_to_end(path, bzip2::read::MultiBzDecoder::new(&raw[..]))?,
-        Compression::Xz => read_to_end(path, xz2::read::XzDecoder::new_multi_decoder(&raw[..]))?,
-    };
-    Ok((bytes, compression))
+    if compression == Compression::None {
+        return Ok((raw, compression));
+    }
+    let decoder = compression.decoder(&raw[..]).map_err(io_err(path))?;
+    Ok((read_to_end(path, decoder)?, compression))
 }
 
 fn read_to_end(path: &Path, mut reader: impl Read) -> Result<Vec<u8>> {

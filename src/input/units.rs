@@ -246,25 +246,7 @@ impl UnitReader {
             });
         }
         let compression = Compression::sniff(head);
-        let reader: Box<dyn BufRead + Send> = match compression {
-            Compression::None => Box::new(raw),
-            Compression::Gzip => Box::new(BufReader::with_capacity(
-                1 << 20,
-                flate2::bufread::MultiGzDecoder::new(raw),
-            )),
-            Compression::Zstd => Box::new(BufReader::with_capacity(
-                1 << 20,
-                zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io(&path, e))?,
-            )),
-            Compression::Bzip2 => Box::new(BufReader::with_capacity(
-                1 << 20,
-                bzip2::bufread::MultiBzDecoder::new(raw),
-            )),
-            Compression::Xz => Box::new(BufReader::with_capacity(
-                1 << 20,
-                xz2::bufread::XzDecoder::new_multi_decoder(raw),
-            )),
-        };
+        let reader = compression.decoder(raw).map_err(|e| Error::io(&path, e))?;
         let mut reader = decode::utf16_to_utf8(reader).map_err(|e| Error::io(&path, e))?;
         // Detect the format from the first non-blank line; keep what was read.
         let mut pending = Vec::new();
