@@ -109,6 +109,16 @@ pub fn part_file(worker: Worker) -> String {
 }
 
 impl Manifest {
+    /// Whether the manifest's inputs are exactly `inputs`, as (path, bytes on disk), in order.
+    pub fn has_inputs<'a>(&self, inputs: impl ExactSizeIterator<Item = (&'a str, u64)>) -> bool {
+        self.inputs.len() == inputs.len()
+            && self
+                .inputs
+                .iter()
+                .zip(inputs)
+                .all(|(e, (path, bytes))| e.path == path && e.bytes == bytes)
+    }
+
     /// Reads `DIR/manifest.json`.
     pub fn read(dir: &Path) -> Result<Manifest> {
         Self::read_file(&dir.join(MANIFEST_FILE))

@@ -33,12 +33,7 @@ pub fn merge_manifests(dir: &Path) -> Result<Manifest> {
         let same = part.config == first.config
             && part.tokenizer == first.tokenizer
             && part.worker.map(|w| w.count) == Some(count)
-            && part.inputs.len() == first.inputs.len()
-            && part
-                .inputs
-                .iter()
-                .zip(&first.inputs)
-                .all(|(a, b)| a.path == b.path && a.bytes == b.bytes);
+            && part.has_inputs(first.inputs.iter().map(|e| (e.path.as_str(), e.bytes)));
         if !same {
             return Err(Error::Config(format!(
                 "worker manifests in {} are from different builds",

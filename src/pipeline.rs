@@ -714,11 +714,7 @@ fn same_build(m: &Manifest, identity: &Identity) -> bool {
     m.config == identity.config
         && m.worker == identity.worker
         && m.tokenizer.sha256 == identity.tokenizer_sha256
-        && m.inputs.len() == identity.inputs.len()
-        && m.inputs
-            .iter()
-            .zip(&identity.inputs)
-            .all(|(e, (path, bytes))| &e.path == path && e.bytes == *bytes)
+        && m.has_inputs(identity.inputs.iter().map(|(p, b)| (p.as_str(), *b)))
 }
 
 /// Whether `out` holds shards of this worker (or any shards, without workers).
