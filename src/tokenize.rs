@@ -307,28 +307,19 @@ impl Tokenizer {
             .filter(|(_, t)| t.special)
             .map(|(id, _)| *id)
             .collect();
-        let mut continuation = vec![false; vocab_size];
-        let mut random_pool = Vec::with_capacity(vocab_size);
-        for (token, id) in inner.get_vocab(true) {
-            let Some(slot) = continuation.get_mut(id as usize) else {
-                return Err(err(format!(
-                    "token id {id} beyond vocabulary size {vocab_size}"
-                )));
-            };
-            *slot = prefix
-                .as_deref()
-                .is_some_and(|p| !p.is_empty() && token.starts_with(p) && token.len() > p.len());
-            if !added_special.contains(&id) && !is_reserved(&token) {
-                random_pool.push(id);
-            }
-        }
-        random_pool.sort_unstable();
-        if random_pool.is_empty() {
-            return Err(err("vocabulary has no ordinary tokens".into()));
-        }
-        let json = inner.to_string(true).map_err(|e| err(e.to_string()))?;
+        // The three derived parts are independent; built side by side, loading takes about
+        // the time of the longest.
+        let (tables, json, fast) = std::thread::scope(|scope| {
+            let json = scope.spawn(|| inner.to_string(true));
+            let fast = scope.spawn(|| FastBert::from_tokenizer(&inner).ok());
+            let tables = token_tables(&inner, prefix.as_deref(), vocab_size, &added_special);
+            let json = json.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            let fast = fast.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (tables, json, fast)
+        });
+        let (continuation, random_pool) = tables.map_err(err)?;
+        let json = json.map_err(|e| err(e.to_string()))?;
         let sha256 = hex(&Sha256::digest(json.as_bytes()));
-        let fast = FastBert::from_tokenizer(&inner).ok();
         Ok(Tokenizer {
             inner,
             fast,
@@ -409,6 +400,33 @@ impl Tokenizer {
     pub fn sha256(&self) -> &str {
         &self.sha256
     }
+}
+
+/// Which ids are continuation pieces (start with the WordPiece `prefix`), and the ids random
+/// replacement draws from (all but special tokens and reserved placeholders), sorted.
+fn token_tables(
+    inner: &tokenizers::Tokenizer,
+    prefix: Option<&str>,
+    vocab_size: usize,
+    added_special: &std::collections::HashSet<u32>,
+) -> std::result::Result<(Vec<bool>, Vec<u32>), String> {
+    let mut continuation = vec![false; vocab_size];
+    let mut random_pool = Vec::with_capacity(vocab_size);
+    for (token, id) in inner.get_vocab(true) {
+        let Some(slot) = continuation.get_mut(id as usize) else {
+            return Err(format!("token id {id} beyond vocabulary size {vocab_size}"));
+        };
+        *slot =
+            prefix.is_some_and(|p| !p.is_empty() && token.starts_with(p) && token.len() > p.len());
+        if !added_special.contains(&id) && !is_reserved(&token) {
+            random_pool.push(id);
+        }
+    }
+    random_pool.sort_unstable();
+    if random_pool.is_empty() {
+        return Err("vocabulary has no ordinary tokens".into());
+    }
+    Ok((continuation, random_pool))
 }
 
 /// `[PAD]`, `[unused12]` and the like: bracketed reserved names, never drawn as random tokens.

@@ -9,9 +9,11 @@
 //! library for White_Space and lowercasing). Any other table, even a newer one, would give other
 //! ids on some characters.
 //!
-//! [`flags`] answers every question about a character at once: from a 64 Ki-entry table built on
-//! first use for the Basic Multilingual Plane, from the predicates themselves above it. The
-//! table is derived from the predicates, so it cannot disagree with them.
+//! [`flags`] answers every question about a character at once: from a table of the Basic
+//! Multilingual Plane, built a block of 256 characters at a time when a block is first used
+//! (text touches few blocks, and building all 64 Ki entries would cost milliseconds at every
+//! start), and from the predicates themselves above it. The table is derived from the
+//! predicates, so it cannot disagree with them.
 
 use std::sync::OnceLock;
 
@@ -104,27 +106,41 @@ fn compute(c: char) -> u8 {
     f
 }
 
-fn bmp_table() -> &'static [u8] {
-    static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        (0..=0xFFFFu32)
-            .map(|u| char::from_u32(u).map_or(0, compute))
-            .collect()
+/// Characters per block of the table.
+const BLOCK: usize = 256;
+
+/// Blocks of the table: the Basic Multilingual Plane.
+const BLOCKS: usize = 0x10000 / BLOCK;
+
+/// The flags of the characters of `block`, built on first use.
+fn bmp_block(block: usize) -> &'static [u8; BLOCK] {
+    static TABLE: [OnceLock<[u8; BLOCK]>; BLOCKS] = [const { OnceLock::new() }; BLOCKS];
+    TABLE[block].get_or_init(|| {
+        std::array::from_fn(|i| char::from_u32((block * BLOCK + i) as u32).map_or(0, compute))
     })
 }
 
 /// Every flag of `c`.
 #[inline]
 pub fn flags(c: char) -> u8 {
-    match bmp_table().get(c as usize) {
-        Some(&f) => f,
-        None => compute(c),
+    let u = c as usize;
+    if u < BLOCK * BLOCKS {
+        bmp_block(u / BLOCK)[u % BLOCK]
+    } else {
+        compute(c)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_agrees_with_predicates_on_the_whole_plane() {
+        for c in (0..=0xFFFFu32).filter_map(char::from_u32) {
+            assert_eq!(flags(c), compute(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn table_agrees_with_predicates() {
