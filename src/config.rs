@@ -37,7 +37,8 @@ pub struct BuildConfig {
     pub format: Format,
     /// Rows per Parquet shard. Default 100,000.
     pub rows_per_shard: usize,
-    /// Rows per Parquet row group. Default 4,096.
+    /// Rows per Parquet row group. Default [`default_row_group_rows`]: 2,048 at 128, 512 at
+    /// 512.
     pub row_group_rows: usize,
     /// zstd level of the shards. Default 3.
     pub zstd_level: i32,
@@ -74,7 +75,7 @@ impl Default for BuildConfig {
             presplit: false,
             format: Format::Auto,
             rows_per_shard: 100_000,
-            row_group_rows: 4_096,
+            row_group_rows: default_row_group_rows(512),
             zstd_level: 3,
             unit_bytes: crate::input::units::UNIT_TARGET_BYTES,
             on_error: OnError::Stop,
@@ -130,12 +131,25 @@ pub fn default_max_predictions(max_seq_len: usize) -> usize {
     (max_seq_len as f64 * 0.15).round() as usize
 }
 
+/// Tokens in a row group of the default size.
+pub const ROW_GROUP_TOKENS: usize = 1 << 18;
+
+/// The default rows per row group: [`ROW_GROUP_TOKENS`] padded tokens (2,048 rows at 128, 512
+/// at 512), so that a group's columns take the same memory and time to encode whatever the
+/// sequence length. Groups this size encode faster than larger ones (their columns stay in the
+/// CPU's caches) and shorten the end of a build, where the last group is encoded alone.
+pub fn default_row_group_rows(max_seq_len: usize) -> usize {
+    (ROW_GROUP_TOKENS / max_seq_len.max(1)).clamp(16, 65_536)
+}
+
 impl BuildConfig {
-    /// The defaults at another sequence length (with its default prediction cap).
+    /// The defaults at another sequence length (with its default prediction cap and row-group
+    /// size).
     pub fn with_max_seq_len(max_seq_len: usize) -> Self {
         BuildConfig {
             max_seq_len,
             max_predictions: default_max_predictions(max_seq_len),
+            row_group_rows: default_row_group_rows(max_seq_len),
             ..BuildConfig::default()
         }
     }

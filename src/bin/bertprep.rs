@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use bertprep::config::{default_max_predictions, OnError};
+use bertprep::config::{default_max_predictions, default_row_group_rows, OnError};
 use bertprep::input::Format;
 use bertprep::inspect::{render, InspectOptions, Show};
 use bertprep::pipeline::{self, BuildOptions};
@@ -197,9 +197,10 @@ struct BuildArgs {
     /// Rows per Parquet shard.
     #[arg(long, default_value_t = 100_000)]
     rows_per_shard: usize,
-    /// Rows per Parquet row group.
-    #[arg(long, default_value_t = 4_096)]
-    row_group_rows: usize,
+    /// Rows per Parquet row group [default: 262144 / max-seq-len, e.g. 2048 at 128, 512 at
+    /// 512].
+    #[arg(long)]
+    row_group_rows: Option<usize>,
     /// zstd compression level of the shards (1-22).
     #[arg(long, default_value_t = 3)]
     zstd_level: i32,
@@ -260,7 +261,9 @@ impl BuildArgs {
             presplit: self.presplit,
             format: self.format,
             rows_per_shard: self.rows_per_shard,
-            row_group_rows: self.row_group_rows,
+            row_group_rows: self
+                .row_group_rows
+                .unwrap_or_else(|| default_row_group_rows(self.max_seq_len)),
             zstd_level: self.zstd_level,
             unit_bytes: self.unit_bytes,
             on_error: self.on_error,
