@@ -61,8 +61,16 @@ fn stages(c: &mut Criterion) {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                tokenize_documents(&files[i], i as u32, &p.documents, false, &tok, counters)
-                    .unwrap()
+                tokenize_documents(
+                    &files[i],
+                    i as u32,
+                    &p.documents,
+                    false,
+                    &tok,
+                    false,
+                    counters,
+                )
+                .unwrap()
             })
             .collect()
     };

@@ -4,16 +4,19 @@
 //! This is the only module with concurrency. Two phases:
 //!
 //! 1. **Spill.** A reader thread cuts the inputs into work units ([`crate::input::units`]) and
-//!    hands each unit this process owns to a rayon pool; a unit may be read only when one of
-//!    `threads + 2` in-flight tokens is free, which bounds memory whatever the corpus size.
-//!    Workers run the pure stages — decode, parse, split sentences, tokenize, pair, mask — and
-//!    draw a spill bucket for every instance and encode its record ([`process_unit`]). The
-//!    calling thread takes the results back in unit order, appends the records to their
-//!    buckets ([`crate::spill`]) and checkpoints ([`crate::state`]) after every unit.
-//! 2. **Write.** Each bucket in turn is loaded, shuffled with its own stream and appended to the
-//!    shards, whose row groups are padded, encoded and compressed on the pool while the calling
-//!    thread goes on loading (up to `threads + 1` groups started, appended in order; with one
-//!    thread they are encoded inline); the state records every finished shard.
+//!    hands each unit this process owns to a rayon pool as a task; a unit may be read only when
+//!    one of `threads + 2` in-flight tokens is free, which bounds memory whatever the corpus
+//!    size. Tasks run the pure stages — decode, parse, split sentences, tokenize, pair, mask —
+//!    and draw a spill bucket for every instance and encode its record ([`process_unit`]); once
+//!    the input is all read, the last units tokenize their documents in parallel, so threads
+//!    left without a unit help. The calling thread takes the results back in unit order,
+//!    appends the records to their buckets ([`crate::spill`]) and checkpoints
+//!    ([`crate::state`]) at most every [`CHECKPOINT_INTERVAL`] and at the end of the phase.
+//! 2. **Write.** Each bucket in turn is loaded (the first one decoded in parallel), shuffled
+//!    with its own stream and appended to the shards, whose row groups are padded, encoded and
+//!    compressed on the pool while the calling thread goes on loading (up to `threads + 1`
+//!    groups started, appended in order; with one thread they are encoded inline); the state
+//!    records every finished shard.
 //!
 //! Every random draw comes from streams keyed by (seed, unit or bucket, pass), and units are
 //! spilled in unit order, so the bytes written do not depend on the thread count. A build killed
@@ -29,13 +32,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::config::{BuildConfig, OnError};
 use crate::error::{Error, Result};
 use crate::input::{self, decode, formats, Compression, InputFile, Unit, UnitReader};
-use crate::instance::{self, Counters, InstanceSettings, TokenizedDocument};
+use crate::instance::{self, Counters, Instance, InstanceSettings, TokenizedDocument};
 use crate::manifest::{
     self, InputEntry, Manifest, Skipped, TokenizerEntry, MANIFEST_FILE, TOKENIZER_FILE,
 };
@@ -46,6 +49,11 @@ use crate::shard::{self, ShardEntry, ShardMeta, ShardWriter};
 use crate::spill::{self, SpillWriter};
 use crate::state::{self, BuildState, Identity, Phase, Worker};
 use crate::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
+
+/// Time between checkpoints of the spill phase, at least: a killed build redoes the units
+/// finished in that time (and those in flight), and writing the state after every unit would
+/// cost more I/O than it saves.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Row groups started and not yet appended in the write phase, at most (each holds its padded
 /// columns in memory).
@@ -110,6 +118,9 @@ struct UnitContext<'a> {
     tokenizer: &'a Tokenizer,
     settings: InstanceSettings<'a>,
     buckets: usize,
+    /// Set once the reader has made its last unit: the units still running are the last ones,
+    /// and threads without a unit may help tokenize theirs.
+    input_read: AtomicBool,
 }
 
 /// Runs a whole build (or resumes one). `--in -` reads standard input
@@ -249,6 +260,8 @@ fn build_from(opts: &BuildOptions, inputs: &[PathBuf]) -> Result<BuildSummary> {
         manifest.write_file(&manifest_path)?;
         Ok(manifest)
     });
+    // Freeing the tokenizer's tables takes milliseconds that nothing waits for.
+    std::thread::spawn(move || drop(tokenizer));
     match result {
         Ok(manifest) => {
             std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
@@ -290,6 +303,7 @@ fn run(
         tokenizer,
         settings: InstanceSettings::new(config, tokenizer),
         buckets: state.identity.buckets,
+        input_read: AtomicBool::new(false),
     };
     let mut progress = Progress::new(opts.progress);
     let spill_dir = work.join("spill");
@@ -309,8 +323,9 @@ fn run(
             state,
             &mut progress,
         )?;
+        // Recorded with the first finished shard: until then a resumed build redoes the units
+        // after the last checkpoint, and the switch to writing waits for no file system work.
         state.phase = Phase::Write;
-        state.write(work)?;
     }
     let meta = ShardMeta {
         config: config.clone(),
@@ -355,100 +370,74 @@ fn spill_phase(
     for _ in 0..in_flight {
         let _ = token_tx.send(());
     }
-    let (work_tx, work_rx) = crossbeam_channel::unbounded::<(u64, Unit)>();
     let (result_tx, result_rx) = crossbeam_channel::unbounded::<(u64, Result<UnitOutput>)>();
     let first_unit = state.next_unit;
     let worker = opts.worker;
     let skip = ctx.config.on_error == OnError::Skip;
 
-    std::thread::scope(|scope| {
-        let reader_results = result_tx.clone();
-        scope.spawn(move || {
-            let mut seq = 0u64;
-            let mut have_token = false;
-            loop {
-                if !have_token {
-                    if token_rx.recv().is_err() {
-                        break; // The writer stopped.
-                    }
-                    have_token = true;
-                }
-                match reader.next_unit() {
-                    Ok(None) => break,
-                    Ok(Some(unit)) => {
-                        let mine = worker.is_none_or(|w| w.owns(unit.index));
-                        if unit.index < first_unit || !mine {
-                            continue; // Keep the token for the next unit.
+    pool.in_place_scope(|s| {
+        std::thread::scope(|scope| {
+            // The reader hands each unit to the pool as a task of its own, so that a thread
+            // without a unit can take part of another's (the stages split their work).
+            scope.spawn(move || {
+                let mut seq = 0u64;
+                let mut have_token = false;
+                loop {
+                    if !have_token {
+                        if token_rx.recv().is_err() {
+                            break; // The writer stopped.
                         }
-                        have_token = false;
-                        if work_tx.send((seq, unit)).is_err() {
+                        have_token = true;
+                    }
+                    match reader.next_unit() {
+                        Ok(None) => {
+                            ctx.input_read.store(true, Ordering::Relaxed);
                             break;
                         }
-                        seq += 1;
-                    }
-                    Err(e) => {
-                        let failure = reader.take_failure();
-                        let (true, Some(failure)) = (skip, failure) else {
-                            let _ = reader_results.send((seq, Err(e)));
-                            break;
-                        };
-                        // Recorded by the worker owning the next unit, so exactly once.
-                        if !worker.is_none_or(|w| w.owns(reader.next_index())) {
-                            continue;
-                        }
-                        let skipped = Skipped {
-                            path: failure.path.display().to_string(),
-                            file_index: failure.file_index,
-                            offset: failure.offset,
-                            bytes: None,
-                            reason: e.to_string(),
-                        };
-                        have_token = false;
-                        let output = UnitOutput::skipped(None, skipped);
-                        if reader_results.send((seq, Ok(output))).is_err() {
-                            break;
-                        }
-                        seq += 1;
-                    }
-                }
-            }
-        });
-        pool.in_place_scope(|s| {
-            for _ in 0..threads {
-                let work_rx = work_rx.clone();
-                let result_tx = result_tx.clone();
-                s.spawn(move |_| {
-                    for (seq, unit) in work_rx {
-                        let (index, file_index, offset, bytes) = (
-                            unit.index,
-                            unit.file_index,
-                            unit.byte_offset,
-                            unit.bytes.len() as u64,
-                        );
-                        let path = skip.then(|| unit.path.display().to_string());
-                        let output = match (process_unit(unit, ctx), path) {
-                            (Err(e), Some(path)) => {
-                                let skipped = Skipped {
-                                    path,
-                                    file_index,
-                                    offset,
-                                    bytes: Some(bytes),
-                                    reason: e.to_string(),
-                                };
-                                Ok(UnitOutput::skipped(Some(index), skipped))
+                        Ok(Some(unit)) => {
+                            let mine = worker.is_none_or(|w| w.owns(unit.index));
+                            if unit.index < first_unit || !mine {
+                                continue; // Keep the token for the next unit.
                             }
-                            (output, _) => output,
-                        };
-                        if result_tx.send((seq, output)).is_err() {
-                            break;
+                            have_token = false;
+                            let results = result_tx.clone();
+                            s.spawn(move |_| {
+                                let _ = results.send((seq, run_unit(unit, ctx, skip)));
+                            });
+                            seq += 1;
+                        }
+                        Err(e) => {
+                            let failure = reader.take_failure();
+                            let (true, Some(failure)) = (skip, failure) else {
+                                let _ = result_tx.send((seq, Err(e)));
+                                break;
+                            };
+                            // Recorded by the worker owning the next unit, so exactly once.
+                            if !worker.is_none_or(|w| w.owns(reader.next_index())) {
+                                continue;
+                            }
+                            let skipped = Skipped {
+                                path: failure.path.display().to_string(),
+                                file_index: failure.file_index,
+                                offset: failure.offset,
+                                bytes: None,
+                                reason: e.to_string(),
+                            };
+                            have_token = false;
+                            let output = UnitOutput::skipped(None, skipped);
+                            if result_tx.send((seq, Ok(output))).is_err() {
+                                break;
+                            }
+                            seq += 1;
                         }
                     }
-                });
-            }
-            drop(result_tx);
-            drop(work_rx);
+                }
+            });
+            // Dropped on return, so that a reader waiting for a token stops after an error.
+            let token_tx = token_tx;
             let mut pending: BTreeMap<u64, Result<UnitOutput>> = BTreeMap::new();
             let mut next_seq = 0u64;
+            let mut last_checkpoint = Instant::now();
             for (seq, output) in result_rx {
                 pending.insert(seq, output);
                 while let Some(output) = pending.remove(&next_seq) {
@@ -477,8 +466,11 @@ fn spill_phase(
                     if let Some(unit) = output.unit {
                         state.next_unit = unit + 1;
                     }
-                    state.bucket_lengths = spill.checkpoint()?;
-                    state.write(work)?;
+                    if last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
+                        state.bucket_lengths = spill.checkpoint()?;
+                        state.write(work)?;
+                        last_checkpoint = Instant::now();
+                    }
                     next_seq += 1;
                     let _ = token_tx.send(());
                     progress.update(bytes_read.load(Ordering::Relaxed), state.counters.instances);
@@ -534,10 +526,12 @@ fn write_phase(
     let mut writer = ShardWriter::resume(&opts.out, meta, &prefix, state.shards.clone())?
         .with_encoder(in_flight, encoder);
     let stream = opts.worker.map_or(0, |w| u64::from(w.index));
+    // The first bucket is decoded in parallel (nothing else runs yet); later ones on the
+    // calling thread, beside the previous bucket's row groups encoding on the pool.
     let result = (|| {
         for b in 0..state.identity.buckets {
             let len = state.bucket_lengths[b];
-            let mut instances = spill::read_bucket(spill_dir, b, len, tokenizer.vocab_size())?;
+            let mut instances = load_bucket(spill_dir, b, len, tokenizer, pool, b == 0)?;
             let mut rng = UnitRng::new(meta.config.seed, Purpose::Shuffle, b as u64, stream);
             rng.shuffle(&mut instances);
             for instance in instances {
@@ -565,6 +559,30 @@ fn write_phase(
     }
 }
 
+/// Reads and decodes spill bucket `b`; with `parallel`, decodes its pieces on the pool.
+fn load_bucket(
+    spill_dir: &Path,
+    b: usize,
+    len: u64,
+    tokenizer: &Tokenizer,
+    pool: &rayon::ThreadPool,
+    parallel: bool,
+) -> Result<Vec<Instance>> {
+    use rayon::prelude::*;
+    let bucket = spill::BucketBytes::read(spill_dir, b, len, tokenizer.vocab_size())?;
+    if !parallel || pool.current_num_threads() == 1 {
+        return bucket.instances();
+    }
+    let pieces = bucket.pieces(4 * pool.current_num_threads())?;
+    let parts: Vec<Result<Vec<Instance>>> =
+        pool.install(|| pieces.par_iter().map(|p| bucket.decode(p)).collect());
+    let mut instances = Vec::with_capacity(parts.iter().flatten().map(Vec::len).sum());
+    for part in parts {
+        instances.extend(part?);
+    }
+    Ok(instances)
+}
+
 impl UnitOutput {
     /// The output of a skipped unit (or of a file the reader gave up on).
     fn skipped(unit: Option<u64>, skipped: Skipped) -> Self {
@@ -576,6 +594,30 @@ impl UnitOutput {
             counters: Counters::default(),
             spill: Vec::new(),
         }
+    }
+}
+
+/// [`process_unit`], with `--on-error skip` turning a failed unit into a [`Skipped`] entry.
+fn run_unit(unit: Unit, ctx: &UnitContext<'_>, skip: bool) -> Result<UnitOutput> {
+    let (index, file_index, offset, bytes) = (
+        unit.index,
+        unit.file_index,
+        unit.byte_offset,
+        unit.bytes.len() as u64,
+    );
+    let path = skip.then(|| unit.path.display().to_string());
+    match (process_unit(unit, ctx), path) {
+        (Err(e), Some(path)) => {
+            let skipped = Skipped {
+                path,
+                file_index,
+                offset,
+                bytes: Some(bytes),
+                reason: e.to_string(),
+            };
+            Ok(UnitOutput::skipped(Some(index), skipped))
+        }
+        (output, _) => output,
     }
 }
 
@@ -609,6 +651,7 @@ fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
         &parsed.documents,
         ctx.config.presplit,
         ctx.tokenizer,
+        ctx.input_read.load(Ordering::Relaxed),
         &mut counters,
     )?;
     drop(parsed.documents);
@@ -644,16 +687,51 @@ fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
     })
 }
 
+/// Documents per task when a unit's documents are tokenized in parallel.
+const DOCUMENTS_PER_TASK: usize = 16;
+
 /// Splits each document into sentences and tokenizes them; drops token-less sentences and
-/// documents.
+/// documents. With `parallel`, runs on the current rayon pool in tasks of
+/// [`DOCUMENTS_PER_TASK`] documents, so that idle threads can take part of the work (the
+/// build asks for it for the last units only: rayon's idle threads steal split work before
+/// queued tasks, which would interleave units that are better run whole). Either way the
+/// result is in document order, and an error is the first in that order.
 pub fn tokenize_documents(
     path: &Path,
     file_index: u32,
     documents: &[input::Document],
     presplit: bool,
     tokenizer: &Tokenizer,
+    parallel: bool,
     counters: &mut Counters,
 ) -> Result<Vec<TokenizedDocument>> {
+    use rayon::prelude::*;
+    let task = |chunk| tokenize_chunk(path, file_index, chunk, presplit, tokenizer);
+    let parts: Vec<Result<(Vec<TokenizedDocument>, Counters)>> = if parallel {
+        documents.par_chunks(DOCUMENTS_PER_TASK).map(task).collect()
+    } else {
+        documents.chunks(DOCUMENTS_PER_TASK).map(task).collect()
+    };
+    let mut out = Vec::with_capacity(documents.len());
+    for part in parts {
+        let (docs, part_counters) = part?;
+        out.extend(docs);
+        counters.tokenless_documents += part_counters.tokenless_documents;
+        counters.sentences += part_counters.sentences;
+    }
+    Ok(out)
+}
+
+/// [`tokenize_documents`] for one task's documents, counting token-less documents and
+/// sentences.
+fn tokenize_chunk(
+    path: &Path,
+    file_index: u32,
+    documents: &[input::Document],
+    presplit: bool,
+    tokenizer: &Tokenizer,
+) -> Result<(Vec<TokenizedDocument>, Counters)> {
+    let mut counters = Counters::default();
     let mut out = Vec::with_capacity(documents.len());
     let mut ranges = Vec::new();
     for doc in documents {
@@ -688,7 +766,7 @@ pub fn tokenize_documents(
             sentences,
         });
     }
-    Ok(out)
+    Ok((out, counters))
 }
 
 /// Input text size estimate for choosing the bucket count: sizes on disk, compressed files

@@ -33,6 +33,9 @@ pub fn bucket_path(dir: &Path, b: usize) -> PathBuf {
     dir.join(format!("bucket-{b:05}.bin"))
 }
 
+/// Bytes of a record's fixed header (lengths, label, source).
+const HEADER_BYTES: usize = 15;
+
 /// Whether ids are stored in 16 bits.
 fn narrow(vocab_size: usize) -> bool {
     vocab_size <= 1 << 16
@@ -153,23 +156,83 @@ fn encode(inst: &Instance, narrow: bool, out: &mut Vec<u8>) {
 
 /// Reads every instance of bucket `b` (up to `len` bytes).
 pub fn read_bucket(dir: &Path, b: usize, len: u64, vocab_size: usize) -> Result<Vec<Instance>> {
-    let path = bucket_path(dir, b);
-    let mut bytes = Vec::with_capacity(len as usize);
-    File::open(&path)
-        .and_then(|f| f.take(len).read_to_end(&mut bytes))
-        .map_err(|e| Error::io(&path, e))?;
-    if (bytes.len() as u64) < len {
-        return Err(Error::io(
-            &path,
-            std::io::Error::other("spill bucket is shorter than recorded"),
-        ));
+    BucketBytes::read(dir, b, len, vocab_size)?.instances()
+}
+
+/// A bucket's records as read from its file, to be decoded whole or in pieces (in parallel
+/// by the caller; the pieces' instances in order are the bucket's).
+pub struct BucketBytes {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    narrow: bool,
+}
+
+impl BucketBytes {
+    /// Reads the first `len` bytes of bucket `b`.
+    pub fn read(dir: &Path, b: usize, len: u64, vocab_size: usize) -> Result<Self> {
+        let path = bucket_path(dir, b);
+        let mut bytes = Vec::with_capacity(len as usize);
+        File::open(&path)
+            .and_then(|f| f.take(len).read_to_end(&mut bytes))
+            .map_err(|e| Error::io(&path, e))?;
+        if (bytes.len() as u64) < len {
+            return Err(Error::io(
+                &path,
+                std::io::Error::other("spill bucket is shorter than recorded"),
+            ));
+        }
+        Ok(BucketBytes {
+            path,
+            bytes,
+            narrow: narrow(vocab_size),
+        })
     }
-    decode_all(&bytes, narrow(vocab_size)).ok_or_else(|| {
+
+    /// The records cut at record boundaries into `parts` pieces of about equal size (fewer
+    /// when there are fewer records).
+    pub fn pieces(&self, parts: usize) -> Result<Vec<&[u8]>> {
+        let target = self.bytes.len().div_ceil(parts.max(1)).max(1);
+        let mut pieces = Vec::with_capacity(parts);
+        let (mut start, mut at) = (0, 0);
+        while at < self.bytes.len() {
+            at += record_len(&self.bytes[at..], self.narrow).ok_or_else(|| self.corrupt())?;
+            if at - start >= target {
+                pieces.push(&self.bytes[start..at]);
+                start = at;
+            }
+        }
+        if start < at {
+            pieces.push(&self.bytes[start..at]);
+        }
+        Ok(pieces)
+    }
+
+    /// Every instance of the bucket.
+    pub fn instances(&self) -> Result<Vec<Instance>> {
+        self.decode(&self.bytes)
+    }
+
+    /// The instances of `piece`, a run of whole records of this bucket.
+    pub fn decode(&self, piece: &[u8]) -> Result<Vec<Instance>> {
+        decode_all(piece, self.narrow).ok_or_else(|| self.corrupt())
+    }
+
+    fn corrupt(&self) -> Error {
         Error::io(
-            &path,
+            &self.path,
             std::io::Error::other("spill bucket is corrupt; rerun with --overwrite"),
         )
-    })
+    }
+}
+
+/// Length of the record at the start of `bytes`, if its header is there and it fits.
+fn record_len(bytes: &[u8], narrow: bool) -> Option<usize> {
+    let head = bytes.get(..HEADER_BYTES)?;
+    let width = if narrow { 2 } else { 4 };
+    let len = u16::from_le_bytes([head[0], head[1]]) as usize;
+    let preds = u16::from_le_bytes([head[4], head[5]]) as usize;
+    let total = HEADER_BYTES + len * width + preds * (2 + width);
+    (total <= bytes.len()).then_some(total)
 }
 
 fn decode_all(bytes: &[u8], narrow: bool) -> Option<Vec<Instance>> {
@@ -189,7 +252,7 @@ fn decode_all(bytes: &[u8], narrow: bool) -> Option<Vec<Instance>> {
         }
     };
     while at < bytes.len() {
-        let head = take(&mut at, 15)?;
+        let head = take(&mut at, HEADER_BYTES)?;
         let len = u16::from_le_bytes([head[0], head[1]]) as usize;
         let segment_a_len = u16::from_le_bytes([head[2], head[3]]) as usize;
         let preds = u16::from_le_bytes([head[4], head[5]]) as usize;
