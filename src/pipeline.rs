@@ -14,7 +14,7 @@
 //!    ([`crate::state`]) at most every [`CHECKPOINT_INTERVAL`] and at the end of the phase.
 //! 2. **Write.** Each bucket in turn is loaded (the first one decoded in parallel), shuffled
 //!    with its own stream and appended to the shards, whose row groups are padded, encoded and
-//!    compressed on the pool while the calling thread goes on loading (up to `threads + 1`
+//!    compressed on the pool while the calling thread goes on loading (up to `threads + 2`
 //!    groups started, appended in order; with one thread they are encoded inline); the state
 //!    records every finished shard.
 //!
@@ -365,7 +365,7 @@ fn spill_phase(
             .with_text_column(&ctx.config.text_column);
     let bytes_read = reader.disk_bytes_counter();
     progress.start_reading(files.iter().map(|f| f.bytes).sum());
-    let in_flight = threads + 2;
+    let in_flight = 2 * threads + 2;
     let (token_tx, token_rx) = crossbeam_channel::bounded::<()>(in_flight);
     for _ in 0..in_flight {
         let _ = token_tx.send(());
@@ -521,10 +521,11 @@ fn write_phase(
             });
             rx
         });
-        ((threads + 1).min(MAX_GROUPS_IN_FLIGHT), encoder)
+        ((threads + 2).min(MAX_GROUPS_IN_FLIGHT), encoder)
     };
     let mut writer = ShardWriter::resume(&opts.out, meta, &prefix, state.shards.clone())?
-        .with_encoder(in_flight, encoder);
+        .with_encoder(in_flight, encoder)
+        .with_total(state.counters.instances.saturating_sub(skip));
     let stream = opts.worker.map_or(0, |w| u64::from(w.index));
     // The first bucket is decoded in parallel (nothing else runs yet); later ones on the
     // calling thread, beside the previous bucket's row groups encoding on the pool.

@@ -259,6 +259,8 @@ pub struct ShardWriter<'a> {
     props: WriterProperties,
     prefix: String,
     pending: Vec<Instance>,
+    /// Rows still to be pushed, when the caller said how many ([`ShardWriter::with_total`]).
+    to_come: Option<u64>,
     open: Option<OpenShard>,
     finished: Vec<ShardEntry>,
 }
@@ -404,9 +406,20 @@ impl<'a> ShardWriter<'a> {
             props,
             prefix: prefix.to_string(),
             pending: Vec::new(),
+            to_come: None,
             open: None,
             finished,
         })
+    }
+
+    /// Tells the writer that exactly `rows` more rows will be pushed, so that the last shard's
+    /// last two row groups split its remaining rows evenly, like every full shard's: the
+    /// build's last groups are encoded side by side instead of a full group alone after a small
+    /// one. Groups depend only on row counts, so the bytes do not depend on what encodes them.
+    #[must_use]
+    pub fn with_total(mut self, rows: u64) -> Self {
+        self.to_come = Some(rows);
+        self
     }
 
     /// Hands row groups to `encoder` (which may run them on other threads), with up to
@@ -421,11 +434,30 @@ impl<'a> ShardWriter<'a> {
     /// Queues one instance; starts a row group when one is full (or the shard is).
     pub fn push(&mut self, instance: Instance) -> Result<()> {
         self.pending.push(instance);
-        let room = self.rows_per_shard - self.open.as_ref().map_or(0, |s| s.rows);
-        if self.pending.len() >= self.row_group_rows.min(room) {
+        if let Some(n) = self.to_come.as_mut() {
+            *n = n.saturating_sub(1);
+        }
+        if self.pending.len() >= self.group_rows() {
             self.start_group()?;
         }
         Ok(())
+    }
+
+    /// Rows of the row group being filled: `row_group_rows`, or what is left of the shard when
+    /// that is less, or half of it when it is between one and two groups (the shard's end is
+    /// known from its size, or from the total rows when the last shard is smaller).
+    fn group_rows(&self) -> usize {
+        let room = self.rows_per_shard - self.open.as_ref().map_or(0, |s| s.rows);
+        let left = match self.to_come {
+            Some(n) => room.min(self.pending.len().saturating_add(n as usize)),
+            None => room,
+        };
+        let full = self.row_group_rows;
+        if left > full && left < 2 * full {
+            left.div_ceil(2)
+        } else {
+            full.min(left)
+        }
     }
 
     /// Hands the queued instances to the encoder as the open shard's next row group, first
@@ -895,6 +927,45 @@ mod tests {
         for n in [1, 2, 3, 8] {
             assert!(write(Some(n)) == inline, "{n} row groups in flight");
         }
+    }
+
+    #[test]
+    fn last_rows_of_a_shard_are_split_evenly() {
+        let meta = test_meta(BuildConfig {
+            max_seq_len: 16,
+            rows_per_shard: 10,
+            row_group_rows: 3,
+            ..BuildConfig::default()
+        });
+        let groups = |total: Option<u64>| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut writer = ShardWriter::new(dir.path(), &meta).unwrap();
+            if let Some(n) = total {
+                writer = writer.with_total(n);
+            }
+            for i in 0..24u32 {
+                writer
+                    .push(instance(&[101, 1000 + i, 102], 2, &[(1, 7)], false))
+                    .unwrap();
+            }
+            writer
+                .finish()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    let file = File::open(dir.path().join(&s.file)).unwrap();
+                    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+                    let meta = reader.metadata();
+                    (0..meta.num_row_groups())
+                        .map(|g| meta.row_group(g).num_rows())
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        // A shard's end is known from its size; the last shard's only from the total.
+        let full = [vec![3, 3, 2, 2], vec![3, 3, 2, 2]];
+        assert_eq!(groups(None), [&full[..], &[vec![3, 1]]].concat());
+        assert_eq!(groups(Some(24)), [&full[..], &[vec![2, 2]]].concat());
     }
 
     #[test]
