@@ -6,8 +6,14 @@
 //! 32-bit draw is at least `p * 2^32`, and kept values are scaled by `1 / (1 - p)` (inverted
 //! dropout, as `torch.nn.Dropout`). With no RNG (evaluation, parity checks) dropout is the
 //! identity.
+//!
+//! On a GPU, drawing masks on the host and copying them over would cost more than the step
+//! itself (a base model's step needs ~150 M mask values), so the masks come from the device's
+//! generator instead, which [`seed_device`] reseeds from the same stream at the start of every
+//! micro-batch: runs on one kind of GPU repeat and resume exactly, but their masks differ from
+//! the CPU's.
 
-use candle_core::Tensor;
+use candle_core::{Device, Tensor};
 
 use crate::error::Result;
 use crate::rng::UnitRng;
@@ -21,9 +27,22 @@ pub fn dropout(x: &Tensor, p: f64, rng: Option<&mut UnitRng>) -> Result<Tensor> 
     if p <= 0.0 {
         return Ok(x.clone());
     }
+    if !x.device().is_cpu() {
+        let scale = 1.0 / (1.0 - p);
+        let keep = x.rand_like(0.0, 1.0)?.ge(p)?.to_dtype(x.dtype())?;
+        return Ok(x.mul(&keep.affine(scale, 0.0)?)?);
+    }
     let mask = keep_mask(rng, x.elem_count(), p);
     let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
     Ok(x.mul(&mask)?)
+}
+
+/// Reseeds `device`'s generator from `rng` (nothing on the CPU, whose masks `rng` draws).
+pub fn seed_device(device: &Device, rng: &mut UnitRng) -> Result<()> {
+    if !device.is_cpu() {
+        device.set_seed(rng.next_u64())?;
+    }
+    Ok(())
 }
 
 /// `n` mask values: 0 with probability `p`, else `1 / (1 - p)`.
@@ -46,7 +65,6 @@ pub fn keep_mask(rng: &mut UnitRng, n: usize, p: f64) -> Vec<f32> {
 mod tests {
     use super::*;
     use crate::rng::Purpose;
-    use candle_core::Device;
 
     #[test]
     fn drops_about_p_and_rescales() {

@@ -12,6 +12,7 @@ use candle_core::Tensor;
 use crate::error::{Error, Result};
 use crate::rng::{Purpose, UnitRng};
 use crate::train::batch::{Batch, BatchTensors};
+use crate::train::dropout;
 use crate::train::loss::{correct, pretraining_loss};
 use crate::train::model::BertForPreTraining;
 use crate::train::optim::AdamW;
@@ -114,6 +115,9 @@ pub fn gradients(
     let scale = 1.0 / micro_batches.len().max(1) as f64;
     for (k, batch) in micro_batches.iter().enumerate() {
         let mut rng = UnitRng::new(seed, Purpose::Dropout, step, k as u64);
+        if let (true, Some(p)) = (train, model.params.first()) {
+            dropout::seed_device(p.var.as_tensor().device(), &mut rng)?;
+        }
         let (losses, t) = evaluate(model, batch, train.then_some(&mut rng))?;
         tally.add(&t);
         let grads = losses.total.affine(scale, 0.0)?.backward()?;
