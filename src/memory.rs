@@ -13,14 +13,13 @@
 /// Largest block malloc still serves from its heaps (glibc's maximum on 64-bit targets).
 const MMAP_THRESHOLD: i32 = 32 << 20;
 
-/// Free memory at the top of a heap that malloc keeps instead of returning it: enough for the
-/// next row group's buffers, small enough that what each thread's heap keeps stays bounded
-/// over a long build (a larger value let peak RSS creep up with the corpus).
+/// Free memory at the top of a heap above which malloc gives some back (keeping [`TOP_PAD`]).
 const TRIM_THRESHOLD: i32 = 16 << 20;
 
-/// Memory a heap keeps above its top allocation when it shrinks (and adds when it grows). As
-/// large as a thread's heap can be (64 MiB), so the pool threads' heaps are never deleted or
-/// trimmed; the main heap keeps 64 MiB of freed memory.
+/// Free memory a heap keeps at its top when it gives memory back. As large as a thread's heap
+/// can be (64 MiB), so the pool threads' heaps are never deleted or trimmed; the main heap keeps
+/// 64 MiB of what it freed. Without it, each row group's buffers faulted in afresh on the pool
+/// threads (0.21 s of system time against 0.07 s in a two-thread build at 512).
 const TOP_PAD: i32 = 64 << 20;
 
 /// Applies the settings above, once per process; does nothing on other C libraries.

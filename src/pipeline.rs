@@ -5,7 +5,8 @@
 //!
 //! 1. **Spill.** A reader thread cuts the inputs into work units ([`crate::input::units`]) and
 //!    hands each unit this process owns to a rayon pool as a task; a unit may be read only when
-//!    one of `threads + 2` in-flight tokens is free, which bounds memory whatever the corpus
+//!    one of `2 × threads + 2` in-flight tokens is free (a slow unit holds up the in-order
+//!    collection, and the others go on meanwhile), which bounds memory whatever the corpus
 //!    size. Tasks run the pure stages — decode, parse, split sentences, tokenize, pair, mask —
 //!    and draw a spill bucket for every instance and encode its record ([`process_unit`]); once
 //!    the input is all read, the last units tokenize their documents in parallel, so threads
