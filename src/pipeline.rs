@@ -261,8 +261,11 @@ fn build_from(opts: &BuildOptions, inputs: &[PathBuf]) -> Result<BuildSummary> {
         manifest.write_file(&manifest_path)?;
         Ok(manifest)
     });
-    // Freeing the tokenizer's tables takes milliseconds that nothing waits for.
-    std::thread::spawn(move || drop(tokenizer));
+    // Freeing the tokenizer's tables takes milliseconds that nothing waits for (if no thread
+    // can be started, the closure and the tokenizer are dropped here).
+    let _ = std::thread::Builder::new()
+        .name("bertprep-free".into())
+        .spawn(move || drop(tokenizer));
     match result {
         Ok(manifest) => {
             std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
@@ -848,4 +851,50 @@ fn remove_stale_temporaries(out: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_tokenizing_gives_the_sequential_result() {
+        let tokenizer = Tokenizer::embedded().unwrap();
+        let documents: Vec<input::Document> = (0..100u32)
+            .map(|index| input::Document {
+                index,
+                text: match index % 7 {
+                    0 => String::new(),
+                    1 => "   \n\n".into(),
+                    _ => format!("Document {index} opens here. It has a second sentence.\nAnd a paragraph {}.", index * 3),
+                },
+            })
+            .collect();
+        let run = |parallel| {
+            let mut counters = Counters::default();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap();
+            let docs = pool
+                .install(|| {
+                    tokenize_documents(
+                        Path::new("docs.txt"),
+                        5,
+                        &documents,
+                        false,
+                        &tokenizer,
+                        parallel,
+                        &mut counters,
+                    )
+                })
+                .unwrap();
+            (docs, counters.sentences, counters.tokenless_documents)
+        };
+        let (docs, sentences, tokenless) = run(true);
+        assert_eq!(docs.len(), 70);
+        assert_eq!((sentences, tokenless), (70 * 3, 30));
+        assert_eq!(docs[0].source, instance::source_id(5, 2));
+        assert_eq!(run(false), (docs, sentences, tokenless));
+    }
 }

@@ -864,6 +864,16 @@ mod tests {
         }
     }
 
+    /// Shards of 10 rows in row groups of 3, rows of up to 16 tokens.
+    fn ten_row_shards() -> ShardMeta {
+        test_meta(BuildConfig {
+            max_seq_len: 16,
+            rows_per_shard: 10,
+            row_group_rows: 3,
+            ..BuildConfig::default()
+        })
+    }
+
     /// Every file of `dir`, sorted by name, with its bytes.
     fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
@@ -880,12 +890,7 @@ mod tests {
 
     #[test]
     fn encoding_on_other_threads_out_of_order_writes_the_same_bytes() {
-        let meta = test_meta(BuildConfig {
-            max_seq_len: 16,
-            rows_per_shard: 10,
-            row_group_rows: 3,
-            ..BuildConfig::default()
-        });
+        let meta = ten_row_shards();
         let instances: Vec<Instance> = (0..23u32)
             .map(|i| {
                 let ids: Vec<u32> = (0..4 + i % 9).map(|k| 1000 + i * 7 + k).collect();
@@ -931,12 +936,7 @@ mod tests {
 
     #[test]
     fn last_rows_of_a_shard_are_split_evenly() {
-        let meta = test_meta(BuildConfig {
-            max_seq_len: 16,
-            rows_per_shard: 10,
-            row_group_rows: 3,
-            ..BuildConfig::default()
-        });
+        let meta = ten_row_shards();
         let groups = |total: Option<u64>| {
             let dir = tempfile::tempdir().unwrap();
             let mut writer = ShardWriter::new(dir.path(), &meta).unwrap();

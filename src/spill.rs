@@ -348,6 +348,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(bucket_path(dir.path(), 0), [1, 2, 3]).unwrap();
         assert!(read_bucket(dir.path(), 0, 3, 30_522).is_err());
+        let bucket = BucketBytes::read(dir.path(), 0, 3, 30_522).unwrap();
+        let err = bucket.pieces(2).unwrap_err().to_string();
+        assert!(
+            err.contains("bucket-00000.bin") && err.contains("corrupt"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pieces_cut_at_records_and_decode_to_the_whole() {
+        for vocab in [30_522, 250_000] {
+            let instances: Vec<Instance> = (0..9).map(inst).collect();
+            let records = encode_by_bucket(&instances, &[0; 9], 1, vocab);
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = SpillWriter::open(dir.path(), &[0]).unwrap();
+            w.append(0, &records[0]).unwrap();
+            let len = w.checkpoint().unwrap()[0];
+            let bucket = BucketBytes::read(dir.path(), 0, len, vocab).unwrap();
+            for parts in [1, 2, 4, 9, 20] {
+                let pieces = bucket.pieces(parts).unwrap();
+                assert!(
+                    !pieces.is_empty() && pieces.len() <= parts.min(9),
+                    "{parts}"
+                );
+                let decoded: Vec<Instance> = pieces
+                    .iter()
+                    .flat_map(|p| bucket.decode(p).unwrap())
+                    .collect();
+                assert_eq!(decoded, instances, "{parts} pieces");
+            }
+        }
     }
 
     #[test]

@@ -309,12 +309,26 @@ impl Tokenizer {
             .collect();
         // The three derived parts are independent; built side by side, loading takes about
         // the time of the longest.
+        // (Where no thread can be started, a part is built on this one.)
         let (tables, json, fast) = std::thread::scope(|scope| {
-            let json = scope.spawn(|| inner.to_string(true));
-            let fast = scope.spawn(|| FastBert::from_tokenizer(&inner).ok());
+            let spawn = std::thread::Builder::new;
+            let json = spawn().spawn_scoped(scope, || inner.to_string(true)).ok();
+            let fast = spawn()
+                .spawn_scoped(scope, || FastBert::from_tokenizer(&inner).ok())
+                .ok();
             let tables = token_tables(&inner, prefix.as_deref(), vocab_size, &added_special);
-            let json = json.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            let fast = fast.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            let json = match json {
+                Some(handle) => handle
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                None => inner.to_string(true),
+            };
+            let fast = match fast {
+                Some(handle) => handle
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                None => FastBert::from_tokenizer(&inner).ok(),
+            };
             (tables, json, fast)
         });
         let (continuation, random_pool) = tables.map_err(err)?;
