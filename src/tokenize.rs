@@ -308,8 +308,7 @@ impl Tokenizer {
             .map(|(id, _)| *id)
             .collect();
         // The three derived parts are independent; built side by side, loading takes about
-        // the time of the longest.
-        // (Where no thread can be started, a part is built on this one.)
+        // the time of the longest (where no thread can be started, a part is built here).
         let (tables, json, fast) = std::thread::scope(|scope| {
             let spawn = std::thread::Builder::new;
             let json = spawn().spawn_scoped(scope, || inner.to_string(true)).ok();
