@@ -459,7 +459,11 @@ impl<'a> ShardWriter<'a> {
     fn group_rows(&self) -> usize {
         let room = self.rows_per_shard - self.open.as_ref().map_or(0, |s| s.rows);
         let left = match self.to_come {
-            Some(n) => room.min(self.pending.len().saturating_add(n as usize)),
+            Some(n) => room.min(
+                self.pending
+                    .len()
+                    .saturating_add(usize::try_from(n).unwrap_or(usize::MAX)),
+            ),
             None => room,
         };
         let full = self.row_group_rows;
