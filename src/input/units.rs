@@ -282,6 +282,17 @@ impl UnitReader {
     }
 }
 
+/// A failed read of `path`, which for a compressed file usually means a corrupt stream.
+fn read_error(path: &Path, e: std::io::Error) -> Error {
+    Error::io(
+        path,
+        std::io::Error::new(
+            e.kind(),
+            format!("read failed (corrupt compressed stream?): {e}"),
+        ),
+    )
+}
+
 /// Appends one line (with its `\n`) to `buf`; returns the bytes read (0 at the end). A line
 /// longer than [`MAX_LINE_BYTES`] is an error at `line` (1-based, the line being read) and
 /// byte `offset` (where `buf` starts in the file); no more than that is read.
@@ -294,15 +305,10 @@ fn read_line(
 ) -> Result<usize> {
     let start = buf.len();
     let limit = MAX_LINE_BYTES as u64 + 1;
-    let n = reader.take(limit).read_until(b'\n', buf).map_err(|e| {
-        Error::io(
-            path,
-            std::io::Error::new(
-                e.kind(),
-                format!("read failed (corrupt compressed stream?): {e}"),
-            ),
-        )
-    })?;
+    let n = reader
+        .take(limit)
+        .read_until(b'\n', buf)
+        .map_err(|e| read_error(path, e))?;
     if n > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
         let line_start = buf[..start]
             .iter()
@@ -336,58 +342,69 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
         }
         return make_unit(file, index, bytes, n as u64, n, at_end).map(Some);
     }
+    // Blocks are read whole and their lines classified in one pass; the unit ends after the
+    // first boundary line at or past the target, and what was read beyond it starts the next.
     let mut bytes = std::mem::take(&mut file.pending);
     let mut docs_in_unit = 0u64;
     let mut lines_in_unit = 0usize;
     let mut prev_blank = true;
     let mut scanned = 0;
-    let at_end;
     loop {
-        // Account for every complete line in `bytes[scanned..]`.
-        let mut boundary_at_end = false;
         while let Some(nl) = memchr::memchr(b'\n', &bytes[scanned..]) {
-            let line = &bytes[scanned..scanned + nl];
-            let kind = classify(file.format, line, prev_blank);
+            let kind = classify(file.format, &bytes[scanned..scanned + nl], prev_blank);
             docs_in_unit += u64::from(kind.starts_doc);
             prev_blank = kind.blank;
             lines_in_unit += 1;
             scanned += nl + 1;
-            boundary_at_end = kind.boundary_after;
+            if scanned >= target && kind.boundary_after {
+                file.pending = bytes.split_off(scanned);
+                let at_end = file.pending.is_empty()
+                    && file
+                        .reader
+                        .fill_buf()
+                        .map_err(|e| read_error(&file.path, e))?
+                        .is_empty();
+                return make_unit(file, index, bytes, docs_in_unit, lines_in_unit, at_end)
+                    .map(Some);
+            }
         }
-        if bytes.len() >= target && boundary_at_end && scanned == bytes.len() {
-            let rest = file
-                .reader
-                .fill_buf()
-                .map_err(|e| Error::io(&file.path, e))?;
-            at_end = rest.is_empty();
-            break;
+        let line = file.next_line + lines_in_unit;
+        if bytes.len() - scanned > MAX_LINE_BYTES {
+            return Err(Error::format(
+                &file.path,
+                line,
+                format!(
+                    "line longer than {} MiB (starting at byte offset {}); not a text corpus?",
+                    MAX_LINE_BYTES >> 20,
+                    file.offset + scanned as u64
+                ),
+            ));
         }
         if bytes.len() > MAX_UNIT_BYTES {
             return Err(Error::format(
                 &file.path,
-                file.next_line + lines_in_unit,
+                line,
                 format!("no document boundary within {} MiB", MAX_UNIT_BYTES >> 20),
             ));
         }
-        let n = read_line(
-            &mut file.reader,
-            &mut bytes,
-            &file.path,
-            file.next_line + lines_in_unit,
-            file.offset,
-        )?;
-        if n == 0 {
-            at_end = true;
-            // A last line without '\n'.
-            if scanned < bytes.len() {
-                let line = &bytes[scanned..];
-                docs_in_unit += u64::from(classify(file.format, line, prev_blank).starts_doc);
-                lines_in_unit += 1;
-            }
+        let block = file
+            .reader
+            .fill_buf()
+            .map_err(|e| read_error(&file.path, e))?;
+        if block.is_empty() {
             break;
         }
+        let n = block.len();
+        bytes.extend_from_slice(block);
+        file.reader.consume(n);
     }
-    if at_end && bytes.is_empty() && file.emitted {
+    // The end of the file; a last line without '\n'.
+    let at_end = true;
+    if scanned < bytes.len() {
+        docs_in_unit += u64::from(classify(file.format, &bytes[scanned..], prev_blank).starts_doc);
+        lines_in_unit += 1;
+    }
+    if bytes.is_empty() && file.emitted {
         file.done = true;
         return Ok(None);
     }
