@@ -11,8 +11,8 @@
 //! index of its first document in the file and its first line, so documents keep their
 //! file-level indices and errors their file-level line numbers. A single document larger than
 //! [`MAX_UNIT_BYTES`] is an error naming the file, and so is a single line longer than
-//! [`MAX_LINE_BYTES`] (read no further than that, so a file without newlines cannot exhaust
-//! memory). A file starting with a UTF-16 byte-order mark is transcoded to UTF-8 as it streams.
+//! [`MAX_LINE_BYTES`] (read no further than that and one block, so a file without newlines
+//! cannot exhaust memory). A file starting with a UTF-16 byte-order mark is transcoded to UTF-8 as it streams.
 //!
 //! After an error the reader drops the file it was reading; [`UnitReader::take_failure`] says
 //! which file and where, and [`UnitReader::next_unit`] goes on with the next file (what
@@ -109,7 +109,8 @@ struct OpenFile {
     next_doc: u64,
     next_line: usize,
     offset: u64,
-    /// A line read ahead for format detection, not yet placed in a unit.
+    /// Bytes read ahead (for format detection, or past the last unit's cut), not yet placed in
+    /// a unit.
     pending: Vec<u8>,
     done: bool,
     emitted: bool,
