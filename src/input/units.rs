@@ -12,7 +12,8 @@
 //! file-level indices and errors their file-level line numbers. A single document larger than
 //! [`MAX_UNIT_BYTES`] is an error naming the file, and so is a single line longer than
 //! [`MAX_LINE_BYTES`] (read no further than that and one block, so a file without newlines
-//! cannot exhaust memory). A file starting with a UTF-16 byte-order mark is transcoded to UTF-8 as it streams.
+//! cannot exhaust memory). A file starting with a UTF-16 byte-order mark is transcoded to UTF-8
+//! as it streams.
 //!
 //! After an error the reader drops the file it was reading; [`UnitReader::take_failure`] says
 //! which file and where, and [`UnitReader::next_unit`] goes on with the next file (what
