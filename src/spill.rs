@@ -80,7 +80,11 @@ impl SpillWriter {
                     )),
                 ));
             }
-            file.set_len(len).map_err(|e| Error::io(&path, e))?;
+            // Only a resumed bucket is cut back: truncating a file (even to its own size) has
+            // ext4 write it out when it is closed, work a temporary file never needs.
+            if actual > len {
+                file.set_len(len).map_err(|e| Error::io(&path, e))?;
+            }
             let mut writer = BufWriter::with_capacity(64 << 10, file);
             use std::io::Seek;
             writer
