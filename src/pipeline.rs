@@ -530,26 +530,15 @@ fn write_phase(
     let mut writer = ShardWriter::resume(&opts.out, meta, &prefix, state.shards.clone())?
         .with_encoder(in_flight, encoder)
         .with_total(state.counters.instances.saturating_sub(skip));
-    let load = BucketLoad {
-        dir: spill_dir.to_path_buf(),
-        vocab_size: tokenizer.vocab_size(),
-        seed: meta.config.seed,
-        stream: opts.worker.map_or(0, |w| u64::from(w.index)),
-    };
-    let buckets = state.identity.buckets;
-    // The first bucket is decoded in parallel (nothing else runs yet); each next one is
-    // loaded on the pool while the current one is written, between row groups.
+    let stream = opts.worker.map_or(0, |w| u64::from(w.index));
+    // The first bucket is decoded in parallel (nothing else runs yet); later ones on the
+    // calling thread, beside the previous bucket's row groups encoding on the pool.
     let result = (|| {
-        let mut next = None;
-        for b in 0..buckets {
+        for b in 0..state.identity.buckets {
             let len = state.bucket_lengths[b];
-            let instances = match next.take() {
-                Some(loading) => load.wait(b, loading)?,
-                None => load.run(b, len, Some(pool))?,
-            };
-            if b + 1 < buckets {
-                next = Some(load.spawn(b + 1, state.bucket_lengths[b + 1], pool));
-            }
+            let mut instances = load_bucket(spill_dir, b, len, tokenizer, pool, b == 0)?;
+            let mut rng = UnitRng::new(meta.config.seed, Purpose::Shuffle, b as u64, stream);
+            rng.shuffle(&mut instances);
             for instance in instances {
                 if skip > 0 {
                     skip -= 1;
@@ -575,66 +564,28 @@ fn write_phase(
     }
 }
 
-/// Loads spill buckets for the write phase: read, decoded and shuffled with the bucket's stream.
-struct BucketLoad {
-    dir: PathBuf,
-    vocab_size: usize,
-    seed: u64,
-    stream: u64,
-}
-
-/// A bucket being loaded on the pool.
-type Loading = crossbeam_channel::Receiver<Result<Vec<Instance>>>;
-
-impl BucketLoad {
-    /// Bucket `b` (its first `len` bytes) in the order it is written; decoded in pieces on
-    /// `pool` when one is given.
-    fn run(&self, b: usize, len: u64, pool: Option<&rayon::ThreadPool>) -> Result<Vec<Instance>> {
-        use rayon::prelude::*;
-        let bucket = spill::BucketBytes::read(&self.dir, b, len, self.vocab_size)?;
-        let mut instances = match pool.filter(|p| p.current_num_threads() > 1) {
-            None => bucket.instances()?,
-            Some(pool) => {
-                let pieces = bucket.pieces(4 * pool.current_num_threads())?;
-                let parts: Vec<Result<Vec<Instance>>> =
-                    pool.install(|| pieces.par_iter().map(|p| bucket.decode(p)).collect());
-                let mut instances = Vec::with_capacity(parts.iter().flatten().map(Vec::len).sum());
-                for part in parts {
-                    instances.extend(part?);
-                }
-                instances
-            }
-        };
-        UnitRng::new(self.seed, Purpose::Shuffle, b as u64, self.stream).shuffle(&mut instances);
-        Ok(instances)
+/// Reads and decodes spill bucket `b`; with `parallel`, decodes its pieces on the pool.
+fn load_bucket(
+    spill_dir: &Path,
+    b: usize,
+    len: u64,
+    tokenizer: &Tokenizer,
+    pool: &rayon::ThreadPool,
+    parallel: bool,
+) -> Result<Vec<Instance>> {
+    use rayon::prelude::*;
+    let bucket = spill::BucketBytes::read(spill_dir, b, len, tokenizer.vocab_size())?;
+    if !parallel || pool.current_num_threads() == 1 {
+        return bucket.instances();
     }
-
-    /// Starts loading bucket `b` as one task on `pool`.
-    fn spawn(&self, b: usize, len: u64, pool: &rayon::ThreadPool) -> Loading {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let load = BucketLoad {
-            dir: self.dir.clone(),
-            ..*self
-        };
-        pool.spawn(move || {
-            let run = std::panic::AssertUnwindSafe(|| load.run(b, len, None));
-            // A panic would abort the pool; it becomes the missing result `wait` reports.
-            if let Ok(result) = std::panic::catch_unwind(run) {
-                let _ = tx.send(result);
-            }
-        });
-        rx
+    let pieces = bucket.pieces(4 * pool.current_num_threads())?;
+    let parts: Vec<Result<Vec<Instance>>> =
+        pool.install(|| pieces.par_iter().map(|p| bucket.decode(p)).collect());
+    let mut instances = Vec::with_capacity(parts.iter().flatten().map(Vec::len).sum());
+    for part in parts {
+        instances.extend(part?);
     }
-
-    /// The bucket `loading` loads (`b`, for the error if the task stopped without a result).
-    fn wait(&self, b: usize, loading: Loading) -> Result<Vec<Instance>> {
-        loading.recv().unwrap_or_else(|_| {
-            Err(Error::io(
-                spill::bucket_path(&self.dir, b),
-                std::io::Error::other("loading the spill bucket stopped without a result"),
-            ))
-        })
-    }
+    Ok(instances)
 }
 
 impl UnitOutput {
