@@ -12,8 +12,8 @@
 //! [`pipeline`] runs the stages over work units ([`input::units`]) on a thread pool, spills the
 //! instances to shuffle buckets ([`spill`]) and writes the shards; it is the only module with
 //! concurrency, and it checkpoints into [`state`] so a killed build resumes. [`merge`] joins the
-//! manifests of `--worker i/N` builds; [`memory`] tunes the allocator for the build. [`rng`] is the
-//! only source of randomness.
+//! manifests of `--worker i/N` builds; [`memory`] tunes the allocator for the build and
+//! [`limits`] the open-file limit. [`rng`] is the only source of randomness.
 //! [`config::BuildConfig`] holds every setting that changes the output.
 //!
 //! [`inspect`] reads shards back: statistics, decoded rows and `--check` of every invariant.
@@ -25,6 +25,7 @@ pub mod error;
 pub mod input;
 pub mod inspect;
 pub mod instance;
+pub mod limits;
 pub mod manifest;
 pub mod masking;
 pub mod memory;

@@ -330,6 +330,9 @@ fn run(
         // Recorded with the first finished shard: until then a resumed build redoes the units
         // after the last checkpoint, and the switch to writing waits for no file system work.
         state.phase = Phase::Write;
+        // What the spill phase freed would stay resident beside the write phase's buffers,
+        // whose sizes differ; over a long spill phase that grew with the corpus.
+        crate::memory::release_free_memory();
     }
     let meta = ShardMeta {
         config: config.clone(),
@@ -363,6 +366,9 @@ fn spill_phase(
     progress: &mut Progress,
 ) -> Result<()> {
     let threads = pool.current_num_threads();
+    crate::limits::ensure_open_files(
+        state.bucket_lengths.len() as u64 + crate::limits::OTHER_FILES,
+    )?;
     let mut spill = SpillWriter::open(spill_dir, &state.bucket_lengths)?;
     let mut reader =
         UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes)

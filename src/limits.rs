@@ -1,0 +1,92 @@
+//! Process limits a build needs: an open file per spill bucket.
+//!
+//! The spill phase keeps every bucket file open, and the bucket count grows with the corpus
+//! (one per ~8 MB of text: an English Wikipedia needs ~2,500), past the soft limit of open
+//! files many systems start processes with (1,024). [`ensure_open_files`] raises the soft limit
+//! when it is too low, up to the hard limit, as programs with many open files do; when even
+//! the hard limit is too low, the build stops before it starts, saying what to raise.
+
+use crate::error::{Error, Result};
+
+/// Files a build opens besides its buckets, at most: inputs, shards, state, standard streams.
+pub const OTHER_FILES: u64 = 256;
+
+/// Makes sure this process may hold `needed` files open.
+pub fn ensure_open_files(needed: u64) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the struct it is given, which lives for the call.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return Ok(()); // Unknown: opening the files reports any shortage.
+        }
+        #[allow(clippy::useless_conversion)] // rlim_t is narrower on some targets.
+        let (soft, hard) = (u64::from(limit.rlim_cur), u64::from(limit.rlim_max));
+        if soft >= needed || limit.rlim_cur == libc::RLIM_INFINITY {
+            return Ok(());
+        }
+        let too_low = |what: &str| {
+            Error::Config(format!(
+                "the build may keep {needed} files open ({buckets} spill buckets and the rest), \
+                 but {what}: raise the limit (`ulimit -n {needed}`) and run it again",
+                buckets = needed.saturating_sub(OTHER_FILES)
+            ))
+        };
+        if hard < needed && limit.rlim_max != libc::RLIM_INFINITY {
+            return Err(too_low(&format!(
+                "the open-file limit is {soft} (at most {hard})"
+            )));
+        }
+        limit.rlim_cur = needed as libc::rlim_t;
+        // SAFETY: setrlimit reads the struct it is given, which lives for the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            return Err(too_low(&format!(
+                "the open-file limit is {soft} and cannot be raised"
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = needed;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The soft and hard limits; `None` for an unlimited hard one.
+    fn limits() -> (u64, Option<u64>) {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+            0
+        );
+        #[allow(clippy::useless_conversion)]
+        let (soft, hard) = (u64::from(limit.rlim_cur), u64::from(limit.rlim_max));
+        (
+            soft,
+            (limit.rlim_max != libc::RLIM_INFINITY).then_some(hard),
+        )
+    }
+
+    #[test]
+    fn raises_the_soft_limit_up_to_the_hard_one() {
+        let (soft, hard) = limits();
+        ensure_open_files(soft).unwrap();
+        assert_eq!(limits().0, soft, "a limit high enough is left alone");
+        let want = hard.map_or(soft, |h| soft.saturating_add(16).min(h));
+        ensure_open_files(want).unwrap();
+        assert_eq!(limits().0, want.max(soft));
+        if let Some(hard) = hard {
+            let err = ensure_open_files(hard + 1).unwrap_err().to_string();
+            assert!(err.contains(&format!("ulimit -n {}", hard + 1)), "{err}");
+        }
+    }
+}
