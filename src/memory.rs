@@ -8,7 +8,9 @@
 //! to, malloc's own heaps for reuse, and has each heap keep what it grew to: the pool threads'
 //! heaps would otherwise be unmapped or trimmed whenever a row group's buffers were freed, and
 //! fault in again for the next one. Peak memory stays bounded by the build's own bounds (units
-//! and row groups in flight): a heap keeps only what it once held.
+//! and row groups in flight): a heap keeps only what it once held. Between the phases,
+//! [`release_free_memory`] gives back what the spill phase freed, which the write phase's
+//! differently sized buffers would not reuse.
 
 /// Largest block malloc still serves from its heaps (glibc's maximum on 64-bit targets).
 const MMAP_THRESHOLD: i32 = 32 << 20;
