@@ -158,11 +158,6 @@ fn encode(inst: &Instance, narrow: bool, out: &mut Vec<u8>) {
     }
 }
 
-/// Reads every instance of bucket `b` (up to `len` bytes).
-pub fn read_bucket(dir: &Path, b: usize, len: u64, vocab_size: usize) -> Result<Vec<Instance>> {
-    BucketBytes::read(dir, b, len, vocab_size)?.instances()
-}
-
 /// A bucket's records as read from its file, to be decoded whole or in pieces (in parallel
 /// by the caller; the pieces' instances in order are the bucket's).
 pub struct BucketBytes {
@@ -229,7 +224,8 @@ impl BucketBytes {
     }
 }
 
-/// Length of the record at the start of `bytes`, if its header is there and it fits.
+/// Length of the record at the start of `bytes`, if its header is there and it fits: the one
+/// place that knows where a record ends.
 fn record_len(bytes: &[u8], narrow: bool) -> Option<usize> {
     let head = bytes.get(..HEADER_BYTES)?;
     let width = if narrow { 2 } else { 4 };
@@ -240,14 +236,7 @@ fn record_len(bytes: &[u8], narrow: bool) -> Option<usize> {
 }
 
 fn decode_all(bytes: &[u8], narrow: bool) -> Option<Vec<Instance>> {
-    let mut out = Vec::new();
-    let mut at = 0;
     let width = if narrow { 2 } else { 4 };
-    let take = |at: &mut usize, n: usize| -> Option<&[u8]> {
-        let s = bytes.get(*at..*at + n)?;
-        *at += n;
-        Some(s)
-    };
     let id = |s: &[u8]| -> u32 {
         if narrow {
             u32::from(u16::from_le_bytes([s[0], s[1]]))
@@ -255,26 +244,23 @@ fn decode_all(bytes: &[u8], narrow: bool) -> Option<Vec<Instance>> {
             u32::from_le_bytes([s[0], s[1], s[2], s[3]])
         }
     };
-    while at < bytes.len() {
-        let head = take(&mut at, HEADER_BYTES)?;
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (record, after) = rest.split_at(record_len(rest, narrow)?);
+        rest = after;
+        let (head, body) = record.split_at(HEADER_BYTES);
         let len = u16::from_le_bytes([head[0], head[1]]) as usize;
-        let segment_a_len = u16::from_le_bytes([head[2], head[3]]) as usize;
-        let preds = u16::from_le_bytes([head[4], head[5]]) as usize;
-        let is_random_next = head[6] != 0;
-        let source = u64::from_le_bytes(head[7..15].try_into().ok()?);
-        let ids = take(&mut at, len * width)?;
-        let input_ids = ids.chunks_exact(width).map(id).collect();
-        let pairs = take(&mut at, preds * (2 + width))?;
-        let predictions = pairs
-            .chunks_exact(2 + width)
-            .map(|p| (u32::from(u16::from_le_bytes([p[0], p[1]])), id(&p[2..])))
-            .collect();
+        let (ids, pairs) = body.split_at(len * width);
         out.push(Instance {
-            input_ids,
-            segment_a_len,
-            predictions,
-            is_random_next,
-            source,
+            input_ids: ids.chunks_exact(width).map(id).collect(),
+            segment_a_len: u16::from_le_bytes([head[2], head[3]]) as usize,
+            predictions: pairs
+                .chunks_exact(2 + width)
+                .map(|p| (u32::from(u16::from_le_bytes([p[0], p[1]])), id(&p[2..])))
+                .collect(),
+            is_random_next: head[6] != 0,
+            source: u64::from_le_bytes(head[7..15].try_into().ok()?),
         });
     }
     Some(out)
@@ -283,6 +269,10 @@ fn decode_all(bytes: &[u8], narrow: bool) -> Option<Vec<Instance>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read_bucket(dir: &Path, b: usize, len: u64, vocab: usize) -> Result<Vec<Instance>> {
+        BucketBytes::read(dir, b, len, vocab)?.instances()
+    }
 
     fn inst(seed: u32) -> Instance {
         Instance {
