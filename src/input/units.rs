@@ -254,9 +254,9 @@ impl UnitReader {
         let mut pending = Vec::new();
         let format = match self.format {
             Format::Auto => {
-                loop {
+                for line in 1.. {
                     let start = pending.len();
-                    let n = read_line(&mut reader, &mut pending, &path, 1, 0)?;
+                    let n = read_line(&mut reader, &mut pending, &path, line, 0)?;
                     if n == 0 || !pending[start..].iter().all(u8::is_ascii_whitespace) {
                         break;
                     }
@@ -312,21 +312,21 @@ fn read_line(
         .read_until(b'\n', buf)
         .map_err(|e| read_error(path, e))?;
     if n > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
-        let line_start = buf[..start]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        return Err(Error::format(
-            path,
-            line,
-            format!(
-                "line longer than {} MiB (starting at byte offset {}); not a text corpus?",
-                MAX_LINE_BYTES >> 20,
-                offset + line_start as u64
-            ),
-        ));
+        return Err(line_too_long(path, line, offset + start as u64));
     }
     Ok(n)
+}
+
+/// Line `line` of `path`, starting at byte `offset`, is longer than [`MAX_LINE_BYTES`].
+fn line_too_long(path: &Path, line: usize, offset: u64) -> Error {
+    Error::format(
+        path,
+        line,
+        format!(
+            "line longer than {} MiB (starting at byte offset {offset}); not a text corpus?",
+            MAX_LINE_BYTES >> 20
+        ),
+    )
 }
 
 /// Reads the next unit of `file`, or `None` when the file has been fully emitted.
@@ -372,14 +372,10 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
         }
         let line = file.next_line + lines_in_unit;
         if bytes.len() - scanned > MAX_LINE_BYTES {
-            return Err(Error::format(
+            return Err(line_too_long(
                 &file.path,
                 line,
-                format!(
-                    "line longer than {} MiB (starting at byte offset {}); not a text corpus?",
-                    MAX_LINE_BYTES >> 20,
-                    file.offset + scanned as u64
-                ),
+                file.offset + scanned as u64,
             ));
         }
         if bytes.len() > MAX_UNIT_BYTES {
@@ -401,7 +397,6 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
         file.reader.consume(n);
     }
     // The end of the file; a last line without '\n'.
-    let at_end = true;
     if scanned < bytes.len() {
         docs_in_unit += u64::from(classify(file.format, &bytes[scanned..], prev_blank).starts_doc);
         lines_in_unit += 1;
@@ -410,7 +405,7 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
         file.done = true;
         return Ok(None);
     }
-    make_unit(file, index, bytes, docs_in_unit, lines_in_unit, at_end).map(Some)
+    make_unit(file, index, bytes, docs_in_unit, lines_in_unit, true).map(Some)
 }
 
 /// The unit of `file` holding `bytes` (`docs` documents on `lines` lines); advances the file.
