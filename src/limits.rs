@@ -9,10 +9,15 @@
 use crate::error::{Error, Result};
 
 /// Files a build opens besides its buckets, at most: inputs, shards, state, standard streams.
-pub const OTHER_FILES: u64 = 256;
+const OTHER_FILES: u64 = 256;
 
-/// Makes sure this process may hold `needed` files open.
-pub fn ensure_open_files(needed: u64) -> Result<()> {
+/// Makes sure this process may hold `spill_buckets` bucket files open besides its others.
+pub fn ensure_open_files(spill_buckets: u64) -> Result<()> {
+    raise_limit(spill_buckets.saturating_add(OTHER_FILES), spill_buckets)
+}
+
+/// Makes sure this process may hold `needed` files open, `buckets` of them spill buckets.
+fn raise_limit(needed: u64, buckets: u64) -> Result<()> {
     #[cfg(unix)]
     {
         let mut limit = libc::rlimit {
@@ -31,8 +36,7 @@ pub fn ensure_open_files(needed: u64) -> Result<()> {
         let too_low = |what: &str| {
             Error::Config(format!(
                 "the build may keep {needed} files open ({buckets} spill buckets and the rest), \
-                 but {what}: raise the limit (`ulimit -n {needed}`) and run it again",
-                buckets = needed.saturating_sub(OTHER_FILES)
+                 but {what}: raise the limit (`ulimit -n {needed}`) and run it again"
             ))
         };
         if hard < needed && limit.rlim_max != libc::RLIM_INFINITY {
@@ -49,7 +53,7 @@ pub fn ensure_open_files(needed: u64) -> Result<()> {
         }
     }
     #[cfg(not(unix))]
-    let _ = needed;
+    let _ = (needed, buckets);
     Ok(())
 }
 
@@ -79,14 +83,15 @@ mod tests {
     #[test]
     fn raises_the_soft_limit_up_to_the_hard_one() {
         let (soft, hard) = limits();
-        ensure_open_files(soft).unwrap();
+        raise_limit(soft, 1).unwrap();
         assert_eq!(limits().0, soft, "a limit high enough is left alone");
         let want = hard.map_or(soft, |h| soft.saturating_add(16).min(h));
-        ensure_open_files(want).unwrap();
+        raise_limit(want, 1).unwrap();
         assert_eq!(limits().0, want.max(soft));
         if let Some(hard) = hard {
-            let err = ensure_open_files(hard + 1).unwrap_err().to_string();
+            let err = raise_limit(hard + 1, 7).unwrap_err().to_string();
             assert!(err.contains(&format!("ulimit -n {}", hard + 1)), "{err}");
+            assert!(err.contains("7 spill buckets"), "{err}");
         }
     }
 }

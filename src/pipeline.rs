@@ -12,7 +12,8 @@
 //!    the input is all read, the last units tokenize their documents in parallel, so threads
 //!    left without a unit help. The calling thread takes the results back in unit order,
 //!    appends the records to their buckets ([`crate::spill`]) and checkpoints
-//!    ([`crate::state`]) at most every [`CHECKPOINT_INTERVAL`] and at the end of the phase.
+//!    ([`crate::state`]) at most every [`CHECKPOINT_INTERVAL`]; the end of the phase is
+//!    recorded with the first finished shard.
 //! 2. **Write.** Each bucket in turn is loaded (the first one decoded in parallel), shuffled
 //!    with its own stream and appended to the shards, whose row groups are padded, encoded and
 //!    compressed on the pool while the calling thread goes on loading (up to `threads + 2`
@@ -366,9 +367,7 @@ fn spill_phase(
     progress: &mut Progress,
 ) -> Result<()> {
     let threads = pool.current_num_threads();
-    crate::limits::ensure_open_files(
-        state.bucket_lengths.len() as u64 + crate::limits::OTHER_FILES,
-    )?;
+    crate::limits::ensure_open_files(state.bucket_lengths.len() as u64)?;
     let mut spill = SpillWriter::open(spill_dir, &state.bucket_lengths)?;
     let mut reader =
         UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes)
