@@ -35,8 +35,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use crossbeam_channel::Receiver;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::arrow_writer::{
-    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn,
-    ArrowRowGroupWriterFactory,
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -194,36 +193,20 @@ pub struct EncodedRowGroup(Vec<ArrowColumnChunk>);
 impl RowGroupJob {
     /// Pads the instances into columns and encodes and compresses them.
     pub fn encode(self) -> std::result::Result<EncodedRowGroup, String> {
-        let leaves = self.leaves()?;
-        let chunks = leaves
-            .into_iter()
-            .map(encode_leaf)
-            .collect::<Result<_, _>>()?;
-        Ok(EncodedRowGroup(chunks))
-    }
-
-    /// Each column writer with the leaf column it encodes.
-    fn leaves(self) -> std::result::Result<Vec<(ArrowColumnWriter, ArrowLeafColumn)>, String> {
         let batch = to_batch(&self.instances, self.max_seq_len, self.pad, &self.schema)
             .map_err(|e| e.to_string())?;
         drop(self.instances);
         let mut writers = self.writers.into_iter();
-        let mut out = Vec::new();
+        let mut chunks = Vec::new();
         for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
             for leaf in compute_leaves(field, column).map_err(|e| e.to_string())? {
-                let writer = writers.next().ok_or("more leaves than column writers")?;
-                out.push((writer, leaf));
+                let mut writer = writers.next().ok_or("more leaves than column writers")?;
+                writer.write(&leaf).map_err(|e| e.to_string())?;
+                chunks.push(writer.close().map_err(|e| e.to_string())?);
             }
         }
-        Ok(out)
+        Ok(EncodedRowGroup(chunks))
     }
-}
-
-fn encode_leaf(
-    (mut writer, leaf): (ArrowColumnWriter, ArrowLeafColumn),
-) -> std::result::Result<ArrowColumnChunk, String> {
-    writer.write(&leaf).map_err(|e| e.to_string())?;
-    writer.close().map_err(|e| e.to_string())
 }
 
 /// The result of one row-group job, as delivered by an [`Encoder`].
