@@ -310,24 +310,13 @@ impl Tokenizer {
         // The three derived parts are independent; built side by side, loading takes about
         // the time of the longest (where no thread can be started, a part is built here).
         let (tables, json, fast) = std::thread::scope(|scope| {
-            let spawn = std::thread::Builder::new;
-            let json = spawn().spawn_scoped(scope, || inner.to_string(true)).ok();
-            let fast = spawn()
-                .spawn_scoped(scope, || FastBert::from_tokenizer(&inner).ok())
-                .ok();
+            let json_task = || inner.to_string(true);
+            let fast_task = || FastBert::from_tokenizer(&inner).ok();
+            let json = std::thread::Builder::new().spawn_scoped(scope, json_task);
+            let fast = std::thread::Builder::new().spawn_scoped(scope, fast_task);
             let tables = token_tables(&inner, prefix.as_deref(), vocab_size, &added_special);
-            let json = match json {
-                Some(handle) => handle
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
-                None => inner.to_string(true),
-            };
-            let fast = match fast {
-                Some(handle) => handle
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
-                None => FastBert::from_tokenizer(&inner).ok(),
-            };
+            let json = json.map_or_else(|_| json_task(), joined);
+            let fast = fast.map_or_else(|_| fast_task(), joined);
             (tables, json, fast)
         });
         let (continuation, random_pool) = tables.map_err(err)?;
@@ -413,6 +402,13 @@ impl Tokenizer {
     pub fn sha256(&self) -> &str {
         &self.sha256
     }
+}
+
+/// The result of a scoped thread, its panic carried on.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
 
 /// Which ids are continuation pieces (start with the WordPiece `prefix`), and the ids random
