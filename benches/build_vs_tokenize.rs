@@ -4,7 +4,7 @@
 //! For `--max-seq-len` 128 and 512 and 1 and 2 threads, times (a) bare tokenization of every
 //! non-blank line of the corpus's documents with the tokenizer the build uses, on the same
 //! threads (no sentence splitting, no pairing, no output; the `tokenizers` crate's
-//! `encode_batch` is printed beside it for reference) and (b) `pipeline::build` of the same
+//! `encode_batch` is printed beside it for reference) and (b) `build::build` of the same
 //! files, and prints MB/s of both and their ratio; then the build's scaling from 1 to 2
 //! threads. Tokenization is the irreducible core of a build; the ratio shows what everything
 //! else costs on top. At 128 it also times the build with `--tokenizer-impl crate` against the
@@ -17,9 +17,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use bertprep::build::progress::ProgressMode;
+use bertprep::build::{self, BuildOptions};
 use bertprep::input::{self, Format};
-use bertprep::pipeline::{self, BuildOptions};
-use bertprep::progress::ProgressMode;
 use bertprep::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
 use bertprep::BuildConfig;
 use rayon::prelude::*;
@@ -103,7 +103,7 @@ fn main() {
                 progress: ProgressMode::Quiet,
                 worker: None,
             };
-            pipeline::build(&opts).unwrap();
+            build::build(&opts).unwrap();
         };
         let secs = best(&mut || build(128, TokenizerImpl::Crate));
         println!(

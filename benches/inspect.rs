@@ -12,8 +12,8 @@ use common::corpus_files;
 
 use std::time::Duration;
 
+use bertprep::build::{self, BuildOptions};
 use bertprep::inspect::{inspect, InspectOptions, Show};
-use bertprep::pipeline::{self, BuildOptions};
 use bertprep::tokenize::TokenizerSource;
 use bertprep::BuildConfig;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -33,10 +33,10 @@ fn bench_inspect(c: &mut Criterion) {
         tokenizer_impl: bertprep::tokenize::TokenizerImpl::Auto,
         threads: 0,
         overwrite: false,
-        progress: bertprep::progress::ProgressMode::Quiet,
+        progress: bertprep::build::progress::ProgressMode::Quiet,
         worker: None,
     };
-    let rows = pipeline::build(&opts).unwrap().manifest.counters.instances;
+    let rows = build::build(&opts).unwrap().manifest.counters.instances;
     let mut group = c.benchmark_group("inspect");
     group.throughput(Throughput::Elements(rows));
     group.sample_size(10);

@@ -11,9 +11,9 @@ use common::corpus_files;
 
 use std::time::Duration;
 
+use bertprep::build::{self, tokenize_documents, BuildOptions};
 use bertprep::input::{self, Format};
-use bertprep::instance::{create_instances, Counters, InstanceSettings, TokenizedDocument};
-use bertprep::pipeline::{self, tokenize_documents, BuildOptions};
+use bertprep::instances::{create_instances, Counters, InstanceSettings, TokenizedDocument};
 use bertprep::shard::{ShardMeta, ShardWriter};
 use bertprep::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
 use bertprep::{segment, BuildConfig};
@@ -142,10 +142,10 @@ fn end_to_end(c: &mut Criterion) {
                         tokenizer_impl: TokenizerImpl::Auto,
                         threads,
                         overwrite: false,
-                        progress: bertprep::progress::ProgressMode::Quiet,
+                        progress: bertprep::build::progress::ProgressMode::Quiet,
                         worker: None,
                     };
-                    pipeline::build(&opts).unwrap().manifest.counters.instances
+                    build::build(&opts).unwrap().manifest.counters.instances
                 })
             });
         }

@@ -16,8 +16,6 @@
 //! - `segment_properties` — the splitter's invariants on arbitrary Unicode.
 //! - `sentences` — `bertprep sentences` through the binary.
 //! - `interop` — pyarrow opens the shards and agrees with them.
-//! - `train` — `bert-train` end to end: learning, exact resume, checkpoints, errors.
-//! - `train_parity` — the trainer's model, gradients and optimiser equal `transformers`'.
 
 #[path = "suite/build.rs"]
 mod build;
@@ -45,9 +43,5 @@ mod segment_properties;
 mod sentences;
 #[path = "suite/statistics.rs"]
 mod statistics;
-#[path = "suite/train.rs"]
-mod train;
-#[path = "suite/train_parity.rs"]
-mod train_parity;
 #[path = "suite/util.rs"]
 mod util;

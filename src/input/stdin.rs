@@ -13,27 +13,26 @@ use crate::error::{Error, Result};
 /// The `--in` argument that means standard input.
 pub const STDIN_ARG: &str = "-";
 
-/// Replaces every `-` in `inputs` by `spool` (in `out`), after copying standard input there
+/// Replaces every `-` in `inputs` by `path` (a file in `out`), after copying standard input there
 /// once; returns the inputs and the spool file, if one was written.
 pub fn spool(
     inputs: &[PathBuf],
     out: &Path,
-    spool: &str,
+    path: &Path,
 ) -> Result<(Vec<PathBuf>, Option<PathBuf>)> {
     if !inputs.iter().any(|p| p.as_os_str() == STDIN_ARG) {
         return Ok((inputs.to_vec(), None));
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let path = out.join(spool);
     let copied = (|| {
-        let mut file = std::fs::File::create(&path)?;
+        let mut file = std::fs::File::create(path)?;
         std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
         file.sync_all()
     })();
     if let Err(e) = copied {
-        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(path);
         return Err(Error::io(
-            &path,
+            path,
             std::io::Error::new(e.kind(), format!("copying standard input: {e}")),
         ));
     }
@@ -41,11 +40,11 @@ pub fn spool(
         .iter()
         .map(|p| {
             if p.as_os_str() == STDIN_ARG {
-                path.clone()
+                path.to_path_buf()
             } else {
                 p.clone()
             }
         })
         .collect();
-    Ok((inputs, Some(path)))
+    Ok((inputs, Some(path.to_path_buf())))
 }

@@ -12,7 +12,6 @@
 
 use serde::Serialize;
 
-use super::reader::RowView;
 use crate::shard::{ShardRow, IGNORE_LABEL};
 use crate::tokenize::{SpecialTokens, Tokenizer};
 
@@ -199,7 +198,7 @@ pub fn decode(
     specials: &SpecialTokens,
     vocab: Vocab<'_>,
 ) -> DecodedInstance {
-    let view = RowView::of(row);
+    let view = row.view();
     let n = view.len();
     let sep = specials.sep as i32;
     let ids = &row.input_ids[..n];

@@ -4,22 +4,21 @@
 //! as text ([`render::text`]) or as one JSON document ([`Report::to_json`], field names documented
 //! in README.md). The stages, one module each:
 //!
-//! 1. [`reader`] — open each shard's footer (telling non-Parquet, truncated and foreign files
-//!    apart), then stream its rows one row group at a time as borrowed [`reader::RowView`]s.
+//! 1. [`crate::shard::reader`] — open each shard's footer (telling non-Parquet, truncated and
+//!    foreign files apart), then stream its rows one row group at a time as borrowed
+//!    [`crate::shard::RowView`]s.
 //! 2. [`stats`] — length histogram, predictions and their [MASK]/random/kept shares, NSP share,
 //!    segment lengths, padding; per shard and summed over the directory.
 //! 3. [`decode`] — the rows asked for (`--rows N`, `--row K`) as readable segments A and B.
-//! 4. [`check`] — with `--check`, every row's invariants and, for a directory, `manifest.json`'s
-//!    row counts, sizes, SHA-256 checksums and counters.
+//! 4. [`crate::shard::check`] — with `--check`, every row's invariants and, for a directory,
+//!    `manifest.json`'s row counts, sizes, SHA-256 checksums and counters.
 //! 5. [`render`] — the report as text, with colour when asked.
 //!
 //! One pass reads every row once; memory is bounded by one row group plus the rows shown,
 //! whatever the size of the directory. The tokenizer is `tokenizer.json` beside the shards (or
 //! `--tokenizer`); without one, tokens are shown as ids and the report says so.
 
-pub mod check;
 pub mod decode;
-pub mod reader;
 pub mod render;
 pub mod stats;
 
@@ -28,15 +27,16 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::manifest::{Manifest, MANIFEST_FILE, TOKENIZER_FILE};
-use crate::shard::{
-    ShardRow, META_CONFIG, META_SCHEMA_VERSION, META_SPECIAL_TOKENS, META_TOKENIZER_SHA256,
-    SCHEMA_VERSION,
+use crate::output::layout::{MANIFEST_FILE, TOKENIZER_FILE};
+use crate::output::manifest::Manifest;
+use crate::shard::check::{
+    check_manifest_entry, check_row, sha256_file, RowProblem, RowRules, Violation,
 };
+use crate::shard::meta::ShardMetadata;
+use crate::shard::reader::{Columns, ShardFile};
+use crate::shard::{ShardRow, SCHEMA_VERSION};
 use crate::tokenize::{SpecialTokens, Tokenizer};
-use check::{check_manifest_entry, check_row, sha256_file, RowRules, Violation};
 use decode::{DecodedInstance, RowPlace, Vocab};
-use reader::{Columns, ShardFile};
 use stats::{round6, Stats, StatsSummary};
 
 /// Which rows to show decoded.
@@ -174,7 +174,10 @@ pub fn inspect(opts: &InspectOptions) -> Result<Report> {
 
     // 1. Footers and metadata.
     let shards = open_shards(&target, opts.check, &mut found)?;
-    let meta = shards.first().map(ShardMetadata::of).unwrap_or_default();
+    let meta = shards
+        .first()
+        .map(ShardFile::shard_metadata)
+        .unwrap_or_default();
     compare_metadata(&shards, &meta, &mut found, &mut notes);
 
     // 2. Tokenizer, special ids, vocabulary size.
@@ -337,7 +340,7 @@ fn compare_metadata(
         ));
     }
     for shard in shards.iter().skip(1) {
-        if ShardMetadata::of(shard) != *meta {
+        if shard.shard_metadata() != *meta {
             let message =
                 "metadata (config, tokenizer or schema version) differs from the first shard's";
             found.file(&file_name(&shard.path), message.into());
@@ -613,35 +616,6 @@ fn manifest_files(dir: &Path) -> Vec<String> {
     files
 }
 
-/// The `bertprep.*` metadata of one shard.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct ShardMetadata {
-    schema_version: Option<u32>,
-    config: Option<serde_json::Value>,
-    tokenizer_sha256: Option<String>,
-    specials: Option<SpecialTokens>,
-}
-
-impl ShardMetadata {
-    fn of(shard: &ShardFile) -> ShardMetadata {
-        let get = |key: &str| shard.metadata.get(key);
-        ShardMetadata {
-            schema_version: get(META_SCHEMA_VERSION).and_then(|v| v.parse().ok()),
-            config: get(META_CONFIG).and_then(|v| serde_json::from_str(v).ok()),
-            tokenizer_sha256: get(META_TOKENIZER_SHA256).cloned(),
-            specials: get(META_SPECIAL_TOKENS).and_then(|v| serde_json::from_str(v).ok()),
-        }
-    }
-
-    fn max_seq_len(&self) -> Option<usize> {
-        self.config
-            .as_ref()?
-            .get("max_seq_len")?
-            .as_u64()
-            .and_then(|n| usize::try_from(n).ok())
-    }
-}
-
 /// Violations as they are found: all counted, the first few kept.
 #[derive(Debug)]
 struct Findings {
@@ -681,8 +655,8 @@ impl Findings {
         });
     }
 
-    fn row(&mut self, file: &str, row: u64, result: std::result::Result<(), String>) {
-        if let Err(message) = result {
+    fn row(&mut self, file: &str, row: u64, result: std::result::Result<(), RowProblem>) {
+        if let Err(RowProblem(message)) = result {
             self.rows_failed += 1;
             self.push(Violation {
                 file: file.to_string(),

@@ -22,7 +22,7 @@
 
 use serde::Serialize;
 
-use super::reader::RowView;
+use crate::shard::RowView;
 use crate::shard::IGNORE_LABEL;
 use crate::tokenize::SpecialTokens;
 
@@ -289,8 +289,8 @@ mod tests {
     #[test]
     fn counts_prediction_kinds_segments_and_padding() {
         let mut stats = Stats::default();
-        stats.add(&RowView::of(&row(0)), &SP);
-        stats.add(&RowView::of(&row(1)), &SP);
+        stats.add(&row(0).view(), &SP);
+        stats.add(&row(1).view(), &SP);
         let s = stats.summary(8);
         assert_eq!(s.rows, 2);
         assert_eq!(
@@ -315,8 +315,8 @@ mod tests {
         let mut whole = Stats::default();
         let (mut a, mut b) = (Stats::default(), Stats::default());
         for (i, r) in rows.iter().enumerate() {
-            whole.add(&RowView::of(r), &SP);
-            if i < 2 { &mut a } else { &mut b }.add(&RowView::of(r), &SP);
+            whole.add(&r.view(), &SP);
+            if i < 2 { &mut a } else { &mut b }.add(&r.view(), &SP);
         }
         a.merge(&b);
         assert_eq!(a, whole);

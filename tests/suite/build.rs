@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use bertprep::manifest::Manifest;
+use bertprep::output::manifest::Manifest;
 use bertprep::shard::read_shard;
 use bertprep::tokenize::{SpecialTokens, Tokenizer};
 

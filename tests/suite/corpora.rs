@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use bertprep::manifest::Manifest;
+use bertprep::output::manifest::Manifest;
 
 use crate::util::{bertprep, build_ok, file_names, fixtures};
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bertprep::manifest::Manifest;
+use bertprep::output::manifest::Manifest;
 use bertprep::shard::{read_shard, ShardRow};
 
 use crate::util::*;

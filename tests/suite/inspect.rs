@@ -23,7 +23,7 @@ use arrow_array::{
 };
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Schema};
-use bertprep::manifest::Manifest;
+use bertprep::output::manifest::Manifest;
 use bertprep::shard::{arrow_schema, read_shard, ShardRow};
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;

@@ -1,8 +1,8 @@
 //! Property tests: every instance holds its invariants whatever the documents and settings.
 
-use bertprep::instance::{create_instances, Counters, InstanceSettings, TokenizedDocument};
-use bertprep::masking::{num_to_predict, MaskSettings, MaskVocab};
-use bertprep::pairs::PairSettings;
+use bertprep::instances::masking::{num_to_predict, MaskSettings, MaskVocab};
+use bertprep::instances::pairs::PairSettings;
+use bertprep::instances::{create_instances, Counters, InstanceSettings, TokenizedDocument};
 use bertprep::shard::ShardRow;
 use bertprep::tokenize::SpecialTokens;
 use proptest::prelude::*;
@@ -16,13 +16,48 @@ const SPECIALS: SpecialTokens = SpecialTokens {
     sep: 3,
     mask: 4,
 };
-/// Ids 10..60 start words, 60..80 are `##` continuations.
-const VOCAB: u32 = 80;
+/// First id of the documents' tokens; below it only special ids.
+const FIRST_WORD: u32 = 10;
+/// Ids per document: document `d` uses `FIRST_WORD + d * DOC_IDS ..` the next block, the first
+/// [`WORD_STARTS`] of them starting words and the rest `##` continuations, so every token
+/// names its document.
+const DOC_IDS: u32 = 30;
+const WORD_STARTS: u32 = 20;
+const MAX_DOCS: usize = 6;
+const VOCAB: u32 = FIRST_WORD + DOC_IDS * MAX_DOCS as u32;
+
+/// The document a (non-special) token id belongs to.
+fn doc_of(id: u32) -> usize {
+    ((id - FIRST_WORD) / DOC_IDS) as usize
+}
+
+fn is_continuation(id: u32) -> bool {
+    id >= FIRST_WORD && (id - FIRST_WORD) % DOC_IDS >= WORD_STARTS
+}
 
 fn docs_strategy() -> impl Strategy<Value = Vec<Vec<Vec<u32>>>> {
-    let sentence = prop::collection::vec(10u32..VOCAB, 1..40);
+    let sentence = prop::collection::vec(0..DOC_IDS, 1..40);
     let doc = prop::collection::vec(sentence, 1..10);
-    prop::collection::vec(doc, 1..6)
+    prop::collection::vec(doc, 1..=MAX_DOCS).prop_map(|docs| {
+        docs.into_iter()
+            .enumerate()
+            .map(|(d, doc)| {
+                let base = FIRST_WORD + d as u32 * DOC_IDS;
+                doc.into_iter()
+                    .map(|s| s.into_iter().map(|t| base + t).collect())
+                    .collect()
+            })
+            .collect()
+    })
+}
+
+/// The instance's tokens with every prediction put back to its original.
+fn originals(inst: &bertprep::instances::Instance) -> Vec<u32> {
+    let mut ids = inst.input_ids.clone();
+    for &(pos, original) in &inst.predictions {
+        ids[pos as usize] = original;
+    }
+    ids
 }
 
 #[derive(Debug, Clone)]
@@ -67,8 +102,8 @@ proptest! {
 
     #[test]
     fn every_instance_holds_its_invariants(case in case_strategy()) {
-        let continuation: Vec<bool> = (0..VOCAB).map(|id| id >= 60).collect();
-        let pool: Vec<u32> = (10..VOCAB).collect();
+        let continuation: Vec<bool> = (0..VOCAB).map(is_continuation).collect();
+        let pool: Vec<u32> = (FIRST_WORD..VOCAB).collect();
         let settings = InstanceSettings {
             seed: case.seed,
             dupe_factor: case.dupe_factor,
@@ -97,10 +132,30 @@ proptest! {
             let row = ShardRow::from_instance(inst, case.max_seq_len, SPECIALS.pad);
             let predictions = assert_row_invariants(&row, SPECIALS, case.max_seq_len);
             let want = num_to_predict(inst.input_ids.len(), &settings.mask);
+            let predicted: Vec<bool> = {
+                let mut p = vec![false; inst.input_ids.len()];
+                for &(pos, _) in &inst.predictions {
+                    p[pos as usize] = true;
+                }
+                p
+            };
+            let original = originals(inst);
             if case.whole_word_mask {
                 // Whole words that would overshoot are passed over, so fewer may be taken; one word
                 // is always taken, capped at max_predictions.
                 prop_assert!(predictions <= case.max_predictions);
+                // Every piece of a masked word is predicted, unless the cap cut the word short:
+                // a word's pieces are the positions joined by `##` continuations.
+                if predictions < case.max_predictions {
+                    for i in 1..original.len() {
+                        if is_continuation(original[i]) && original[i - 1] >= FIRST_WORD {
+                            prop_assert_eq!(
+                                predicted[i], predicted[i - 1],
+                                "a word split at position {} of {:?}", i, original
+                            );
+                        }
+                    }
+                }
             } else {
                 prop_assert_eq!(predictions, want);
             }
@@ -108,21 +163,21 @@ proptest! {
             for &(pos, original) in &inst.predictions {
                 let shown = inst.input_ids[pos as usize];
                 prop_assert!(shown == SPECIALS.mask || shown == original || pool.contains(&shown));
-                prop_assert!((10..VOCAB).contains(&original));
+                prop_assert!((FIRST_WORD..VOCAB).contains(&original));
             }
-            // A true-next pair's B comes from the same document as A, a random one's never does.
-            let doc = &case.docs[inst.source as usize];
-            let b_start = inst.segment_a_len;
-            let b_first = inst
-                .predictions
-                .iter()
-                .find(|p| p.0 as usize == b_start)
-                .map_or(inst.input_ids[b_start], |p| p.1);
-            if !inst.is_random_next {
-                prop_assert!(doc.iter().flatten().any(|&t| t == b_first));
-            }
+            // By document: A is all from the instance's document; a true-next B always is too,
+            // and a random B never is (and comes from one other document).
+            let a_doc = inst.source as usize;
+            let a = &original[1..inst.segment_a_len - 1];
+            let b = &original[inst.segment_a_len..original.len() - 1];
+            prop_assert!(a.iter().all(|&t| doc_of(t) == a_doc), "A {:?} not all from {}", a, a_doc);
+            let b_docs: std::collections::BTreeSet<usize> = b.iter().map(|&t| doc_of(t)).collect();
+            prop_assert_eq!(b_docs.len(), 1, "B {:?} spans documents", b);
+            let b_doc = *b_docs.iter().next().unwrap();
             if inst.is_random_next {
-                prop_assert!(case.docs.len() >= 2);
+                prop_assert_ne!(b_doc, a_doc);
+            } else {
+                prop_assert_eq!(b_doc, a_doc);
             }
         }
         prop_assert_eq!(

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use bertprep::input::{self, Format};
-use bertprep::manifest::Manifest;
+use bertprep::output::manifest::Manifest;
 use bertprep::segment::split;
 
 use crate::util::*;

@@ -1,6 +1,6 @@
 //! Rates measured on real Wikipedia text: the NSP coin, the 80/10/10 split, short targets.
 
-use bertprep::manifest::Manifest;
+use bertprep::output::manifest::Manifest;
 use bertprep::shard::read_shard;
 
 use crate::util::*;

@@ -16,15 +16,25 @@ pub fn fixtures() -> PathBuf {
     root().join("fixtures")
 }
 
-/// A corpus under `../shared/corpora`, or `None` with a message saying the test is skipped.
+/// Set to `1` where the shared corpora must be present (CI): a missing corpus then fails the
+/// test instead of skipping it.
+pub const REQUIRE_CORPORA: &str = "BERTPREP_REQUIRE_CORPORA";
+
+/// A corpus under `../shared/corpora`, or `None` with a message saying the test is skipped;
+/// panics instead when [`REQUIRE_CORPORA`] is `1`.
 pub fn shared_corpus(name: &str) -> Option<PathBuf> {
     let path = root().join("../shared/corpora").join(name);
     if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("SKIPPED: corpus {} not found", path.display());
-        None
+        return Some(path);
     }
+    if std::env::var(REQUIRE_CORPORA).is_ok_and(|v| v == "1") {
+        panic!(
+            "corpus {} not found and {REQUIRE_CORPORA}=1",
+            path.display()
+        );
+    }
+    eprintln!("SKIPPED: corpus {} not found", path.display());
+    None
 }
 
 /// Runs `bertprep` with `args`.

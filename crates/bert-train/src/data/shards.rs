@@ -1,0 +1,260 @@
+//! Opening a shard directory and reading one row group at a time, checked.
+//!
+//! [`ShardSet::open`] reads `manifest.json` (its presence means the build finished; it also
+//! gives the tokenizer's vocabulary size and special tokens), lists the `shard-*.parquet` files
+//! in order and opens each with [`bertprep::shard::ShardFile`], which reads the footer once and
+//! holds the columns to the shard schema. The per-row-group row counts are known from the
+//! footers before any data is read.
+//!
+//! [`ShardSet::read`] decodes one row group into [`Rows`] (columnar, row `i` is a
+//! [`RowView`]) and holds every row to [`bertprep::shard::check::check_row`] — the invariants
+//! `inspect --check` enforces — and to the model's [`Limits`], so a bad shard is a clear error
+//! naming the file, row group and row, never a panic or an out-of-range embedding lookup.
+
+use std::path::{Path, PathBuf};
+
+use bertprep::output::layout::{is_shard_name, MANIFEST_FILE, TOKENIZER_FILE};
+use bertprep::output::Manifest;
+use bertprep::shard::check::{check_row, RowRules};
+use bertprep::shard::{RowView, ShardFile};
+
+use crate::error::{Error, Result};
+
+/// What the model accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub vocab_size: usize,
+    pub type_vocab_size: usize,
+    pub max_positions: usize,
+}
+
+/// The shards of one `bertprep build` output directory.
+#[derive(Debug, Clone)]
+pub struct ShardSet {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub files: Vec<ShardFile>,
+}
+
+impl ShardSet {
+    /// Opens `dir`: manifest, shard list, footers and schemas.
+    pub fn open(dir: &Path) -> Result<ShardSet> {
+        if !dir.join(MANIFEST_FILE).is_file() {
+            return Err(Error::shards(
+                dir,
+                format!("no {MANIFEST_FILE}: not a finished `bertprep build` output"),
+            ));
+        }
+        let manifest = Manifest::read(dir)?;
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| is_shard_name(n))
+            .collect();
+        names.sort();
+        if names.is_empty() {
+            return Err(Error::shards(dir, "no shard-*.parquet files"));
+        }
+        let files = names
+            .iter()
+            .map(|n| ShardFile::open(&dir.join(n)))
+            .collect::<bertprep::Result<Vec<_>>>()?;
+        Ok(ShardSet {
+            dir: dir.to_path_buf(),
+            manifest,
+            files,
+        })
+    }
+
+    /// The tokenizer file beside the shards.
+    pub fn tokenizer_path(&self) -> PathBuf {
+        self.dir.join(TOKENIZER_FILE)
+    }
+
+    /// Vocabulary size of the tokenizer the shards were built with.
+    pub fn vocab_size(&self) -> usize {
+        self.manifest.tokenizer.vocab_size
+    }
+
+    /// Padded row length of the build.
+    pub fn max_seq_len(&self) -> usize {
+        self.manifest.config.max_seq_len
+    }
+
+    /// Checks the build against the model before any row is read.
+    pub fn check(&self, limits: Limits) -> Result<()> {
+        let manifest = self.dir.join(MANIFEST_FILE);
+        if self.vocab_size() > limits.vocab_size {
+            return Err(Error::shards(
+                manifest,
+                format!(
+                    "the tokenizer has {} entries but the model's vocabulary is {}",
+                    self.vocab_size(),
+                    limits.vocab_size
+                ),
+            ));
+        }
+        if self.max_seq_len() > limits.max_positions {
+            return Err(Error::shards(
+                manifest,
+                format!(
+                    "rows are {} long but the model has {} positions",
+                    self.max_seq_len(),
+                    limits.max_positions
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Total rows.
+    pub fn rows(&self) -> usize {
+        self.files
+            .iter()
+            .flat_map(|f| &f.row_group_rows)
+            .map(|&n| n as usize)
+            .sum()
+    }
+
+    /// What every row of the set must hold, from its manifest.
+    fn rules(&self) -> RowRules {
+        RowRules {
+            max_seq_len: Some(self.max_seq_len()),
+            specials: self.manifest.tokenizer.special_tokens,
+            vocab_size: Some(self.vocab_size()),
+        }
+    }
+
+    /// Reads row group `group` of shard `shard`, checked against the shard invariants and
+    /// `limits`.
+    pub fn read(&self, shard: usize, group: usize, limits: Limits) -> Result<Rows> {
+        let file = self.files.get(shard).ok_or_else(|| {
+            Error::Internal(format!("shard number {shard} of {}", self.files.len()))
+        })?;
+        let batch = file.row_group(group)?;
+        let rules = self.rules();
+        let mut rows = Rows::default();
+        for i in 0..batch.len() {
+            let row = batch.row(i);
+            let problem = check_row(&row, &rules)
+                .map_err(|p| p.0)
+                .and_then(|()| within(&row, limits));
+            if let Err(message) = problem {
+                return Err(Error::shards(
+                    &file.path,
+                    format!("row group {group} row {i}: {message}"),
+                ));
+            }
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+}
+
+/// What a valid row still needs for this model: ids inside its vocabulary (which may be
+/// smaller than the tokenizer's when [`ShardSet::check`] was not asked) and token types it has
+/// embeddings for.
+fn within(row: &RowView<'_>, limits: Limits) -> std::result::Result<(), String> {
+    let vocab = limits.vocab_size as i32;
+    if let Some(t) = row.input_ids.iter().find(|&&t| t >= vocab) {
+        return Err(format!(
+            "token id {t} outside the model's vocabulary of {vocab}"
+        ));
+    }
+    if let Some(l) = row.labels.iter().find(|&&l| l >= vocab) {
+        return Err(format!(
+            "label {l} outside the model's vocabulary of {vocab}"
+        ));
+    }
+    let types = row.token_type_ids.unwrap_or_default();
+    match types
+        .iter()
+        .find(|&&t| t as usize >= limits.type_vocab_size)
+    {
+        Some(t) => Err(format!(
+            "token type {t} outside the model's {} types",
+            limits.type_vocab_size
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Decoded rows, stored column by column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    /// Start of each row in the list columns, plus the end.
+    starts: Vec<usize>,
+    input_ids: Vec<i32>,
+    token_type_ids: Vec<i8>,
+    attention_mask: Vec<i8>,
+    labels: Vec<i32>,
+    next_sentence_label: Vec<i8>,
+    num_tokens: Vec<i16>,
+    source: Vec<u64>,
+}
+
+impl Rows {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.num_tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.num_tokens.is_empty()
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> RowView<'_> {
+        let (a, b) = (self.starts[i], self.starts[i + 1]);
+        RowView {
+            input_ids: &self.input_ids[a..b],
+            token_type_ids: Some(&self.token_type_ids[a..b]),
+            attention_mask: Some(&self.attention_mask[a..b]),
+            labels: &self.labels[a..b],
+            next_sentence_label: self.next_sentence_label[i],
+            num_tokens: self.num_tokens[i],
+            source: self.source[i],
+        }
+    }
+
+    /// Appends the rows `keep` selects (all when `None`) from `other`.
+    pub fn extend_from(&mut self, other: &Rows, keep: Option<&[bool]>) {
+        for i in 0..other.len() {
+            if keep.is_some_and(|k| !k[i]) {
+                continue;
+            }
+            self.push(other.row(i));
+        }
+    }
+
+    /// Appends one row; a column the view lacks is stored as the invariants fix it (types 0,
+    /// attention on the first `num_tokens` positions).
+    pub fn push(&mut self, r: RowView<'_>) {
+        if self.starts.is_empty() {
+            self.starts.push(0);
+        }
+        let len = r.input_ids.len();
+        self.input_ids.extend_from_slice(r.input_ids);
+        match r.token_type_ids.filter(|t| t.len() == len) {
+            Some(t) => self.token_type_ids.extend_from_slice(t),
+            None => self.token_type_ids.extend(std::iter::repeat_n(0, len)),
+        }
+        match r.attention_mask.filter(|m| m.len() == len) {
+            Some(m) => self.attention_mask.extend_from_slice(m),
+            None => self
+                .attention_mask
+                .extend((0..len).map(|i| i8::from(i < r.len()))),
+        }
+        self.labels.extend_from_slice(r.labels);
+        self.next_sentence_label.push(r.next_sentence_label);
+        self.num_tokens.push(r.num_tokens);
+        self.source.push(r.source);
+        self.starts.push(self.input_ids.len());
+    }
+
+    /// Every row, in order.
+    pub fn refs(&self) -> Vec<RowView<'_>> {
+        (0..self.len()).map(|i| self.row(i)).collect()
+    }
+}

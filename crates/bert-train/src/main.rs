@@ -1,0 +1,259 @@
+//! `bert-train`: pre-train BERT (masked LM + next sentence) on bertprep shards.
+//!
+//! Thin binary: parse flags (clap refuses a fresh run's settings beside `--resume`, which takes
+//! them from the run), turn them into a validated [`TrainConfig`] (or the overrides of a resumed
+//! run), call the library, print progress, map errors to a one-line message and a
+//! non-zero exit code.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use bert_train::metrics::progress_line;
+use bert_train::trainer::{Event, ResumeOverrides};
+use bert_train::{TrainConfig, Trainer};
+use bertprep::build::memory;
+use bertprep::error::one_line;
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bert-train",
+    version,
+    about = "Pre-train BERT (masked LM + next sentence) on bertprep shards; checkpoints load in \
+             transformers as BertForPreTraining"
+)]
+struct Cli {
+    /// Directory written by `bertprep build` (shards, manifest.json, tokenizer.json).
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "resume",
+        conflicts_with = "resume"
+    )]
+    shards: Option<PathBuf>,
+    /// Run directory for checkpoints and metrics.
+    #[arg(
+        long,
+        value_name = "RUN_DIR",
+        required_unless_present = "resume",
+        conflicts_with = "resume"
+    )]
+    out: Option<PathBuf>,
+    /// Model preset: tiny, mini, small, medium, base, large [default: base].
+    #[arg(long, conflicts_with = "config", conflicts_with = "resume")]
+    model: Option<String>,
+    /// Hugging Face config.json of the model instead of a preset.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    config: Option<PathBuf>,
+    /// Rows per micro-batch [default: 32].
+    #[arg(long, conflicts_with = "resume")]
+    batch_size: Option<usize>,
+    /// Micro-batches accumulated per optimiser step [default: 1].
+    #[arg(long, conflicts_with = "resume")]
+    grad_accum: Option<usize>,
+    /// Peak learning rate [default: 1e-4].
+    #[arg(long, conflicts_with = "resume")]
+    lr: Option<f64>,
+    /// Linear warm-up steps [default: 1% of the run].
+    #[arg(long, conflicts_with = "resume")]
+    warmup_steps: Option<u64>,
+    /// Optimiser steps (the schedule decays to 0 there).
+    #[arg(long, conflicts_with = "epochs")]
+    max_steps: Option<u64>,
+    /// Passes over the training rows, when --max-steps is not given [default: 1].
+    #[arg(long, conflicts_with = "resume")]
+    epochs: Option<f64>,
+    /// AdamW weight decay (not on biases and LayerNorm) [default: 0.01].
+    #[arg(long, conflicts_with = "resume")]
+    weight_decay: Option<f64>,
+    /// Clip the global gradient norm to this (0 = no clipping) [default: 1.0].
+    #[arg(long, conflicts_with = "resume")]
+    max_grad_norm: Option<f64>,
+    /// Seed of the initial weights, dropout, data order and held-out rows [default: 42].
+    #[arg(long, conflicts_with = "resume")]
+    seed: Option<u64>,
+    /// Evaluate on this shard directory.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "eval_fraction",
+        conflicts_with = "resume"
+    )]
+    eval_shards: Option<PathBuf>,
+    /// Hold out this share of the training rows for evaluation.
+    #[arg(long, conflicts_with = "resume")]
+    eval_fraction: Option<f64>,
+    /// Evaluate every N steps (0 = at the end only) [default: 0].
+    #[arg(long)]
+    eval_every: Option<u64>,
+    /// Batches per evaluation, at most [default: 100].
+    #[arg(long, conflicts_with = "resume")]
+    eval_batches: Option<usize>,
+    /// Checkpoint every N steps (0 = at the end only) [default: 1000].
+    #[arg(long)]
+    save_every: Option<u64>,
+    /// Write a metrics line (and progress) every N steps [default: 10].
+    #[arg(long)]
+    log_every: Option<u64>,
+    /// Rows per shuffle window [default: 10000].
+    #[arg(long, conflicts_with = "resume")]
+    shuffle_rows: Option<usize>,
+    /// Continue the run in RUN_DIR from its latest checkpoint (or from a checkpoint directory).
+    #[arg(long, value_name = "RUN_DIR")]
+    resume: Option<PathBuf>,
+    /// Stop after this step with a checkpoint, keeping the full run's schedule.
+    #[arg(long)]
+    stop_at: Option<u64>,
+    /// Compute threads [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// cpu, or cuda (needs a build with `--features cuda`) [default: cpu].
+    #[arg(long, conflicts_with = "resume")]
+    device: Option<String>,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl Cli {
+    fn train_config(&self) -> anyhow::Result<TrainConfig> {
+        let d = TrainConfig::default();
+        let config = TrainConfig {
+            shards: self.shards.clone().unwrap_or_default(),
+            out: self.out.clone().unwrap_or_default(),
+            model: self.model.clone().unwrap_or(d.model),
+            model_config: self.config.clone(),
+            batch_size: self.batch_size.unwrap_or(d.batch_size),
+            grad_accum: self.grad_accum.unwrap_or(d.grad_accum),
+            lr: self.lr.unwrap_or(d.lr),
+            warmup_steps: self.warmup_steps,
+            max_steps: self.max_steps,
+            epochs: self.epochs,
+            weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
+            max_grad_norm: self.max_grad_norm.unwrap_or(d.max_grad_norm),
+            seed: self.seed.unwrap_or(d.seed),
+            eval_shards: self.eval_shards.clone(),
+            eval_fraction: self.eval_fraction.unwrap_or(d.eval_fraction),
+            eval_every: self.eval_every.unwrap_or(d.eval_every),
+            eval_batches: self.eval_batches.unwrap_or(d.eval_batches),
+            save_every: self.save_every.unwrap_or(d.save_every),
+            log_every: self.log_every.unwrap_or(d.log_every),
+            shuffle_rows: self.shuffle_rows.unwrap_or(d.shuffle_rows),
+            stop_at: self.stop_at,
+            device: self.device.clone().unwrap_or(d.device),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    let Some(n) = threads.filter(|&n| n > 0) else {
+        return Ok(());
+    };
+    // candle's matmul asks rayon's pool and reads RAYON_NUM_THREADS for its split.
+    std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .context("cannot set the thread count")
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    memory::keep_freed_memory_for_training();
+    set_threads(cli.threads)?;
+    let mut trainer = match &cli.resume {
+        Some(dir) => {
+            let overrides = ResumeOverrides {
+                max_steps: cli.max_steps,
+                stop_at: cli.stop_at,
+                save_every: cli.save_every,
+                eval_every: cli.eval_every,
+                log_every: cli.log_every,
+            };
+            Trainer::resume(dir, &overrides)
+                .with_context(|| format!("cannot resume {}", dir.display()))?
+        }
+        None => Trainer::start(cli.train_config()?).context("cannot start training")?,
+    };
+    let quiet = cli.quiet;
+    let total = trainer.spec.total_steps;
+    if !quiet {
+        eprintln!(
+            "bert-train: {} parameters ({} layers, hidden {}), {} steps from step {}, {} training \
+             rows per epoch -> {}",
+            trainer.model.num_parameters(),
+            trainer.spec.model.num_hidden_layers,
+            trainer.spec.model.hidden_size,
+            total,
+            trainer.step(),
+            trainer.spec.train_rows,
+            trainer.spec.config.out.display()
+        );
+    }
+    let tty = std::io::stderr().is_terminal();
+    let mut observe = |event: Event<'_>| {
+        if quiet {
+            return;
+        }
+        match event {
+            Event::Train(line, eta) => {
+                let text = progress_line(line, total, eta);
+                if tty {
+                    eprint!("\r{text}\x1b[K");
+                } else {
+                    eprintln!("{text}");
+                }
+            }
+            Event::Eval(line) => {
+                if tty {
+                    eprintln!();
+                }
+                eprintln!(
+                    "eval at step {}: loss {:.4} (mlm {:.4}, nsp {:.4}), mlm accuracy {:.3}, \
+                     nsp accuracy {:.3} over {} sequences",
+                    line.step,
+                    line.loss,
+                    line.mlm_loss,
+                    line.nsp_loss,
+                    line.mlm_accuracy,
+                    line.nsp_accuracy,
+                    line.sequences
+                );
+            }
+            Event::Checkpoint(dir) => {
+                if tty {
+                    eprintln!();
+                }
+                eprintln!("checkpoint {}", dir.display());
+            }
+        }
+    };
+    let summary = trainer.run(&mut observe).context("training failed")?;
+    if !quiet {
+        eprintln!(
+            "bert-train: done: step {}/{} in {:.1} s -> {}",
+            summary.step,
+            summary.total_steps,
+            summary.seconds,
+            summary.checkpoint.display()
+        );
+        if let Some(plot) = &summary.plot {
+            eprintln!("bert-train: loss curve {}", plot.display());
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bert-train: error: {}", one_line(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}

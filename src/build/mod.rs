@@ -1,0 +1,356 @@
+//! The build: streaming work units through a thread pool, a bounded-memory global shuffle,
+//! checkpoints for resuming.
+//!
+//! This is the only module with concurrency. Files, one idea each:
+//! - this one — the orchestration: decide what the output directory holds (nothing, this
+//!   build finished or unfinished, another build), run the phases, write the tokenizer and
+//!   the manifest, clean up on failure;
+//! - [`units`] — the pure work of one unit, run as a pool task;
+//! - [`spill_phase`], [`write_phase`] — the two phases below;
+//! - [`spill`] — the bucket files; [`state`] — the checkpoint; [`existing`] — what an earlier
+//!   build left in the output directory;
+//! - [`memory`], [`limits`], [`progress`] — allocator settings, the open-file limit, progress
+//!   on stderr.
+//!
+//! Two phases:
+//!
+//! 1. **Spill.** A reader thread cuts the inputs into work units ([`crate::input::units`]) and
+//!    hands each unit this process owns to a rayon pool as a task; a unit may be read only when
+//!    one of `2 × threads + 2` in-flight tokens is free (a slow unit holds up the in-order
+//!    collection, and the others go on meanwhile), which bounds memory whatever the corpus
+//!    size. Tasks run the pure stages — decode, parse, split sentences, tokenize, pair, mask —
+//!    and draw a spill bucket for every instance and encode its record ([`units::process_unit`]); once
+//!    the input is all read, the last units tokenize their documents in parallel, so threads
+//!    left without a unit help. The calling thread takes the results back in unit order,
+//!    appends the records to their buckets ([`spill`]) and checkpoints
+//!    ([`state`]) at most every [`spill_phase::CHECKPOINT_INTERVAL`]; the end of the phase is
+//!    recorded with the first finished shard.
+//! 2. **Write.** Each bucket in turn is loaded (the first one decoded in parallel), shuffled
+//!    with its own stream and appended to the shards, whose row groups are padded, encoded and
+//!    compressed on the pool while the calling thread goes on loading (up to `threads + 2`
+//!    groups started, appended in order; with one thread they are encoded inline); the state
+//!    records every finished shard.
+//!
+//! Every random draw comes from streams keyed by (seed, unit or bucket, pass), and units are
+//! spilled in unit order, so the bytes written do not depend on the thread count. A build killed
+//! at any point and started again with the same arguments continues from its last checkpoint
+//! and writes the same bytes. Shards are renamed into place only when complete; `tokenizer.json`
+//! and then the manifest are written last, and the work directory is removed. On an error the
+//! work directory and every shard of the build are removed, so a failed build leaves nothing.
+//!
+//! With `--on-error skip` an input error does not end the build: an error reading a file (the
+//! reader's) drops the rest of that file, an error in a unit's stages (bad UTF-8, a format error)
+//! drops that unit; either is recorded, in unit order, as a [`Skipped`] entry in the state and
+//! the manifest. Both depend only on the input, so the output stays deterministic.
+
+pub mod existing;
+pub mod limits;
+pub mod memory;
+pub mod progress;
+pub mod spill;
+pub mod spill_phase;
+pub mod state;
+pub mod units;
+pub mod write_phase;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use crate::config::BuildConfig;
+use crate::error::{Error, Result};
+use crate::input::{self, InputFile};
+use crate::instances::InstanceSettings;
+use crate::output::atomic::write_atomic;
+use crate::output::layout::{self, Worker, TOKENIZER_FILE};
+use crate::output::manifest::{Manifest, TokenizerEntry};
+use crate::shard::{ShardEntry, ShardMeta, SCHEMA_VERSION};
+use crate::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
+use progress::{Progress, ProgressMode};
+use state::{BuildState, Identity, Phase};
+use units::UnitContext;
+
+pub use units::tokenize_documents;
+
+/// Everything a build needs besides the config: where from, where to, how.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Files and directories to read.
+    pub inputs: Vec<PathBuf>,
+    /// Output directory (created if missing).
+    pub out: PathBuf,
+    /// Settings that shape the output.
+    pub config: BuildConfig,
+    /// Tokenizer to load.
+    pub tokenizer: TokenizerSource,
+    /// Which implementation encodes text. Does not change the output.
+    pub tokenizer_impl: TokenizerImpl,
+    /// Worker threads; 0 uses every core. Does not change the output.
+    pub threads: usize,
+    /// Replace an existing build (finished or not) in `out`.
+    pub overwrite: bool,
+    /// How progress is shown on stderr.
+    pub progress: ProgressMode,
+    /// Build only the units `u % count == index` (`--worker i/N`).
+    pub worker: Option<Worker>,
+}
+
+/// What a finished build reports.
+#[derive(Debug, Clone)]
+pub struct BuildSummary {
+    /// The manifest written (or found, when the build was already complete).
+    pub manifest: Manifest,
+    /// Where the manifest is.
+    pub manifest_path: PathBuf,
+    /// Wall-clock seconds of this run.
+    pub seconds: f64,
+    /// Threads used.
+    pub threads: usize,
+    /// The run continued an interrupted build.
+    pub resumed: bool,
+    /// The output already held this build; nothing was done.
+    pub already_complete: bool,
+}
+
+/// What both phases share: the options, the pool, the work directory, progress.
+struct Phases<'a> {
+    opts: &'a BuildOptions,
+    pool: rayon::ThreadPool,
+    work: &'a Path,
+    spill_dir: PathBuf,
+    progress: Progress,
+}
+
+/// Runs a whole build (or resumes one). `--in -` reads standard input
+/// ([`input::stdin`]).
+pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
+    memory::keep_freed_memory();
+    let spool_path = layout::stdin_spool(&opts.out, opts.worker);
+    let (inputs, spool) = input::stdin::spool(&opts.inputs, &opts.out, &spool_path)?;
+    let result = build_from(opts, &inputs);
+    if let Some(path) = spool {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+/// A build ready to run: what it is and where it stands.
+struct Prepared {
+    config: BuildConfig,
+    tokenizer: Tokenizer,
+    files: Vec<InputFile>,
+    threads: usize,
+    manifest_path: PathBuf,
+    work: PathBuf,
+    state: BuildState,
+    resumed: bool,
+}
+
+/// [`build`] with `inputs` in place of `opts.inputs`.
+fn build_from(opts: &BuildOptions, inputs: &[PathBuf]) -> Result<BuildSummary> {
+    let start = Instant::now();
+    let mut p = match prepare(opts, inputs)? {
+        Ok(prepared) => prepared,
+        Err(mut done) => {
+            done.seconds = start.elapsed().as_secs_f64();
+            return Ok(done);
+        }
+    };
+    let out = opts.out.as_path();
+    let mut finished = Vec::new();
+    let mut wrote_tokenizer = false;
+    let result = run(
+        opts,
+        &p.config,
+        &p.tokenizer,
+        &p.files,
+        p.threads,
+        &p.work,
+        &mut p.state,
+    )
+    .and_then(|shards| {
+        finished.clone_from(&shards);
+        wrote_tokenizer = true;
+        write_outputs(opts, &p, shards)
+    });
+    let Prepared {
+        tokenizer,
+        manifest_path,
+        work,
+        state,
+        threads,
+        resumed,
+        ..
+    } = p;
+    // Freeing the tokenizer's tables takes milliseconds that nothing waits for (if no thread
+    // can be started, the closure and the tokenizer are dropped here).
+    let _ = std::thread::Builder::new()
+        .name("bertprep-free".into())
+        .spawn(move || drop(tokenizer));
+    match result {
+        Ok(manifest) => {
+            std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
+            Ok(BuildSummary {
+                manifest,
+                manifest_path,
+                seconds: start.elapsed().as_secs_f64(),
+                threads,
+                resumed,
+                already_complete: false,
+            })
+        }
+        Err(e) => {
+            for shard in state.shards.iter().chain(&finished) {
+                let _ = std::fs::remove_file(out.join(&shard.file));
+            }
+            // Workers share tokenizer.json; only a whole build removes the one it wrote.
+            if wrote_tokenizer && opts.worker.is_none() {
+                let _ = std::fs::remove_file(out.join(TOKENIZER_FILE));
+            }
+            let _ = std::fs::remove_dir_all(&work);
+            Err(e)
+        }
+    }
+}
+
+/// Loads the tokenizer, finds the inputs and decides what to do with the output directory:
+/// `Err(summary)` when it already holds this build, finished; otherwise the build to run,
+/// fresh or resumed (an earlier build replaced under `--overwrite`, refused without).
+fn prepare(
+    opts: &BuildOptions,
+    inputs: &[PathBuf],
+) -> Result<std::result::Result<Prepared, BuildSummary>> {
+    let mut config = opts.config.clone();
+    config.tokenizer = opts.tokenizer.origin();
+    config.validate()?;
+    if let Some(w) = opts.worker {
+        if w.count == 0 || w.index >= w.count {
+            return Err(Error::Config(format!(
+                "--worker {}/{}: the index must be below the count",
+                w.index, w.count
+            )));
+        }
+    }
+    let tokenizer = Tokenizer::load_with(&opts.tokenizer, opts.tokenizer_impl)?;
+    let files = input::discover(inputs)?;
+    if files.len() > u32::MAX as usize {
+        return Err(Error::Config("more than 2^32 input files".into()));
+    }
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let identity = Identity {
+        config: config.clone(),
+        worker: opts.worker,
+        inputs: files
+            .iter()
+            .map(|f| (f.path.display().to_string(), f.bytes))
+            .collect(),
+        tokenizer_sha256: tokenizer.sha256().to_string(),
+        buckets: spill::bucket_count(spill::estimated_text_bytes(&files), config.dupe_factor),
+    };
+    let out = opts.out.as_path();
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let manifest_path = out.join(layout::manifest_name(opts.worker));
+    let work = layout::work_dir(out, opts.worker);
+    if let Some(manifest) = existing::finished_build(opts, &manifest_path, &identity)? {
+        let _ = std::fs::remove_dir_all(&work);
+        return Ok(Err(BuildSummary {
+            manifest,
+            manifest_path,
+            seconds: 0.0,
+            threads,
+            resumed: false,
+            already_complete: true,
+        }));
+    }
+    let (state, resumed) = existing::resume_or_start(opts, &work, identity, &files)?;
+    existing::remove_stale_temporaries(out)?;
+    std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
+    state.write(&work)?;
+    Ok(Ok(Prepared {
+        config,
+        tokenizer,
+        files,
+        threads,
+        manifest_path,
+        work,
+        state,
+        resumed,
+    }))
+}
+
+/// Writes `tokenizer.json`, then the manifest listing `shards`.
+fn write_outputs(opts: &BuildOptions, p: &Prepared, shards: Vec<ShardEntry>) -> Result<Manifest> {
+    let tokenizer = &p.tokenizer;
+    write_atomic(&opts.out.join(TOKENIZER_FILE), tokenizer.json().as_bytes())?;
+    let manifest = Manifest {
+        producer: "bertprep".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        schema_version: SCHEMA_VERSION,
+        config: p.config.clone(),
+        worker: opts.worker,
+        merged_workers: None,
+        tokenizer: TokenizerEntry {
+            file: TOKENIZER_FILE.into(),
+            sha256: tokenizer.sha256().into(),
+            vocab_size: tokenizer.vocab_size(),
+            special_tokens: tokenizer.specials(),
+        },
+        inputs: p.state.inputs.clone(),
+        shards,
+        counters: p.state.counters.clone(),
+        skipped: p.state.skipped.clone(),
+    };
+    manifest.write_file(&p.manifest_path)?;
+    Ok(manifest)
+}
+
+/// Both phases, from wherever `state` is.
+fn run(
+    opts: &BuildOptions,
+    config: &BuildConfig,
+    tokenizer: &Tokenizer,
+    files: &[InputFile],
+    threads: usize,
+    work: &Path,
+    state: &mut BuildState,
+) -> Result<Vec<ShardEntry>> {
+    let ctx = UnitContext {
+        config,
+        tokenizer,
+        settings: InstanceSettings::new(config, tokenizer),
+        buckets: state.identity.buckets,
+        input_read: AtomicBool::new(false),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("bertprep-worker-{i}"))
+        .build()
+        .map_err(|source| Error::Threads { threads, source })?;
+    let mut phases = Phases {
+        opts,
+        pool,
+        work,
+        spill_dir: work.join("spill"),
+        progress: Progress::new(opts.progress),
+    };
+    if state.phase == Phase::Spill {
+        spill_phase::spill_phase(&mut phases, &ctx, files, state)?;
+        // Recorded with the first finished shard: until then a resumed build redoes the units
+        // after the last checkpoint, and the switch to writing waits for no file system work.
+        state.phase = Phase::Write;
+        // What the spill phase freed would stay resident beside the write phase's buffers,
+        // whose sizes differ; over a long spill phase that grew with the corpus.
+        memory::release_free_memory();
+    }
+    let meta = ShardMeta {
+        config: config.clone(),
+        tokenizer_sha256: tokenizer.sha256().to_string(),
+        specials: tokenizer.specials(),
+    };
+    let shards = write_phase::write_phase(&mut phases, &meta, tokenizer, state);
+    phases.progress.finish();
+    shards
+}

@@ -1,0 +1,110 @@
+//! The resumable state of a build in progress.
+//!
+//! A build keeps `OUT/.bertprep-work/` (one per worker: `.bertprep-work-wNNN/`) while it runs:
+//! the spill buckets and `state.json`, rewritten atomically at every checkpoint. The state names
+//! what the build is (config, worker, inputs with their sizes, tokenizer hash, bucket count) and
+//! how far it got (phase, units spilled with the bucket lengths at that point, counters, shards
+//! finished). A build started again with the same arguments finds its state and continues from
+//! the last checkpoint; with different arguments it is refused unless `--overwrite`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::BuildConfig;
+use crate::error::{Error, Result};
+use crate::instances::Counters;
+use crate::output::atomic::write_replacing;
+use crate::output::layout::Worker;
+use crate::output::manifest::InputEntry;
+use crate::shard::ShardEntry;
+
+/// Version of the state file layout.
+pub const STATE_VERSION: u32 = 1;
+
+/// Where a build is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Reading units and spilling instances to buckets.
+    Spill,
+    /// Shuffling buckets into shards.
+    Write,
+}
+
+/// What identifies a build: the same identity means the same output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub config: BuildConfig,
+    pub worker: Option<Worker>,
+    /// `(path, bytes on disk)` of every input, in order.
+    pub inputs: Vec<(String, u64)>,
+    pub tokenizer_sha256: String,
+    pub buckets: usize,
+}
+
+/// The checkpointed state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildState {
+    pub version: u32,
+    pub identity: Identity,
+    pub phase: Phase,
+    /// Units below this index are spilled (or were not this worker's).
+    pub next_unit: u64,
+    /// Bucket file lengths at the checkpoint.
+    pub bucket_lengths: Vec<u64>,
+    /// Totals of the units spilled.
+    pub counters: Counters,
+    /// Input skipped under `--on-error skip` so far.
+    #[serde(default)]
+    pub skipped: Vec<crate::output::manifest::Skipped>,
+    /// Per input file, totals of the units spilled.
+    pub inputs: Vec<InputEntry>,
+    /// Shards finished in the write phase.
+    pub shards: Vec<ShardEntry>,
+}
+
+impl BuildState {
+    /// A fresh state for `identity`.
+    pub fn new(identity: Identity, inputs: Vec<InputEntry>) -> Self {
+        BuildState {
+            version: STATE_VERSION,
+            bucket_lengths: vec![0; identity.buckets],
+            identity,
+            phase: Phase::Spill,
+            next_unit: 0,
+            counters: Counters::default(),
+            skipped: Vec::new(),
+            inputs,
+            shards: Vec::new(),
+        }
+    }
+
+    /// Reads the state in `work_dir`, if there is one.
+    pub fn read(work_dir: &Path) -> Result<Option<BuildState>> {
+        let path = state_path(work_dir);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        // A state from another version is treated as foreign (refused unless --overwrite).
+        Ok(serde_json::from_str(&text).ok())
+    }
+
+    /// Replaces the state atomically (not synced: it is rewritten after every unit, and a
+    /// killed process loses nothing; only shards and the manifest are synced).
+    pub fn write(&self, work_dir: &Path) -> Result<()> {
+        let path = state_path(work_dir);
+        let text = serde_json::to_vec(self).map_err(|source| Error::Json {
+            path: path.clone(),
+            source,
+        })?;
+        write_replacing(&path, &text, false)
+    }
+}
+
+/// `state.json` in a work directory.
+pub fn state_path(work_dir: &Path) -> PathBuf {
+    work_dir.join("state.json")
+}

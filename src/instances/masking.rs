@@ -1,0 +1,270 @@
+//! Masked-LM predictions: Google's `create_masked_lm_predictions`, with its flaws fixed.
+//!
+//! Lays a [`Pair`] out as `[CLS] A [SEP] B [SEP]`, then picks exactly
+//! `min(max_predictions, max(1, round(len * masked_lm_prob)))` positions among all but
+//! `[CLS]`/`[SEP]` (`len` counts the special tokens; `round` is Python's, ties to even). Each
+//! chosen position becomes `[MASK]` with probability 0.8, stays unchanged with 0.1, and becomes a
+//! random token with 0.1. With whole-word masking the candidates are whole words (a token and
+//! the `##` pieces right after it) and the 80/10/10 decision is made once per word; a word that
+//! would overshoot the count is passed over, as in Google's code (and when every word would, the
+//! shortest is taken, capped at `max_predictions`, so no instance is left without a prediction).
+//!
+//! Fixes: the random token is drawn from the vocabulary without special and `[unused]` entries
+//! (Google drew from all of it, `[PAD]` and `[CLS]` included); whole-word decisions are per word
+//! (Google decided per piece); a `##` piece right after `[SEP]` starts its own word (Google
+//! glued it to the last word of A).
+
+use super::record::{Counters, Instance, Pair};
+use crate::rng::UnitRng;
+use crate::tokenize::{SpecialTokens, Tokenizer};
+
+/// Settings of masking.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaskSettings {
+    pub masked_lm_prob: f64,
+    pub max_predictions: usize,
+    pub whole_word_mask: bool,
+}
+
+/// What masking needs to know about the vocabulary.
+#[derive(Debug, Clone, Copy)]
+pub struct MaskVocab<'a> {
+    pub specials: SpecialTokens,
+    /// `continuation[id]`: the token continues the previous token's word.
+    pub continuation: &'a [bool],
+    /// Ids a random replacement is drawn from (non-empty).
+    pub random_pool: &'a [u32],
+}
+
+impl<'a> MaskVocab<'a> {
+    /// The masking view of a tokenizer.
+    pub fn new(tokenizer: &'a Tokenizer) -> Self {
+        MaskVocab {
+            specials: tokenizer.specials(),
+            continuation: tokenizer.continuation_flags(),
+            random_pool: tokenizer.random_pool(),
+        }
+    }
+
+    fn is_continuation(&self, id: u32) -> bool {
+        self.continuation.get(id as usize).copied().unwrap_or(false)
+    }
+}
+
+/// Number of predictions for an instance of `len` tokens.
+pub fn num_to_predict(len: usize, settings: &MaskSettings) -> usize {
+    let scaled = (len as f64 * settings.masked_lm_prob).round_ties_even() as usize;
+    settings.max_predictions.min(scaled.max(1))
+}
+
+/// Lays out and masks one pair.
+pub fn mask(
+    pair: Pair,
+    settings: &MaskSettings,
+    vocab: &MaskVocab<'_>,
+    rng: &mut UnitRng,
+    counters: &mut Counters,
+) -> Instance {
+    let specials = vocab.specials;
+    let len = pair.tokens_a.len() + pair.tokens_b.len() + 3;
+    let mut input_ids = Vec::with_capacity(len);
+    input_ids.push(specials.cls);
+    input_ids.extend_from_slice(&pair.tokens_a);
+    input_ids.push(specials.sep);
+    let segment_a_len = input_ids.len();
+    input_ids.extend_from_slice(&pair.tokens_b);
+    input_ids.push(specials.sep);
+
+    // Candidate words as (start, end) position ranges; special positions are never candidates.
+    let mut words: Vec<(u32, u32)> = Vec::with_capacity(len);
+    for (pos, &id) in input_ids.iter().enumerate().take(len - 1).skip(1) {
+        if pos == segment_a_len - 1 {
+            continue;
+        }
+        let glue = settings.whole_word_mask
+            && vocab.is_continuation(id)
+            && words.last().is_some_and(|w| w.1 as usize == pos);
+        match words.last_mut() {
+            Some(word) if glue => word.1 += 1,
+            _ => words.push((pos as u32, pos as u32 + 1)),
+        }
+    }
+    rng.shuffle(&mut words);
+
+    let target = num_to_predict(len, settings);
+    let mut predictions: Vec<(u32, u32)> = Vec::with_capacity(target);
+    for &(start, end) in &words {
+        if predictions.len() >= target {
+            break;
+        }
+        let size = (end - start) as usize;
+        if predictions.len() + size > target {
+            continue;
+        }
+        predict_word(
+            &mut input_ids,
+            &mut predictions,
+            start..end,
+            vocab,
+            rng,
+            counters,
+        );
+    }
+    if predictions.is_empty() {
+        // Whole words all longer than the count: take the shortest word anyway (capped at
+        // max_predictions) so that no instance goes without a prediction.
+        if let Some(&(start, end)) = words.iter().min_by_key(|w| w.1 - w.0) {
+            let end = end.min(start + settings.max_predictions.max(1) as u32);
+            predict_word(
+                &mut input_ids,
+                &mut predictions,
+                start..end,
+                vocab,
+                rng,
+                counters,
+            );
+        }
+    }
+    predictions.sort_unstable_by_key(|p| p.0);
+
+    counters.instances += 1;
+    counters.tokens += len as u64;
+    counters.masked += predictions.len() as u64;
+    counters.random_next += u64::from(pair.is_random_next);
+    counters.truncated += u64::from(pair.truncated);
+    counters.short_target += u64::from(pair.short_target);
+    Instance {
+        input_ids,
+        segment_a_len,
+        predictions,
+        is_random_next: pair.is_random_next,
+        source: pair.source,
+    }
+}
+
+/// How a predicted position is shown to the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Mask,
+    Kept,
+    Random,
+}
+
+/// The 80/10/10 draw, in Google's order: [MASK] below 0.8, then a fair coin for kept/random.
+fn draw_shown(rng: &mut UnitRng) -> Shown {
+    if rng.chance(0.8) {
+        Shown::Mask
+    } else if rng.chance(0.5) {
+        Shown::Kept
+    } else {
+        Shown::Random
+    }
+}
+
+/// Predicts every position of one word, shown as one 80/10/10 decision.
+fn predict_word(
+    input_ids: &mut [u32],
+    predictions: &mut Vec<(u32, u32)>,
+    word: std::ops::Range<u32>,
+    vocab: &MaskVocab<'_>,
+    rng: &mut UnitRng,
+    counters: &mut Counters,
+) {
+    let shown = draw_shown(rng);
+    for pos in word {
+        let slot = &mut input_ids[pos as usize];
+        predictions.push((pos, *slot));
+        match shown {
+            Shown::Mask => {
+                *slot = vocab.specials.mask;
+                counters.masked_as_mask += 1;
+            }
+            Shown::Kept => counters.masked_as_kept += 1,
+            Shown::Random => {
+                *slot = vocab.random_pool[rng.index(vocab.random_pool.len())];
+                counters.masked_as_random += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Purpose;
+
+    const SPECIALS: SpecialTokens = SpecialTokens {
+        pad: 0,
+        unk: 1,
+        cls: 2,
+        sep: 3,
+        mask: 4,
+    };
+
+    fn pair(a: &[u32], b: &[u32]) -> Pair {
+        Pair {
+            tokens_a: a.to_vec(),
+            tokens_b: b.to_vec(),
+            is_random_next: false,
+            short_target: false,
+            truncated: false,
+            source: 0,
+        }
+    }
+
+    #[test]
+    fn count_follows_python_rounding() {
+        let s = MaskSettings {
+            masked_lm_prob: 0.15,
+            max_predictions: 20,
+            whole_word_mask: false,
+        };
+        assert_eq!(num_to_predict(3, &s), 1);
+        assert_eq!(num_to_predict(10, &s), 2); // round(1.5) = 2
+        assert_eq!(num_to_predict(50, &s), 8); // round(7.5) = 8
+        assert_eq!(num_to_predict(128, &s), 19);
+        assert_eq!(num_to_predict(512, &s), 20);
+    }
+
+    #[test]
+    fn whole_words_are_masked_together_with_one_decision() {
+        // ids >= 100 are continuations.
+        let continuation: Vec<bool> = (0..200).map(|i| i >= 100).collect();
+        let pool: Vec<u32> = (10..100).collect();
+        let vocab = MaskVocab {
+            specials: SPECIALS,
+            continuation: &continuation,
+            random_pool: &pool,
+        };
+        let settings = MaskSettings {
+            masked_lm_prob: 0.3,
+            max_predictions: 100,
+            whole_word_mask: true,
+        };
+        // Words: [10 101 102] [11] [12 103] | [104] is a word of its own after [SEP] | [13 105]
+        let a = [10, 101, 102, 11, 12, 103];
+        let b = [104, 13, 105];
+        let mut counters = Counters::default();
+        for seed in 0..200 {
+            let mut rng = UnitRng::new(seed, Purpose::Instances, 0, 0);
+            let inst = mask(pair(&a, &b), &settings, &vocab, &mut rng, &mut counters);
+            let positions: Vec<u32> = inst.predictions.iter().map(|p| p.0).collect();
+            let words: [&[u32]; 5] = [&[1, 2, 3], &[4], &[5, 6], &[8], &[9, 10]];
+            for word in words {
+                let hit = word.iter().filter(|p| positions.contains(p)).count();
+                assert!(
+                    hit == 0 || hit == word.len(),
+                    "split word {word:?}: {positions:?}"
+                );
+                if hit > 0 {
+                    let shown: Vec<u32> =
+                        word.iter().map(|&p| inst.input_ids[p as usize]).collect();
+                    let all_mask = shown.iter().all(|&t| t == SPECIALS.mask);
+                    let any_mask = shown.contains(&SPECIALS.mask);
+                    assert_eq!(all_mask, any_mask, "mixed decision in {shown:?}");
+                }
+            }
+            assert!(!positions.contains(&0) && !positions.contains(&7) && !positions.contains(&11));
+        }
+    }
+}

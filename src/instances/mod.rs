@@ -1,0 +1,83 @@
+//! Stages 4 and 5: sentence pairs for next-sentence prediction, then masked-LM predictions.
+//!
+//! [`record::TokenizedDocument`] → [`pairs`] → [`record::Pair`] → [`masking`] →
+//! [`record::Instance`]. [`create_instances`] runs those two stages over every document of one
+//! work unit for every duplication pass; it is a pure function of its arguments, which is what
+//! makes the output independent of the thread count. (The global shuffle is
+//! [`crate::build::spill`]'s.)
+
+pub mod masking;
+pub mod pairs;
+pub mod record;
+
+pub use masking::{MaskSettings, MaskVocab};
+pub use pairs::PairSettings;
+pub use record::{source_id, Counters, Instance, Pair, TokenizedDocument};
+
+use crate::rng::{Purpose, UnitRng};
+
+/// Everything instance creation needs to know, borrowed from the config and tokenizer.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceSettings<'a> {
+    pub seed: u64,
+    pub dupe_factor: usize,
+    pub pairs: PairSettings,
+    pub mask: MaskSettings,
+    pub vocab: MaskVocab<'a>,
+}
+
+impl<'a> InstanceSettings<'a> {
+    /// The settings a build config and tokenizer call for.
+    pub fn new(
+        config: &crate::config::BuildConfig,
+        tokenizer: &'a crate::tokenize::Tokenizer,
+    ) -> Self {
+        InstanceSettings {
+            seed: config.seed,
+            dupe_factor: config.dupe_factor,
+            pairs: PairSettings {
+                max_num_tokens: config.max_num_tokens(),
+                short_seq_prob: config.short_seq_prob,
+            },
+            mask: MaskSettings {
+                masked_lm_prob: config.masked_lm_prob,
+                max_predictions: config.max_predictions,
+                whole_word_mask: config.whole_word_mask,
+            },
+            vocab: MaskVocab::new(tokenizer),
+        }
+    }
+}
+
+/// Builds every instance of one work unit, all passes included, in document order.
+///
+/// Pass `p` draws from the stream `(seed, Instances, unit, p)`.
+pub fn create_instances(
+    docs: &[TokenizedDocument],
+    unit: u64,
+    settings: &InstanceSettings<'_>,
+    counters: &mut Counters,
+) -> Vec<Instance> {
+    let mut instances = Vec::new();
+    let mut pairs_buf = Vec::new();
+    for pass in 0..settings.dupe_factor {
+        let mut rng = UnitRng::new(settings.seed, Purpose::Instances, unit, pass as u64);
+        for doc_index in 0..docs.len() {
+            pairs_buf.clear();
+            pairs::create_pairs(
+                docs,
+                doc_index,
+                &settings.pairs,
+                &mut rng,
+                counters,
+                &mut pairs_buf,
+            );
+            for pair in pairs_buf.drain(..) {
+                let instance =
+                    masking::mask(pair, &settings.mask, &settings.vocab, &mut rng, counters);
+                instances.push(instance);
+            }
+        }
+    }
+    instances
+}

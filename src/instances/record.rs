@@ -1,0 +1,117 @@
+//! The records that flow between the stages: [`TokenizedDocument`] (sentences as token ids) →
+//! [`Pair`] (segments A and B with the NSP label) → [`Instance`] (the unpadded model input with
+//! its predictions), and the [`Counters`] every stage adds to.
+
+use serde::{Deserialize, Serialize};
+
+/// One document's sentences as token ids; every sentence has at least one token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenizedDocument {
+    /// `(file index << 32) | document index in the file`.
+    pub source: u64,
+    /// Token ids of each sentence, in order.
+    pub sentences: Vec<Vec<u32>>,
+}
+
+/// Packs a document's origin into the `source` column.
+pub fn source_id(file_index: u32, doc_index: u32) -> u64 {
+    (u64::from(file_index) << 32) | u64::from(doc_index)
+}
+
+/// A sentence pair before masking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    /// Segment A token ids (non-empty).
+    pub tokens_a: Vec<u32>,
+    /// Segment B token ids (non-empty).
+    pub tokens_b: Vec<u32>,
+    /// B was drawn from another document.
+    pub is_random_next: bool,
+    /// The chunk had a short target length (probability `short_seq_prob`).
+    pub short_target: bool,
+    /// Tokens were cut to fit `max_seq_len`.
+    pub truncated: bool,
+    /// Document A came from.
+    pub source: u64,
+}
+
+/// A finished instance: `[CLS] A [SEP] B [SEP]` after masking, not yet padded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// Token ids after masking; `num_tokens = input_ids.len()`.
+    pub input_ids: Vec<u32>,
+    /// Length of segment 0: `[CLS]`, A and the first `[SEP]`.
+    pub segment_a_len: usize,
+    /// `(position, original id)` of every prediction, ascending by position.
+    pub predictions: Vec<(u32, u32)>,
+    /// B is a random other document's text (NSP label 1).
+    pub is_random_next: bool,
+    /// Document A came from.
+    pub source: u64,
+}
+
+/// Counts over a build, summed over units; written to the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Input bytes after decompression.
+    pub text_bytes: u64,
+    /// Documents with text.
+    pub documents: u64,
+    /// Documents with a blank body (skipped).
+    pub empty_documents: u64,
+    /// `<doc>` blocks that never closed (kept).
+    pub unclosed_documents: u64,
+    /// Documents with no token after splitting and tokenizing (skipped).
+    pub tokenless_documents: u64,
+    /// Sentences with at least one token.
+    pub sentences: u64,
+    /// Instances written.
+    pub instances: u64,
+    /// Real tokens in all instances, special tokens included.
+    pub tokens: u64,
+    /// Predicted positions.
+    pub masked: u64,
+    /// Predictions shown as [MASK].
+    pub masked_as_mask: u64,
+    /// Predictions shown as a random token.
+    pub masked_as_random: u64,
+    /// Predictions shown unchanged.
+    pub masked_as_kept: u64,
+    /// Instances whose B is random.
+    pub random_next: u64,
+    /// Parts of the input skipped under `--on-error skip` (see the manifest's `skipped`).
+    #[serde(default)]
+    pub skipped: u64,
+    /// Instances cut to fit.
+    pub truncated: u64,
+    /// Instances made with a short target length.
+    pub short_target: u64,
+    /// Chunks that were a document's last sentence alone, so not used as A.
+    pub lone_last_sentences: u64,
+    /// Random-next draws turned into actual-next because the unit had one document.
+    pub no_other_document: u64,
+}
+
+impl Counters {
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &Counters) {
+        self.text_bytes += other.text_bytes;
+        self.documents += other.documents;
+        self.empty_documents += other.empty_documents;
+        self.unclosed_documents += other.unclosed_documents;
+        self.tokenless_documents += other.tokenless_documents;
+        self.sentences += other.sentences;
+        self.instances += other.instances;
+        self.tokens += other.tokens;
+        self.masked += other.masked;
+        self.masked_as_mask += other.masked_as_mask;
+        self.masked_as_random += other.masked_as_random;
+        self.masked_as_kept += other.masked_as_kept;
+        self.random_next += other.random_next;
+        self.truncated += other.truncated;
+        self.skipped += other.skipped;
+        self.short_target += other.short_target;
+        self.lone_last_sentences += other.lone_last_sentences;
+        self.no_other_document += other.no_other_document;
+    }
+}

@@ -1,0 +1,398 @@
+//! `bertprep`: build BERT pre-training shards from a text corpus.
+//!
+//! Thin binary: parse flags, turn them into a validated [`BuildConfig`], call the library, map
+//! errors to a one-line message and a non-zero exit code (a closed stdout exits 0 quietly).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use bertprep::build::progress::ProgressMode;
+use bertprep::build::{self, BuildOptions};
+use bertprep::config::{default_max_predictions, default_row_group_rows, OnError};
+use bertprep::error::one_line;
+use bertprep::input::Format;
+use bertprep::inspect::{render, InspectOptions, Show};
+use bertprep::output::Worker;
+use bertprep::sentences::{self, Source};
+use bertprep::tokenize::{TokenizerImpl, TokenizerSource};
+use bertprep::BuildConfig;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bertprep",
+    version,
+    about = "BERT pre-training data (masked LM + next sentence) from raw text, as Parquet shards"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Read a corpus and write shards of masked-LM + next-sentence instances.
+    Build(BuildArgs),
+    /// Join the manifest parts of a `--worker i/N` build into manifest.json.
+    MergeManifest {
+        /// Output directory holding the workers' shards and manifest-wNNN.json parts.
+        dir: PathBuf,
+    },
+    /// Show what a shard or an output directory holds; --check validates it.
+    ///
+    /// Exit status: 0 success (and, with --check, every invariant holds); 1 --check found
+    /// violations; 2 the path cannot be inspected (missing, not Parquet, not a shard, truncated)
+    /// or the flags are wrong.
+    Inspect(InspectArgs),
+    /// Print one sentence per line, a blank line between documents (Google's
+    /// create_pretraining_data.py input format).
+    Sentences(SentencesArgs),
+}
+
+#[derive(Args, Debug)]
+struct SentencesArgs {
+    /// Input files or directories (as for build); `-` or nothing reads standard input.
+    #[arg(value_name = "PATH")]
+    inputs: Vec<PathBuf>,
+    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    format: Format,
+}
+
+#[derive(Args, Debug)]
+struct InspectArgs {
+    /// A shard (.parquet) or an output directory of `bertprep build`.
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+    /// Decode the first N rows.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    rows: u64,
+    /// Decode only row K (0-based, counted across the shards of a directory).
+    #[arg(long, value_name = "K", conflicts_with = "rows")]
+    row: Option<u64>,
+    /// Print the whole report as one JSON document.
+    #[arg(long)]
+    json: bool,
+    /// Validate every row's invariants and, for a directory, manifest.json's row counts,
+    /// sizes and SHA-256 checksums; exit 1 when any fails.
+    #[arg(long)]
+    check: bool,
+    /// Decode with this tokenizer.json instead of the one beside the shards.
+    #[arg(long, value_name = "FILE")]
+    tokenizer: Option<PathBuf>,
+    /// Violations listed at most (all are counted).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    max_violations: usize,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Runs `inspect`, prints the report, and returns the documented exit status.
+fn inspect(args: InspectArgs) -> u8 {
+    use std::io::{IsTerminal, Write};
+    let opts = InspectOptions {
+        path: args.path,
+        show: args.row.map_or(Show::First(args.rows), Show::Row),
+        check: args.check,
+        tokenizer: args.tokenizer,
+        max_violations: args.max_violations,
+    };
+    let report = match bertprep::inspect::inspect(&opts) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("bertprep: error: {e:#}");
+            return 2;
+        }
+    };
+    let stdout = std::io::stdout();
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let text = if args.json {
+        report.to_json()
+    } else {
+        render::text(&report, color)
+    };
+    let mut out = stdout.lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        // `inspect ... | head` is fine.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("bertprep: error: writing the report: {e}");
+            return 2;
+        }
+    }
+    u8::from(report.check_failed())
+}
+
+#[derive(Args, Debug)]
+struct BuildArgs {
+    /// Input files or directories (walked recursively, sorted, hidden entries skipped).
+    #[arg(long = "in", value_name = "PATH", required = true, num_args = 1..)]
+    inputs: Vec<PathBuf>,
+    /// Output directory for shards, manifest.json and tokenizer.json.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Length every instance is padded to, special tokens included.
+    #[arg(long, default_value_t = 512)]
+    max_seq_len: usize,
+    /// Passes over the corpus, each with fresh pairs and masks.
+    #[arg(long, default_value_t = 1)]
+    dupe_factor: usize,
+    /// Share of tokens to predict.
+    #[arg(long, default_value_t = 0.15)]
+    masked_lm_prob: f64,
+    /// Cap on predictions per instance [default: round(max_seq_len * 0.15)].
+    #[arg(long)]
+    max_predictions: Option<usize>,
+    /// Probability of a shorter, random target length.
+    #[arg(long, default_value_t = 0.1)]
+    short_seq_prob: f64,
+    /// Seed of every random decision.
+    #[arg(long, default_value_t = 12345)]
+    seed: u64,
+    /// Mask all WordPieces of a word together.
+    #[arg(long)]
+    whole_word_mask: bool,
+    /// Hugging Face tokenizer.json to use instead of the embedded BERT base uncased.
+    #[arg(long, value_name = "FILE", conflicts_with = "vocab")]
+    tokenizer: Option<PathBuf>,
+    /// BERT vocab.txt to use instead of the embedded one.
+    #[arg(long, value_name = "FILE")]
+    vocab: Option<PathBuf>,
+    /// With --vocab: keep case and accents (cased model).
+    #[arg(long, requires = "vocab")]
+    cased: bool,
+    /// Tokenizer implementation: fast (exact re-implementation of BERT WordPiece), crate (the
+    /// Hugging Face `tokenizers` crate), or auto (fast whenever the tokenizer is BERT-style).
+    /// Both give the same ids.
+    #[arg(long, default_value = "auto", value_parser = parse_tokenizer_impl)]
+    tokenizer_impl: TokenizerImpl,
+    /// Each input line is already one sentence (Google's input format).
+    #[arg(long)]
+    presplit: bool,
+    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text, parquet.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    format: Format,
+    /// Column of Parquet input that holds the text.
+    #[arg(long, value_name = "NAME", default_value = "text")]
+    text_column: String,
+    /// What a bad input file does: stop (fail the build, naming the file) or skip (leave it
+    /// out, record it in manifest.json's "skipped" list, go on).
+    #[arg(long, value_name = "stop|skip", default_value = "stop", value_parser = parse_on_error)]
+    on_error: OnError,
+    /// Rows per Parquet shard.
+    #[arg(long, default_value_t = 100_000)]
+    rows_per_shard: usize,
+    /// Rows per Parquet row group [default: 262144 / max-seq-len, e.g. 2048 at 128, 512 at
+    /// 512].
+    #[arg(long)]
+    row_group_rows: Option<usize>,
+    /// zstd compression level of the shards (1-22).
+    #[arg(long, default_value_t = 3)]
+    zstd_level: i32,
+    /// Bytes of text per work unit (files are cut at the next document boundary after it);
+    /// random-next segments come from the same unit. Changes the output.
+    #[arg(long, default_value_t = bertprep::input::units::UNIT_TARGET_BYTES)]
+    unit_bytes: usize,
+    /// Worker threads (0 = all cores); the output does not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Replace an existing build (finished or not) in the output directory.
+    #[arg(long)]
+    overwrite: bool,
+    /// Build only the work units u with u % N == I: `I/N`, or `auto[/N]` to take I from
+    /// JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID (Slurm).
+    #[arg(long, value_name = "I/N|auto[/N]")]
+    worker: Option<String>,
+    /// Progress as plain periodic lines even on a terminal.
+    #[arg(long, conflicts_with = "quiet")]
+    progress_lines: bool,
+    /// No progress or summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+fn parse_tokenizer_impl(s: &str) -> Result<TokenizerImpl, String> {
+    s.parse()
+}
+
+fn parse_on_error(s: &str) -> Result<OnError, String> {
+    s.parse()
+}
+
+impl BuildArgs {
+    fn into_options(self) -> anyhow::Result<BuildOptions> {
+        let tokenizer = match (self.tokenizer, self.vocab) {
+            (Some(path), _) => TokenizerSource::Json(path),
+            (None, Some(path)) => TokenizerSource::Vocab {
+                path,
+                cased: self.cased,
+            },
+            (None, None) => TokenizerSource::Embedded,
+        };
+        let config = BuildConfig {
+            max_seq_len: self.max_seq_len,
+            dupe_factor: self.dupe_factor,
+            masked_lm_prob: self.masked_lm_prob,
+            max_predictions: self
+                .max_predictions
+                .unwrap_or_else(|| default_max_predictions(self.max_seq_len)),
+            short_seq_prob: self.short_seq_prob,
+            seed: self.seed,
+            whole_word_mask: self.whole_word_mask,
+            presplit: self.presplit,
+            format: self.format,
+            rows_per_shard: self.rows_per_shard,
+            row_group_rows: self
+                .row_group_rows
+                .unwrap_or_else(|| default_row_group_rows(self.max_seq_len)),
+            zstd_level: self.zstd_level,
+            unit_bytes: self.unit_bytes,
+            on_error: self.on_error,
+            text_column: self.text_column,
+            tokenizer: tokenizer.origin(),
+        };
+        config.validate()?;
+        let worker = match &self.worker {
+            Some(spec) => Some(Worker::parse(spec, |k| std::env::var(k).ok())?),
+            None => None,
+        };
+        let progress = if self.quiet {
+            ProgressMode::Quiet
+        } else if self.progress_lines {
+            ProgressMode::Lines
+        } else {
+            ProgressMode::Auto
+        };
+        Ok(BuildOptions {
+            inputs: self.inputs,
+            out: self.out,
+            config,
+            tokenizer,
+            tokenizer_impl: self.tokenizer_impl,
+            threads: self.threads,
+            overwrite: self.overwrite,
+            progress,
+            worker,
+        })
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        // Its own exit statuses (0, 1 for --check failures, 2 for errors); output is flushed.
+        Command::Inspect(args) => std::process::exit(i32::from(inspect(args))),
+        Command::Build(args) => {
+            let opts = args.into_options()?;
+            let summary = build::build(&opts).context("build failed")?;
+            if opts.progress == ProgressMode::Quiet {
+                return Ok(());
+            }
+            let c = &summary.manifest.counters;
+            if summary.already_complete {
+                eprintln!(
+                    "bertprep: {} already holds this build ({} instances in {} shards); nothing to do",
+                    opts.out.display(),
+                    c.instances,
+                    summary.manifest.shards.len()
+                );
+                return Ok(());
+            }
+            if c.unclosed_documents > 0 {
+                eprintln!(
+                    "bertprep: warning: {} <doc> block(s) never closed (input truncated?); kept \
+                     what was there",
+                    c.unclosed_documents
+                );
+            }
+            for s in &summary.manifest.skipped {
+                eprintln!(
+                    "bertprep: skipped {} from byte {}: {}",
+                    s.path, s.offset, s.reason
+                );
+            }
+            let mb = c.text_bytes as f64 / 1e6;
+            let secs = summary.seconds.max(1e-9);
+            eprintln!(
+                "bertprep: done{}: {} documents, {} instances, {} tokens, {} shards in {:.2} s \
+                 ({:.2} MB/s, {:.0} instances/s, {} threads) -> {}",
+                if summary.resumed { " (resumed)" } else { "" },
+                c.documents,
+                c.instances,
+                c.tokens,
+                summary.manifest.shards.len(),
+                summary.seconds,
+                mb / secs,
+                c.instances as f64 / secs,
+                summary.threads,
+                summary.manifest_path.display()
+            );
+            Ok(())
+        }
+        Command::MergeManifest { dir } => {
+            let merged =
+                bertprep::output::merge::merge_manifests(&dir).context("merge-manifest failed")?;
+            eprintln!(
+                "bertprep: merged {} workers: {} instances in {} shards -> {}",
+                merged.merged_workers.unwrap_or(0),
+                merged.counters.instances,
+                merged.shards.len(),
+                dir.join(bertprep::output::layout::MANIFEST_FILE).display()
+            );
+            Ok(())
+        }
+        Command::Sentences(args) => {
+            let sources: Vec<Source> = args.inputs.into_iter().map(Source::from_arg).collect();
+            let stdout = std::io::stdout().lock();
+            let out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+            sentences::write_sentences(
+                &sources,
+                args.format,
+                &mut std::io::stdin().lock(),
+                out,
+                "<stdout>",
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// Whether the error is a closed output pipe (`bertprep sentences | head`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bertprep: error: {}", one_line(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}

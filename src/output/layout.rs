@@ -1,0 +1,238 @@
+//! The layout of an output directory: every file a build, a worker or a merge writes there, by
+//! name, and which `--worker` slice a process builds.
+//!
+//! ```text
+//! OUT/
+//!   shard-0000.parquet ...         one-machine build (shard-wIII-NNNN.parquet for worker III)
+//!   tokenizer.json                 the tokenizer the shards were made with
+//!   manifest.json                  written last: its presence means the build is complete
+//!   manifest-wIII.json             worker III's part, joined by `merge-manifest`
+//!   .bertprep-work/                spill buckets and state.json of a build in progress
+//!                                  (.bertprep-work-wIII/ per worker)
+//!   .bertprep-stdin                standard input spooled to a file (-wIII per worker)
+//!   .NAME.tmp                      a file being written, renamed to NAME when complete
+//! ```
+//!
+//! No other module spells these names.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The manifest of a finished build.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The tokenizer beside the shards.
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+
+/// The state file inside a work directory.
+pub const STATE_FILE: &str = "state.json";
+
+const SHARD_PREFIX: &str = "shard-";
+const SHARD_SUFFIX: &str = ".parquet";
+const PART_PREFIX: &str = "manifest-w";
+const WORK_DIR: &str = ".bertprep-work";
+const STDIN_SPOOL: &str = ".bertprep-stdin";
+
+/// Which slice of the work units a process builds (`--worker i/N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Worker {
+    /// This worker's index, `0..count`.
+    pub index: u32,
+    /// Number of workers.
+    pub count: u32,
+}
+
+impl Worker {
+    /// Whether unit `u` belongs to this worker.
+    pub fn owns(&self, unit: u64) -> bool {
+        unit % u64::from(self.count) == u64::from(self.index)
+    }
+
+    /// Parses `--worker`: `I/N`, or `auto` / `auto/N` taking the index from
+    /// `JOB_COMPLETION_INDEX` (Kubernetes Indexed Job) or `SLURM_ARRAY_TASK_ID` (minus
+    /// `SLURM_ARRAY_TASK_MIN`, Slurm job array), and the count from `N` or
+    /// `SLURM_ARRAY_TASK_COUNT`. `env` looks a variable up.
+    pub fn parse(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<Worker> {
+        let bad = |msg: String| Error::Config(format!("--worker {spec}: {msg}"));
+        let number = |s: &str, what: &str| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| bad(format!("{what} '{s}' is not a number")))
+        };
+        let (index, count) = spec.split_once('/').unwrap_or((spec, ""));
+        let index = if index == "auto" {
+            if let Some(i) = env("JOB_COMPLETION_INDEX") {
+                number(&i, "JOB_COMPLETION_INDEX")?
+            } else if let Some(i) = env("SLURM_ARRAY_TASK_ID") {
+                let min = match env("SLURM_ARRAY_TASK_MIN") {
+                    Some(m) => number(&m, "SLURM_ARRAY_TASK_MIN")?,
+                    None => 0,
+                };
+                number(&i, "SLURM_ARRAY_TASK_ID")?
+                    .checked_sub(min)
+                    .ok_or_else(|| bad("SLURM_ARRAY_TASK_ID below SLURM_ARRAY_TASK_MIN".into()))?
+            } else {
+                return Err(bad(
+                    "neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set".into(),
+                ));
+            }
+        } else {
+            number(index, "index")?
+        };
+        let count = if !count.is_empty() {
+            number(count, "count")?
+        } else if let Some(n) = env("SLURM_ARRAY_TASK_COUNT") {
+            number(&n, "SLURM_ARRAY_TASK_COUNT")?
+        } else {
+            return Err(bad("give the worker count as I/N or auto/N".into()));
+        };
+        if count == 0 || index >= count {
+            return Err(bad(format!("index {index} is not below count {count}")));
+        }
+        Ok(Worker { index, count })
+    }
+
+    /// Suffix of this worker's files, e.g. `-w003`.
+    pub fn suffix(&self) -> String {
+        format!("-w{:03}", self.index)
+    }
+}
+
+/// Suffix of a worker's files (`-w003`), empty for a one-machine build.
+fn suffix(worker: Option<Worker>) -> String {
+    worker.map(|w| w.suffix()).unwrap_or_default()
+}
+
+/// Prefix of the shard names of `worker` (`shard-`, or `shard-w003-`).
+pub fn shard_prefix(worker: Option<Worker>) -> String {
+    match worker {
+        Some(w) => format!("shard{}-", w.suffix()),
+        None => SHARD_PREFIX.to_string(),
+    }
+}
+
+/// Name of shard number `index` of `worker`.
+pub fn shard_name(worker: Option<Worker>, index: usize) -> String {
+    format!("{}{index:04}{SHARD_SUFFIX}", shard_prefix(worker))
+}
+
+/// Whether `name` is a final shard file name (of any worker).
+pub fn is_shard_name(name: &str) -> bool {
+    name.starts_with(SHARD_PREFIX) && name.ends_with(SHARD_SUFFIX)
+}
+
+/// Whether `name` is a shard of `worker` (without workers: `shard-NNNN.parquet` and worker
+/// shards alike, as a one-machine build's directory holds no others).
+pub fn is_shard_of(name: &str, worker: Option<Worker>) -> bool {
+    is_shard_name(name) && name.starts_with(&shard_prefix(worker))
+}
+
+/// File name of the manifest a build of `worker` writes: `manifest.json`, or the part
+/// `manifest-wIII.json`.
+pub fn manifest_name(worker: Option<Worker>) -> String {
+    match worker {
+        Some(w) => part_file(w),
+        None => MANIFEST_FILE.to_string(),
+    }
+}
+
+/// File name of worker `w`'s manifest part.
+pub fn part_file(worker: Worker) -> String {
+    format!("manifest{}.json", worker.suffix())
+}
+
+/// Whether `name` looks like a worker's manifest part (`manifest-w*.json`).
+pub fn is_part_name(name: &str) -> bool {
+    name.starts_with(PART_PREFIX) && name.ends_with(".json")
+}
+
+/// The work directory of a build of `worker` in `out`.
+pub fn work_dir(out: &Path, worker: Option<Worker>) -> PathBuf {
+    out.join(format!("{WORK_DIR}{}", suffix(worker)))
+}
+
+/// `state.json` in a work directory.
+pub fn state_path(work_dir: &Path) -> PathBuf {
+    work_dir.join(STATE_FILE)
+}
+
+/// Where standard input is spooled for a build of `worker` in `out`.
+pub fn stdin_spool(out: &Path, worker: Option<Worker>) -> PathBuf {
+    out.join(format!("{STDIN_SPOOL}{}", suffix(worker)))
+}
+
+/// The hidden name `path` is written under before it is renamed into place.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+/// Whether `name` is a temporary name of [`temp_path`].
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn parses_worker_specs() {
+        let w = |index, count| Worker { index, count };
+        assert_eq!(Worker::parse("2/8", env(&[])).unwrap(), w(2, 8));
+        assert_eq!(
+            Worker::parse("auto/4", env(&[("JOB_COMPLETION_INDEX", "3")])).unwrap(),
+            w(3, 4)
+        );
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "8"),
+        ];
+        assert_eq!(Worker::parse("auto", env(&slurm)).unwrap(), w(4, 8));
+        for bad in ["8/8", "x/2", "3", "auto/2", "1/0"] {
+            assert!(Worker::parse(bad, env(&[])).is_err(), "{bad}");
+        }
+        assert!(Worker::parse("auto", env(&[("JOB_COMPLETION_INDEX", "1")])).is_err());
+    }
+
+    #[test]
+    fn names_every_file_of_a_worker() {
+        let w = Worker { index: 3, count: 8 };
+        assert_eq!(shard_name(Some(w), 12), "shard-w003-0012.parquet");
+        assert_eq!(shard_name(None, 12), "shard-0012.parquet");
+        assert!(is_shard_of("shard-w003-0012.parquet", Some(w)));
+        assert!(!is_shard_of("shard-w004-0012.parquet", Some(w)));
+        assert_eq!(manifest_name(Some(w)), "manifest-w003.json");
+        assert!(is_part_name(&manifest_name(Some(w))));
+        assert_eq!(
+            work_dir(Path::new("o"), Some(w)),
+            Path::new("o/.bertprep-work-w003")
+        );
+        assert_eq!(
+            temp_path(Path::new("o/manifest.json")),
+            Path::new("o/.manifest.json.tmp")
+        );
+    }
+
+    #[test]
+    fn owns_its_residue_class() {
+        let w = Worker { index: 1, count: 3 };
+        let owned: Vec<u64> = (0..10).filter(|&u| w.owns(u)).collect();
+        assert_eq!(owned, [1, 4, 7]);
+    }
+}

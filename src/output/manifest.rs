@@ -1,0 +1,170 @@
+//! `manifest.json`: what a build read, what it wrote, and how.
+//!
+//! Written last, atomically (temporary file, sync, rename), so its presence means the build
+//! finished. It holds the effective config, the tokenizer (file beside the shards, SHA-256,
+//! special ids), every input with its size and document counts, every shard with its row count,
+//! size and SHA-256, and the counters of the run. Nothing in it depends on timing or on the
+//! thread count, so it is byte-identical across runs of the same build.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::write_atomic;
+use super::layout::{Worker, MANIFEST_FILE};
+use crate::config::BuildConfig;
+use crate::error::{Error, Result};
+use crate::input::{Compression, Format};
+use crate::instances::Counters;
+use crate::shard::ShardEntry;
+use crate::tokenize::SpecialTokens;
+
+/// The tokenizer a build used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenizerEntry {
+    /// File beside the shards.
+    pub file: String,
+    /// Hex SHA-256 of that file.
+    pub sha256: String,
+    /// Vocabulary size, added tokens included.
+    pub vocab_size: usize,
+    /// Special-token ids.
+    pub special_tokens: SpecialTokens,
+}
+
+/// One input file and what came out of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputEntry {
+    /// Path as given on the command line (or found under a directory given there).
+    pub path: String,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Bytes after decompression.
+    pub text_bytes: u64,
+    /// Format used.
+    pub format: Format,
+    /// Compression undone.
+    pub compression: Compression,
+    /// Documents with text; also the pool random-next segments of this unit are drawn from.
+    pub documents: u64,
+    /// Documents with a blank body.
+    pub empty_documents: u64,
+    /// Instances made from this input (all passes).
+    pub instances: u64,
+}
+
+/// A part of the input left out under `--on-error skip`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: String,
+    /// Index of the file in the input list.
+    pub file_index: u32,
+    /// Offset in the decompressed file where the skipped part starts.
+    pub offset: u64,
+    /// Bytes skipped from there, when known (a bad work unit); absent: the rest of the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// The error, as it would have been reported.
+    pub reason: String,
+}
+
+/// The whole manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `"bertprep"`.
+    pub producer: String,
+    /// Version of the program that wrote it.
+    pub version: String,
+    /// Shard schema version.
+    pub schema_version: u32,
+    /// Effective build config.
+    pub config: BuildConfig,
+    /// For one worker's part (`--worker i/N`), which worker; absent in a whole build's manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<Worker>,
+    /// Number of workers whose parts were merged into this manifest (absent: one machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_workers: Option<u32>,
+    /// Tokenizer used.
+    pub tokenizer: TokenizerEntry,
+    /// Inputs, in unit order.
+    pub inputs: Vec<InputEntry>,
+    /// Shards, in order.
+    pub shards: Vec<ShardEntry>,
+    /// Totals over the build.
+    pub counters: Counters,
+    /// Input left out under `--on-error skip`, in input order (absent when nothing was).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+}
+
+impl Manifest {
+    /// Whether the manifest's inputs are exactly `inputs`, as (path, bytes on disk), in order.
+    pub fn has_inputs<'a>(&self, inputs: impl ExactSizeIterator<Item = (&'a str, u64)>) -> bool {
+        self.inputs.len() == inputs.len()
+            && self
+                .inputs
+                .iter()
+                .zip(inputs)
+                .all(|(e, (path, bytes))| e.path == path && e.bytes == bytes)
+    }
+
+    /// Reads `DIR/manifest.json`.
+    pub fn read(dir: &Path) -> Result<Manifest> {
+        Self::read_file(&dir.join(MANIFEST_FILE))
+    }
+
+    /// Reads a manifest (or manifest part) file.
+    pub fn read_file(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_str(&text).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Writes `DIR/manifest.json` atomically.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        self.write_file(&dir.join(MANIFEST_FILE))
+    }
+
+    /// Writes the manifest to `path` atomically.
+    pub fn write_file(&self, path: &Path) -> Result<()> {
+        let path = path.to_path_buf();
+        let mut text = serde_json::to_string_pretty(self).map_err(|source| Error::Json {
+            path: path.clone(),
+            source,
+        })?;
+        text.push('\n');
+        write_atomic(&path, text.as_bytes())
+    }
+}
+
+impl InputEntry {
+    /// An entry for a file not yet read.
+    pub fn new(path: String, bytes: u64) -> Self {
+        InputEntry {
+            path,
+            bytes,
+            text_bytes: 0,
+            format: Format::Auto,
+            compression: Compression::None,
+            documents: 0,
+            empty_documents: 0,
+            instances: 0,
+        }
+    }
+
+    /// Adds the counts of `other` (the same file).
+    pub fn add(&mut self, other: &InputEntry) {
+        self.text_bytes += other.text_bytes;
+        self.documents += other.documents;
+        self.empty_documents += other.empty_documents;
+        self.instances += other.instances;
+        if other.format != Format::Auto {
+            self.format = other.format;
+            self.compression = other.compression;
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! `--check`: the invariants every row and every build must hold.
+//!
+//! [`check_row`] states, for one stored row, what the property tests assert of every instance
+//! and returns the first one broken; `inspect --check`, `bert-train` and the tests all use it:
+//!
+//! - every list has `max_seq_len` entries (from the build config in the shard's metadata);
+//! - `num_tokens` is in `5..=max_seq_len` (`[CLS] a [SEP] b [SEP]` at least);
+//! - exactly one `[CLS]`, at 0; exactly two `[SEP]` among the first `num_tokens`, the last at
+//!   `num_tokens - 1`, neither segment empty; `[PAD]` after `num_tokens`;
+//! - `token_type_ids` 0 through the first `[SEP]`, 1 through the last, 0 on padding;
+//! - `attention_mask` 1 exactly on the first `num_tokens` positions;
+//! - labels other than -100 only at real positions that are not `[CLS]`/`[SEP]`; a label is
+//!   never `[PAD]`/`[CLS]`/`[SEP]`/`[MASK]` (`[UNK]` is a word like any other); a `[MASK]` input
+//!   always has a label; a random replacement is never a special token;
+//! - every id and label is below the vocabulary size (when it is known);
+//! - at least one prediction; `next_sentence_label` is 0 or 1.
+//!
+//! For a build directory, [`check_manifest_entry`] and [`sha256_file`] hold each shard to
+//! `manifest.json`: present, same size, same row count, same SHA-256 — which is what catches a
+//! shard edited by hand even when every row still looks valid.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::row::RowView;
+use crate::error::{Error, Result};
+use crate::shard::{ShardEntry, IGNORE_LABEL};
+use crate::tokenize::{hex, SpecialTokens};
+
+/// One broken invariant: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// Shard file name (or `manifest.json`, `tokenizer.json`).
+    pub file: String,
+    /// Row within the shard, 0-based, when the violation is about one row.
+    pub row: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.row {
+            Some(row) => write!(f, "{} row {row}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// What a row is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowRules {
+    /// Length of every list; `None` when the shard does not say (then the rows must agree with
+    /// their own `input_ids`).
+    pub max_seq_len: Option<usize>,
+    /// Special-token ids.
+    pub specials: SpecialTokens,
+    /// Size of the vocabulary, when known.
+    pub vocab_size: Option<usize>,
+}
+
+/// The invariant a row breaks, in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RowProblem(pub String);
+
+/// The first invariant `row` breaks, if any.
+pub fn check_row(row: &RowView<'_>, rules: &RowRules) -> std::result::Result<(), RowProblem> {
+    let sp = rules.specials;
+    let (pad, cls, sep, mask) = (sp.pad as i32, sp.cls as i32, sp.sep as i32, sp.mask as i32);
+    let ids = row.input_ids;
+    let len = rules.max_seq_len.unwrap_or(ids.len());
+    let lists: [(&str, Option<usize>); 4] = [
+        ("input_ids", Some(ids.len())),
+        ("token_type_ids", row.token_type_ids.map(<[i8]>::len)),
+        ("attention_mask", row.attention_mask.map(<[i8]>::len)),
+        ("labels", Some(row.labels.len())),
+    ];
+    for (name, n) in lists {
+        if let Some(n) = n.filter(|&n| n != len) {
+            return Err(RowProblem(format!(
+                "{name} has {n} entries, expected {len} (max_seq_len)"
+            )));
+        }
+    }
+    let n = row.num_tokens;
+    if n < 5 || n as usize > len {
+        return Err(RowProblem(format!("num_tokens {n} is outside 5..={len}")));
+    }
+    let n = n as usize;
+    if ids[0] != cls {
+        return Err(RowProblem(format!(
+            "input_ids[0] is {}, expected [CLS] ({cls})",
+            ids[0]
+        )));
+    }
+    if let Some(i) = ids.iter().skip(1).position(|&t| t == cls) {
+        return Err(RowProblem(format!("a second [CLS] at position {}", i + 1)));
+    }
+    let seps: Vec<usize> = (0..n).filter(|&i| ids[i] == sep).collect();
+    if seps.len() != 2 {
+        return Err(RowProblem(format!(
+            "{} [SEP] among the first {n} tokens (at {seps:?}), expected 2",
+            seps.len()
+        )));
+    }
+    let (first, last) = (seps[0], seps[1]);
+    if last != n - 1 {
+        return Err(RowProblem(format!(
+            "last [SEP] at position {last}, expected at num_tokens - 1 = {}",
+            n - 1
+        )));
+    }
+    if first < 2 {
+        return Err(RowProblem("segment A is empty".to_string()));
+    }
+    if first + 1 == last {
+        return Err(RowProblem("segment B is empty".to_string()));
+    }
+    if let Some(i) = (n..len).find(|&i| ids[i] != pad) {
+        return Err(RowProblem(format!(
+            "padding position {i} holds {}, expected [PAD] ({pad})",
+            ids[i]
+        )));
+    }
+    if let Some(types) = row.token_type_ids {
+        for (i, &t) in types.iter().enumerate() {
+            let want = i8::from(i > first && i < n);
+            if t != want {
+                return Err(RowProblem(format!(
+                    "token_type_ids[{i}] is {t}, expected {want}"
+                )));
+            }
+        }
+    }
+    if let Some(attention) = row.attention_mask {
+        for (i, &m) in attention.iter().enumerate() {
+            let want = i8::from(i < n);
+            if m != want {
+                return Err(RowProblem(format!(
+                    "attention_mask[{i}] is {m}, expected {want}"
+                )));
+            }
+        }
+    }
+    if let Some(vocab) = rules.vocab_size {
+        if let Some(i) = ids.iter().position(|&t| t < 0 || t as usize >= vocab) {
+            return Err(RowProblem(format!(
+                "input id {} at position {i} is outside the vocabulary (size {vocab})",
+                ids[i]
+            )));
+        }
+    } else if let Some(i) = ids.iter().position(|&t| t < 0) {
+        return Err(RowProblem(format!(
+            "negative input id {} at position {i}",
+            ids[i]
+        )));
+    }
+    let mut predictions = 0;
+    for (i, (&label, &id)) in row.labels.iter().zip(ids).enumerate() {
+        if label == IGNORE_LABEL {
+            if id == mask {
+                return Err(RowProblem(format!("[MASK] at position {i} has no label")));
+            }
+            continue;
+        }
+        predictions += 1;
+        if i == 0 || i >= n || i == first || i == last {
+            let what = if i >= n { "padding" } else { "[CLS]/[SEP]" };
+            return Err(RowProblem(format!(
+                "label {label} at position {i}, a {what} position"
+            )));
+        }
+        if label < 0 || rules.vocab_size.is_some_and(|v| label as usize >= v) {
+            return Err(RowProblem(format!(
+                "label {label} at position {i} is not a vocabulary id"
+            )));
+        }
+        for (name, special) in [
+            ("[PAD]", pad),
+            ("[CLS]", cls),
+            ("[SEP]", sep),
+            ("[MASK]", mask),
+        ] {
+            if label == special {
+                return Err(RowProblem(format!("label at position {i} is {name}")));
+            }
+            if id != label && id != mask && id == special {
+                return Err(RowProblem(format!(
+                    "random replacement at position {i} is {name}"
+                )));
+            }
+        }
+    }
+    if predictions == 0 {
+        return Err(RowProblem("no masked-LM prediction".to_string()));
+    }
+    if !matches!(row.next_sentence_label, 0 | 1) {
+        return Err(RowProblem(format!(
+            "next_sentence_label is {}, expected 0 or 1",
+            row.next_sentence_label
+        )));
+    }
+    Ok(())
+}
+
+/// Holds a shard on disk (`bytes`, `sha256`, counted `rows`) to its manifest entry.
+pub fn check_manifest_entry(
+    entry: &ShardEntry,
+    bytes: u64,
+    sha256: &str,
+    rows: u64,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if rows != entry.rows {
+        problems.push(format!("{rows} rows, manifest.json says {}", entry.rows));
+    }
+    if bytes != entry.bytes {
+        problems.push(format!("{bytes} bytes, manifest.json says {}", entry.bytes));
+    }
+    if sha256 != entry.sha256 {
+        problems.push(format!(
+            "SHA-256 {sha256} differs from manifest.json's {} (the file was changed after the build)",
+            entry.sha256
+        ));
+    }
+    problems
+}
+
+/// Hex SHA-256 of a file, read in 1 MiB blocks.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard::ShardRow;
+
+    const SP: SpecialTokens = SpecialTokens::BERT;
+
+    const RULES: RowRules = RowRules {
+        max_seq_len: Some(10),
+        specials: SP,
+        vocab_size: Some(30_522),
+    };
+
+    /// `[CLS] [MASK] 2001 [SEP] 2002 2003 [SEP] [PAD] [PAD] [PAD]`.
+    fn good() -> ShardRow {
+        let mut labels = vec![IGNORE_LABEL; 10];
+        labels[1] = 2000;
+        labels[5] = 2003;
+        ShardRow {
+            input_ids: vec![101, 103, 2001, 102, 2002, 2003, 102, 0, 0, 0],
+            token_type_ids: vec![0, 0, 0, 0, 1, 1, 1, 0, 0, 0],
+            attention_mask: vec![1, 1, 1, 1, 1, 1, 1, 0, 0, 0],
+            labels,
+            next_sentence_label: 1,
+            num_tokens: 7,
+            source: 0,
+        }
+    }
+
+    fn broken(edit: impl FnOnce(&mut ShardRow)) -> String {
+        let mut row = good();
+        edit(&mut row);
+        check_row(&row.view(), &RULES).unwrap_err().0
+    }
+
+    #[test]
+    fn a_good_row_passes() {
+        assert_eq!(check_row(&good().view(), &RULES), Ok(()));
+    }
+
+    #[test]
+    fn each_invariant_is_caught() {
+        let cases: Vec<(String, &str)> = vec![
+            (broken(|r| r.input_ids.push(0)), "input_ids has 11 entries"),
+            (
+                broken(|r| {
+                    r.attention_mask.pop();
+                }),
+                "attention_mask has 9",
+            ),
+            (broken(|r| r.num_tokens = 11), "num_tokens 11"),
+            (broken(|r| r.input_ids[0] = 2000), "input_ids[0]"),
+            (broken(|r| r.input_ids[2] = 101), "second [CLS]"),
+            (broken(|r| r.input_ids[3] = 2001), "1 [SEP]"),
+            (broken(|r| r.num_tokens = 8), "last [SEP] at position 6"),
+            (broken(|r| r.input_ids[8] = 5), "padding position 8"),
+            (broken(|r| r.token_type_ids[3] = 1), "token_type_ids[3]"),
+            (broken(|r| r.token_type_ids[8] = 1), "token_type_ids[8]"),
+            (broken(|r| r.attention_mask[7] = 1), "attention_mask[7]"),
+            (
+                broken(|r| r.input_ids[4] = 40_000),
+                "outside the vocabulary",
+            ),
+            (broken(|r| r.labels[3] = 2000), "[CLS]/[SEP] position"),
+            (broken(|r| r.labels[8] = 2000), "padding position"),
+            (broken(|r| r.labels[1] = 103), "is [MASK]"),
+            (broken(|r| r.labels[5] = 0), "label at position 5 is [PAD]"),
+            (broken(|r| r.labels[5] = 31_000), "not a vocabulary id"),
+            (
+                broken(|r| r.labels[1] = IGNORE_LABEL),
+                "[MASK] at position 1 has no label",
+            ),
+            (
+                broken(|r| {
+                    r.labels[5] = IGNORE_LABEL;
+                    r.labels[1] = IGNORE_LABEL;
+                    r.input_ids[1] = 2000;
+                }),
+                "no masked-LM prediction",
+            ),
+            (
+                broken(|r| r.next_sentence_label = 2),
+                "next_sentence_label is 2",
+            ),
+        ];
+        for (message, want) in cases {
+            assert!(
+                message.contains(want),
+                "{message:?} should mention {want:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn segments_must_not_be_empty() {
+        let mut row = good();
+        row.input_ids = vec![101, 102, 2001, 2002, 2003, 102, 0, 0, 0, 0];
+        row.labels = vec![IGNORE_LABEL; 10];
+        row.labels[2] = 2001;
+        row.num_tokens = 6;
+        row.token_type_ids = vec![0, 0, 1, 1, 1, 1, 0, 0, 0, 0];
+        row.attention_mask = vec![1, 1, 1, 1, 1, 1, 0, 0, 0, 0];
+        let err = check_row(&row.view(), &RULES).unwrap_err().0;
+        assert!(err.contains("segment A is empty"), "{err}");
+    }
+
+    #[test]
+    fn manifest_entry_mismatches_are_named() {
+        let entry = ShardEntry {
+            file: "shard-0000.parquet".into(),
+            rows: 10,
+            bytes: 100,
+            sha256: "aa".into(),
+        };
+        assert!(check_manifest_entry(&entry, 100, "aa", 10).is_empty());
+        let problems = check_manifest_entry(&entry, 101, "bb", 9);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[2].contains("SHA-256"));
+    }
+}
