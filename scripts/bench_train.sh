@@ -18,7 +18,7 @@ THREADS=${2:-$(nproc)}
 BATCH=${3:-32}
 BASE_BATCH=${4:-8}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-cargo build --release --quiet --bins
+cargo build --release --quiet --workspace --bins
 BIN=$CARGO_TARGET_DIR/release
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compiles bert-train's `cuda` feature on a machine without a GPU or a CUDA install: fetches
 # NVIDIA's CUDA 13.0 compiler wheels from PyPI into a directory of their own, points candle's
-# build at them and runs `cargo check --features cuda --all-targets`. Checking is enough to
+# build at them and runs `cargo check -p bert-train --features cuda --all-targets`. Checking is enough to
 # catch code that only breaks with the feature; linking needs the driver's libcuda.so.
 #
 #   scripts/check_cuda.sh [TOOLKIT_DIR]      (default: target/cuda-toolkit; ~1.2 GB)
@@ -26,5 +26,5 @@ fi
 CUDA_HOME=$(cd "$cuda" && pwd)
 export CUDA_HOME PATH=$CUDA_HOME/bin:$PATH CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-90}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/cuda}
-cargo check --features cuda --all-targets
+cargo check -p bert-train --features cuda --all-targets
 echo "cuda feature: cargo check passed (CUDA $(nvcc --version | grep -o 'release [0-9.]*'))"

@@ -4,7 +4,7 @@
 #   scripts/check_gpu.sh BERT_TRAIN SHARDS [WORK_DIR]
 #
 # BERT_TRAIN is the cuda build (e.g. target/release/bert-train after
-# `cargo build --release --features cuda`), SHARDS a `bertprep build --max-seq-len 128` output
+# `cargo build --release -p bert-train --features cuda`), SHARDS a `bertprep build --max-seq-len 128` output
 # (enwiki-2019-small gives ~4,200 rows). The CUDA libraries it links (libcublas, libcurand,
 # libcudart) must be on LD_LIBRARY_PATH; PyTorch's `nvidia-*` wheels hold them.
 #

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the parity reference for bert-train's model, loss, gradients and optimiser.
 
-Produces ``tests/golden/train/``:
+Produces ``crates/bert-train/tests/golden/train/``:
 
 - ``config.json`` — a tiny ``BertConfig`` (hidden 32, 2 layers, 4 heads, vocabulary 99).
 - ``reference.safetensors`` — float32 / int32 tensors:
@@ -35,7 +35,7 @@ import torch
 from safetensors.torch import save_file
 from transformers import BertConfig, BertForPreTraining
 
-OUT = os.path.join("tests", "golden", "train")
+OUT = os.path.join("crates", "bert-train", "tests", "golden", "train")
 TIED = ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias")
 
 

@@ -11,8 +11,9 @@ use super::state::BuildState;
 use super::Phases;
 use crate::error::{Error, Result};
 use crate::instances::Instance;
+use crate::output::manifest::ShardEntry;
 use crate::rng::{Purpose, UnitRng};
-use crate::shard::writer::{self, ShardEntry, ShardWriter};
+use crate::shard::writer::{self, ShardWriter};
 use crate::shard::ShardMeta;
 use crate::tokenize::Tokenizer;
 

@@ -16,7 +16,6 @@ use crate::config::BuildConfig;
 use crate::error::{Error, Result};
 use crate::input::{Compression, Format};
 use crate::instances::Counters;
-use crate::shard::ShardEntry;
 use crate::tokenize::SpecialTokens;
 
 /// The tokenizer a build used.
@@ -30,6 +29,19 @@ pub struct TokenizerEntry {
     pub vocab_size: usize,
     /// Special-token ids.
     pub special_tokens: SpecialTokens,
+}
+
+/// A finished shard, as listed in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    /// File name inside the output directory.
+    pub file: String,
+    /// Rows (instances) in the shard.
+    pub rows: u64,
+    /// Size of the file in bytes.
+    pub bytes: u64,
+    /// Hex SHA-256 of the file.
+    pub sha256: String,
 }
 
 /// One input file and what came out of it.

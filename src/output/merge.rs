@@ -24,10 +24,10 @@ pub fn merge_manifests(dir: &Path) -> Result<Manifest> {
         }
     }
     let Some(first) = parts.first() else {
-        return Err(Error::Config(format!(
-            "no worker manifests (manifest-wNNN.json) in {}",
-            dir.display()
-        )));
+        return Err(Error::manifest(
+            dir,
+            "no worker manifests (manifest-wNNN.json)",
+        ));
     };
     let count = first.worker.map_or(0, |w| w.count);
     for part in &parts {
@@ -36,10 +36,10 @@ pub fn merge_manifests(dir: &Path) -> Result<Manifest> {
             && part.worker.map(|w| w.count) == Some(count)
             && part.has_inputs(first.inputs.iter().map(|e| (e.path.as_str(), e.bytes)));
         if !same {
-            return Err(Error::Config(format!(
-                "worker manifests in {} are from different builds",
-                dir.display()
-            )));
+            return Err(Error::manifest(
+                dir,
+                "the worker manifests are from different builds",
+            ));
         }
     }
     parts.sort_by_key(|p| p.worker.map_or(0, |w| w.index));
@@ -48,11 +48,10 @@ pub fn merge_manifests(dir: &Path) -> Result<Manifest> {
         .map(|i| part_file(Worker { index: i, count }))
         .collect();
     if !missing.is_empty() {
-        return Err(Error::Config(format!(
-            "missing worker manifests in {}: {}",
-            dir.display(),
-            missing.join(", ")
-        )));
+        return Err(Error::manifest(
+            dir,
+            format!("missing worker manifests: {}", missing.join(", ")),
+        ));
     }
     let mut merged = parts[0].clone();
     merged.worker = None;

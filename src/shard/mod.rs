@@ -14,8 +14,9 @@ pub mod row;
 pub mod schema;
 pub mod writer;
 
+pub use crate::output::manifest::ShardEntry;
 pub use meta::ShardMeta;
 pub use reader::{read_shard, ShardFile};
 pub use row::{RowView, ShardRow};
 pub use schema::{arrow_schema, schema_description, IGNORE_LABEL, SCHEMA_VERSION};
-pub use writer::{ShardEntry, ShardWriter};
+pub use writer::ShardWriter;

@@ -27,7 +27,6 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::meta::ShardMeta;
@@ -36,21 +35,10 @@ use super::schema::{arrow_schema, columns};
 use crate::error::{Error, Result};
 use crate::instances::Instance;
 use crate::output::layout::{self, Worker};
+use crate::output::manifest::ShardEntry;
 use crate::tokenize::hex;
 
-/// A finished shard, as listed in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardEntry {
-    /// File name inside the output directory.
-    pub file: String,
-    /// Rows (instances) in the shard.
-    pub rows: u64,
-    /// Size of the file in bytes.
-    pub bytes: u64,
-    /// Hex SHA-256 of the file.
-    pub sha256: String,
-}
-
+/// One row group to encode: the rows, padded into columns, and the settings to encode them with.
 ///
 /// Encoding is pure and independent of other row groups, so a caller may run many jobs on
 /// other threads (see [`ShardWriter::with_encoder`]); the writer appends the results in order.

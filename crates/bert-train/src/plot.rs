@@ -30,14 +30,20 @@ pub const EVAL_COLOUR: RGBColor = RGBColor(214, 39, 40);
 
 const FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans-ascii.ttf");
 
+/// Why the curve could not be drawn or encoded (plotters' and png's errors, in words: their
+/// types are generic over the drawing backend).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DrawError(pub String);
+
 /// Registers the embedded font as plotters' `sans-serif` family, once per process.
-fn register_font() -> std::result::Result<(), String> {
+fn register_font() -> std::result::Result<(), DrawError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
     });
     ok.then_some(())
-        .ok_or_else(|| "the embedded font does not parse".to_string())
+        .ok_or_else(|| DrawError("the embedded font does not parse".into()))
 }
 
 /// Draws `RUN_DIR/metrics.jsonl` into `RUN_DIR/loss.png`. Returns the image's path, or `None`
@@ -45,9 +51,9 @@ fn register_font() -> std::result::Result<(), String> {
 pub fn write_loss_curve(run: &Path) -> Result<Option<PathBuf>> {
     let lines = metrics::read(&run.join(METRICS_FILE))?;
     let out = run.join(PLOT_FILE);
-    let Some(png) = render(&lines).map_err(|message| Error::Plot {
+    let Some(png) = render(&lines).map_err(|e| Error::Plot {
         path: out.clone(),
-        message,
+        message: e.0,
     })?
     else {
         return Ok(None);
@@ -85,7 +91,7 @@ impl Panel {
 }
 
 /// The PNG bytes of the chart for these metrics lines, or `None` when none is a training line.
-pub fn render(lines: &[MetricsLine]) -> std::result::Result<Option<Vec<u8>>, String> {
+pub fn render(lines: &[MetricsLine]) -> std::result::Result<Option<Vec<u8>>, DrawError> {
     let panels = [
         Panel::new("masked LM loss", lines, |l| l.mlm_loss),
         Panel::new("next sentence loss", lines, |l| l.nsp_loss),
@@ -98,12 +104,12 @@ pub fn render(lines: &[MetricsLine]) -> std::result::Result<Option<Vec<u8>>, Str
     let mut rgb = vec![0u8; width as usize * height as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(|e| DrawError(e.to_string()))?;
         let areas = root.split_evenly((1, panels.len()));
         for (area, panel) in areas.iter().zip(&panels) {
-            draw_panel(area, panel).map_err(|e| e.to_string())?;
+            draw_panel(area, panel).map_err(|e| DrawError(e.to_string()))?;
         }
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(|e| DrawError(e.to_string()))?;
     }
     encode_png(&rgb, SIZE).map(Some)
 }
@@ -174,14 +180,18 @@ fn draw_panel(area: &Area<'_>, panel: &Panel) -> DrawResult {
 }
 
 /// Encodes 8-bit RGB pixels as a PNG.
-fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> std::result::Result<Vec<u8>, String> {
+fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> std::result::Result<Vec<u8>, DrawError> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-    writer.write_image_data(rgb).map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| e.to_string())?;
+    let mut writer = encoder
+        .write_header()
+        .map_err(|e| DrawError(e.to_string()))?;
+    writer
+        .write_image_data(rgb)
+        .map_err(|e| DrawError(e.to_string()))?;
+    writer.finish().map_err(|e| DrawError(e.to_string()))?;
     Ok(out)
 }
 

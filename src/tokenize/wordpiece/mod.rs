@@ -57,13 +57,30 @@ pub struct FastBert {
     model: WordPieceModel,
 }
 
+/// Why a tokenizer's pipeline is not the BERT one [`FastBert`] reproduces.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotBert(pub String);
+
+impl From<&str> for NotBert {
+    fn from(reason: &str) -> Self {
+        NotBert(reason.to_string())
+    }
+}
+
+impl From<String> for NotBert {
+    fn from(reason: String) -> Self {
+        NotBert(reason)
+    }
+}
+
 impl FastBert {
     /// Takes the vocabulary, settings and added tokens of `tok`, or says why its pipeline is not
     /// the BERT one this module reproduces: the normalizer must be a `BertNormalizer` (any
     /// settings), the pre-tokenizer a `BertPreTokenizer`, the model a `WordPiece` whose unknown
     /// token is in its vocabulary, and every added token unnormalized, without `single_word`,
     /// `lstrip` or `rstrip`, with `encode_special_tokens` off.
-    pub fn from_tokenizer(tok: &tokenizers::Tokenizer) -> Result<Self, String> {
+    pub fn from_tokenizer(tok: &tokenizers::Tokenizer) -> Result<Self, NotBert> {
         let Some(NormalizerWrapper::BertNormalizer(norm)) = tok.get_normalizer() else {
             return Err("the normalizer is not a plain BertNormalizer".into());
         };
@@ -88,10 +105,10 @@ impl FastBert {
             .values()
             .find(|t| t.normalized || t.single_word || t.lstrip || t.rstrip)
         {
-            return Err(format!(
+            return Err(NotBert(format!(
                 "added token {:?} is normalized, single-word or strips spaces",
                 t.content
-            ));
+            )));
         }
         let prefix = wp.continuing_subword_prefix.as_str();
         let heads = PieceTable::new(vocab.iter().map(|(t, &id)| (t.as_bytes(), id)));

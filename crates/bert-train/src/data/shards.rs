@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use bertprep::output::layout::{is_shard_name, MANIFEST_FILE, TOKENIZER_FILE};
 use bertprep::output::Manifest;
-use bertprep::shard::check::{check_row, RowRules};
+use bertprep::shard::check::{check_row, RowProblem, RowRules};
 use bertprep::shard::{RowView, ShardFile};
 
 use crate::error::{Error, Result};
@@ -137,13 +137,11 @@ impl ShardSet {
         let mut rows = Rows::default();
         for i in 0..batch.len() {
             let row = batch.row(i);
-            let problem = check_row(&row, &rules)
-                .map_err(|p| p.0)
-                .and_then(|()| within(&row, limits));
-            if let Err(message) = problem {
+            let problem = check_row(&row, &rules).and_then(|()| within(&row, limits));
+            if let Err(problem) = problem {
                 return Err(Error::shards(
                     &file.path,
-                    format!("row group {group} row {i}: {message}"),
+                    format!("row group {group} row {i}: {problem}"),
                 ));
             }
             rows.push(row);
@@ -155,27 +153,27 @@ impl ShardSet {
 /// What a valid row still needs for this model: ids inside its vocabulary (which may be
 /// smaller than the tokenizer's when [`ShardSet::check`] was not asked) and token types it has
 /// embeddings for.
-fn within(row: &RowView<'_>, limits: Limits) -> std::result::Result<(), String> {
+fn within(row: &RowView<'_>, limits: Limits) -> std::result::Result<(), RowProblem> {
     let vocab = limits.vocab_size as i32;
     if let Some(t) = row.input_ids.iter().find(|&&t| t >= vocab) {
-        return Err(format!(
+        return Err(RowProblem(format!(
             "token id {t} outside the model's vocabulary of {vocab}"
-        ));
+        )));
     }
     if let Some(l) = row.labels.iter().find(|&&l| l >= vocab) {
-        return Err(format!(
+        return Err(RowProblem(format!(
             "label {l} outside the model's vocabulary of {vocab}"
-        ));
+        )));
     }
     let types = row.token_type_ids.unwrap_or_default();
     match types
         .iter()
         .find(|&&t| t as usize >= limits.type_vocab_size)
     {
-        Some(t) => Err(format!(
+        Some(t) => Err(RowProblem(format!(
             "token type {t} outside the model's {} types",
             limits.type_vocab_size
-        )),
+        ))),
         None => Ok(()),
     }
 }
