@@ -2,9 +2,9 @@
 //!
 //! This module owns the sentence-listing command's logic (the binary only parses flags). It
 //! reads inputs exactly as `build` does — files and directories through [`input::discover`]
-//! and [`input::read`] with the same [`Format`] choice — or, for `-`, the whole of standard
-//! input (decompressed and decoded like a file; with `Format::Auto` the format is detected from
-//! the content). Each document is split by [`segment::split_into`] and written as
+//! and the streaming [`UnitReader`] with the same [`Format`] choice and the same bound on a
+//! line — or, for `-`, the whole of standard input (decompressed, held to the same line bound
+//! and decoded like a file; with `Format::Auto` the format is detected from the content). Each document is split by [`segment::split_into`] and written as
 //!
 //! ```text
 //! first sentence of document 1
@@ -27,6 +27,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::input::units::{self, UnitReader, UNIT_TARGET_BYTES};
 use crate::input::{self, decode, formats, Format};
 use crate::segment;
 
@@ -121,6 +122,7 @@ impl<W: Write> SentenceWriter<W> {
                     .read_to_end(&mut raw)
                     .map_err(|e| Error::io(name, e))?;
                 let (bytes, _) = decode::decompress(name, raw)?;
+                units::check_line_lengths(name, &bytes)?;
                 let text = decode::to_text(name, bytes)?;
                 let format = match format {
                     Format::Auto => formats::detect(name, &text),
@@ -133,9 +135,18 @@ impl<W: Write> SentenceWriter<W> {
                 }
             }
             Source::Path(path) => {
-                for file in input::discover(std::slice::from_ref(path))? {
-                    let parsed = input::read(&file.path, format)?;
-                    self.summary.files += 1;
+                let files = input::discover(std::slice::from_ref(path))?;
+                self.summary.files += files.len() as u64;
+                let mut reader = UnitReader::with_target(files, format, UNIT_TARGET_BYTES);
+                while let Some(unit) = reader.next_unit()? {
+                    let text = decode::to_text_at(&unit.path, unit.bytes, unit.byte_offset)?;
+                    let parsed = formats::parse_at(
+                        &unit.path,
+                        &text,
+                        unit.format,
+                        unit.first_doc,
+                        unit.first_line,
+                    )?;
                     for doc in &parsed.documents {
                         self.write_document(&doc.text)?;
                     }

@@ -5,6 +5,9 @@
 //!   determinism across threads, compression, errors.
 //! - `corpora` — hostile input (fixtures/bad), `--on-error skip`, encodings, real corpora.
 //! - `engine` — thread-count independence, the global shuffle, resume after SIGKILL, workers.
+//! - `safety` — safety promises through the binary: concurrent workers, failed overwrites,
+//!   files outside `--out` or not the tool's, edited manifests and state, bounded reads,
+//!   thread counts, error wording.
 //! - `properties` — property tests of every instance's invariants.
 //! - `statistics` — masking and NSP rates on real Wikipedia text.
 //! - `golden` — token ids equal `transformers`' `BertTokenizerFast`.
@@ -33,6 +36,8 @@ mod inspect;
 mod interop;
 #[path = "suite/properties.rs"]
 mod properties;
+#[path = "suite/safety.rs"]
+mod safety;
 #[path = "suite/schema.rs"]
 mod schema;
 #[path = "suite/segment_cases.rs"]

@@ -1,4 +1,5 @@
-//! Process limits a build needs: an open file per spill bucket.
+//! Process limits a build needs: an open file per spill bucket, and a thread count the machine
+//! can use ([`thread_count`], which `bert-train` applies too).
 //!
 //! The spill phase keeps every bucket file open, and the bucket count grows with the corpus
 //! (one per ~8 MB of text: an English Wikipedia needs ~2,500), past the soft limit of open
@@ -55,6 +56,28 @@ fn raise_limit(needed: u64, buckets: u64) -> Result<()> {
     #[cfg(not(unix))]
     let _ = (needed, buckets);
     Ok(())
+}
+
+/// Threads per core a build or a training run may ask for, at most.
+pub const MAX_THREADS_PER_CORE: usize = 8;
+
+/// Threads anyone may ask for, whatever the core count.
+pub const MIN_THREAD_CAP: usize = 64;
+
+/// The thread count for `--threads requested` (0: one per core). More than
+/// [`MAX_THREADS_PER_CORE`] per core (and more than [`MIN_THREAD_CAP`]) is refused: such a pool
+/// only spends its time starting threads.
+pub fn thread_count(requested: usize) -> Result<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = (MAX_THREADS_PER_CORE * cores).max(MIN_THREAD_CAP);
+    match requested {
+        0 => Ok(cores),
+        n if n > cap => Err(Error::Config(format!(
+            "--threads {n} is more than this machine can use ({cores} cores; at most {cap}); \
+             leave --threads out to use one per core"
+        ))),
+        n => Ok(n),
+    }
 }
 
 #[cfg(test)]

@@ -61,11 +61,11 @@ use crate::config::BuildConfig;
 use crate::error::{Error, Result};
 use crate::input::{self, InputFile};
 use crate::instances::InstanceSettings;
-use crate::output::atomic::write_atomic;
 use crate::output::layout::{self, Worker, TOKENIZER_FILE};
 use crate::output::manifest::{Manifest, TokenizerEntry};
 use crate::shard::{ShardEntry, ShardMeta, SCHEMA_VERSION};
 use crate::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
+use existing::Existing;
 use progress::{Progress, ProgressMode};
 use state::{BuildState, Identity, Phase};
 use units::UnitContext;
@@ -125,6 +125,7 @@ struct Phases<'a> {
 /// ([`input::stdin`]).
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
     memory::keep_freed_memory();
+    existing::refuse_overlap(&opts.inputs, &opts.out)?;
     let spool_path = layout::stdin_spool(&opts.out, opts.worker);
     let (inputs, spool) = input::stdin::spool(&opts.inputs, &opts.out, &spool_path)?;
     let result = build_from(opts, &inputs);
@@ -144,6 +145,8 @@ struct Prepared {
     work: PathBuf,
     state: BuildState,
     resumed: bool,
+    /// The finished build this one replaces once complete (`--overwrite`).
+    replacing: Option<Manifest>,
 }
 
 /// [`build`] with `inputs` in place of `opts.inputs`.
@@ -156,9 +159,6 @@ fn build_from(opts: &BuildOptions, inputs: &[PathBuf]) -> Result<BuildSummary> {
             return Ok(done);
         }
     };
-    let out = opts.out.as_path();
-    let mut finished = Vec::new();
-    let mut wrote_tokenizer = false;
     let result = run(
         opts,
         &p.config,
@@ -168,16 +168,11 @@ fn build_from(opts: &BuildOptions, inputs: &[PathBuf]) -> Result<BuildSummary> {
         &p.work,
         &mut p.state,
     )
-    .and_then(|shards| {
-        finished.clone_from(&shards);
-        wrote_tokenizer = true;
-        write_outputs(opts, &p, shards)
-    });
+    .and_then(|shards| publish(opts, &p, shards));
     let Prepared {
         tokenizer,
         manifest_path,
         work,
-        state,
         threads,
         resumed,
         ..
@@ -189,7 +184,7 @@ fn build_from(opts: &BuildOptions, inputs: &[PathBuf]) -> Result<BuildSummary> {
         .spawn(move || drop(tokenizer));
     match result {
         Ok(manifest) => {
-            std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
+            existing::remove_work_dir(&work)?;
             Ok(BuildSummary {
                 manifest,
                 manifest_path,
@@ -200,14 +195,9 @@ fn build_from(opts: &BuildOptions, inputs: &[PathBuf]) -> Result<BuildSummary> {
             })
         }
         Err(e) => {
-            for shard in state.shards.iter().chain(&finished) {
-                let _ = std::fs::remove_file(out.join(&shard.file));
-            }
-            // Workers share tokenizer.json; only a whole build removes the one it wrote.
-            if wrote_tokenizer && opts.worker.is_none() {
-                let _ = std::fs::remove_file(out.join(TOKENIZER_FILE));
-            }
-            let _ = std::fs::remove_dir_all(&work);
+            // The staged shards go with the work directory; the output directory itself is
+            // as it was (a build it replaces under --overwrite included).
+            let _ = existing::remove_work_dir(&work);
             Err(e)
         }
     }
@@ -236,10 +226,7 @@ fn prepare(
     if files.len() > u32::MAX as usize {
         return Err(Error::Config("more than 2^32 input files".into()));
     }
-    let threads = match opts.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
+    let threads = limits::thread_count(opts.threads)?;
     let identity = Identity {
         config: config.clone(),
         worker: opts.worker,
@@ -254,19 +241,21 @@ fn prepare(
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let manifest_path = out.join(layout::manifest_name(opts.worker));
     let work = layout::work_dir(out, opts.worker);
-    if let Some(manifest) = existing::finished_build(opts, &manifest_path, &identity)? {
-        let _ = std::fs::remove_dir_all(&work);
-        return Ok(Err(BuildSummary {
-            manifest,
-            manifest_path,
-            seconds: 0.0,
-            threads,
-            resumed: false,
-            already_complete: true,
-        }));
-    }
+    let replacing = match existing::finished_build(opts, &manifest_path, &identity)? {
+        Existing::Finished(manifest) => {
+            existing::remove_work_dir(&work)?;
+            return Ok(Err(BuildSummary {
+                manifest,
+                manifest_path,
+                seconds: 0.0,
+                threads,
+                resumed: false,
+                already_complete: true,
+            }));
+        }
+        Existing::Start { replacing } => replacing,
+    };
     let (state, resumed) = existing::resume_or_start(opts, &work, identity, &files)?;
-    existing::remove_stale_temporaries(out)?;
     std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
     state.write(&work)?;
     Ok(Ok(Prepared {
@@ -278,13 +267,14 @@ fn prepare(
         work,
         state,
         resumed,
+        replacing,
     }))
 }
 
-/// Writes `tokenizer.json`, then the manifest listing `shards`.
-fn write_outputs(opts: &BuildOptions, p: &Prepared, shards: Vec<ShardEntry>) -> Result<Manifest> {
+/// Moves the finished build from the work directory into the output directory
+/// ([`existing::Publish`]): the shards, `tokenizer.json`, then the manifest listing `shards`.
+fn publish(opts: &BuildOptions, p: &Prepared, shards: Vec<ShardEntry>) -> Result<Manifest> {
     let tokenizer = &p.tokenizer;
-    write_atomic(&opts.out.join(TOKENIZER_FILE), tokenizer.json().as_bytes())?;
     let manifest = Manifest {
         producer: "bertprep".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -303,7 +293,15 @@ fn write_outputs(opts: &BuildOptions, p: &Prepared, shards: Vec<ShardEntry>) -> 
         counters: p.state.counters.clone(),
         skipped: p.state.skipped.clone(),
     };
-    manifest.write_file(&p.manifest_path)?;
+    existing::Publish {
+        out: &opts.out,
+        work: &p.work,
+        shards: &manifest.shards,
+        replacing: p.replacing.as_ref(),
+        manifest_path: &p.manifest_path,
+        tokenizer_json: tokenizer.json().as_bytes(),
+    }
+    .run(&manifest)?;
     Ok(manifest)
 }
 

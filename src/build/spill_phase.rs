@@ -10,13 +10,16 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender};
+
 use super::spill::SpillWriter;
 use super::state::BuildState;
 use super::units::{run_unit, UnitContext, UnitOutput};
 use super::Phases;
 use crate::config::OnError;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::input::{InputFile, UnitReader};
+use crate::output::layout::Worker;
 use crate::output::manifest::Skipped;
 
 /// Time between checkpoints of the spill phase, at least: a killed build redoes the units
@@ -42,9 +45,8 @@ pub(super) fn spill_phase(
     let threads = pool.current_num_threads();
     super::limits::ensure_open_files(state.bucket_lengths.len() as u64)?;
     let mut spill = SpillWriter::open(spill_dir, &state.bucket_lengths)?;
-    let mut reader =
-        UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes)
-            .with_text_column(&ctx.config.text_column);
+    let reader = UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes)
+        .with_text_column(&ctx.config.text_column);
     let bytes_read = reader.disk_bytes_counter();
     progress.start_reading(files.iter().map(|f| f.bytes).sum());
     let in_flight = 2 * threads + 2;
@@ -53,68 +55,17 @@ pub(super) fn spill_phase(
         let _ = token_tx.send(());
     }
     let (result_tx, result_rx) = crossbeam_channel::unbounded::<(u64, Result<UnitOutput>)>();
-    let first_unit = state.next_unit;
-    let worker = opts.worker;
-    let skip = ctx.config.on_error == OnError::Skip;
+    let dispatcher = Dispatcher {
+        tokens: token_rx,
+        results: result_tx,
+        first_unit: state.next_unit,
+        worker: opts.worker,
+        skip: ctx.config.on_error == OnError::Skip,
+    };
 
     pool.in_place_scope(|s| {
         std::thread::scope(|scope| {
-            // The reader hands each unit to the pool as a task of its own, so that a thread
-            // without a unit can take part of another's (the stages split their work).
-            scope.spawn(move || {
-                let mut seq = 0u64;
-                let mut have_token = false;
-                loop {
-                    if !have_token {
-                        if token_rx.recv().is_err() {
-                            break; // The writer stopped.
-                        }
-                        have_token = true;
-                    }
-                    match reader.next_unit() {
-                        Ok(None) => {
-                            ctx.input_read.store(true, Ordering::Relaxed);
-                            break;
-                        }
-                        Ok(Some(unit)) => {
-                            let mine = worker.is_none_or(|w| w.owns(unit.index));
-                            if unit.index < first_unit || !mine {
-                                continue; // Keep the token for the next unit.
-                            }
-                            have_token = false;
-                            let results = result_tx.clone();
-                            s.spawn(move |_| {
-                                let _ = results.send((seq, run_unit(unit, ctx, skip)));
-                            });
-                            seq += 1;
-                        }
-                        Err(e) => {
-                            let failure = reader.take_failure();
-                            let (true, Some(failure)) = (skip, failure) else {
-                                let _ = result_tx.send((seq, Err(e)));
-                                break;
-                            };
-                            // Recorded by the worker owning the next unit, so exactly once.
-                            if !worker.is_none_or(|w| w.owns(reader.next_index())) {
-                                continue;
-                            }
-                            let skipped = Skipped {
-                                path: failure.path.display().to_string(),
-                                file_index: failure.file_index,
-                                offset: failure.offset,
-                                bytes: None,
-                                reason: e.to_string(),
-                            };
-                            have_token = false;
-                            let output = UnitOutput::skipped(None, skipped);
-                            if result_tx.send((seq, Ok(output))).is_err() {
-                                break;
-                            }
-                            seq += 1;
-                        }
-                    }
-                }
-            });
+            scope.spawn(move || dispatcher.run(s, reader, ctx));
             // Dropped on return, so that a reader waiting for a token stops after an error.
             let token_tx = token_tx;
             let mut pending: BTreeMap<u64, Result<UnitOutput>> = BTreeMap::new();
@@ -123,31 +74,7 @@ pub(super) fn spill_phase(
             for (seq, output) in result_rx {
                 pending.insert(seq, output);
                 while let Some(output) = pending.remove(&next_seq) {
-                    let output = output?;
-                    for (b, records) in output.spill.iter().enumerate() {
-                        if !records.is_empty() {
-                            spill.append(b, records)?;
-                        }
-                    }
-                    state.counters.add(&output.counters);
-                    if let Some(entry) = state.inputs.get_mut(output.file_index as usize) {
-                        entry.add(&output.entry);
-                    }
-                    if let Some(s) = output.skipped {
-                        // A resumed run meets the reader's errors again; record each once.
-                        let key = (s.file_index, s.offset);
-                        if !state
-                            .skipped
-                            .iter()
-                            .any(|k| (k.file_index, k.offset) == key)
-                        {
-                            state.skipped.push(s);
-                            state.counters.skipped += 1;
-                        }
-                    }
-                    if let Some(unit) = output.unit {
-                        state.next_unit = unit + 1;
-                    }
+                    record_unit(state, &mut spill, output?)?;
                     if last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
                         state.bucket_lengths = spill.checkpoint()?;
                         state.write(work)?;
@@ -166,4 +93,126 @@ pub(super) fn spill_phase(
             Ok(())
         })
     })
+}
+
+/// The reader's side of the spill phase: cuts units and hands each one this process owns to
+/// the pool, one in-flight token per unit.
+struct Dispatcher {
+    /// Free in-flight slots; closed when the collecting side stops.
+    tokens: Receiver<()>,
+    /// Unit results, numbered in dispatch order.
+    results: Sender<(u64, Result<UnitOutput>)>,
+    /// First unit not yet recorded (units before it were done before a resume).
+    first_unit: u64,
+    worker: Option<Worker>,
+    /// `--on-error skip`: a file the reader gives up on is recorded, not fatal.
+    skip: bool,
+}
+
+impl Dispatcher {
+    /// Runs until the input ends, the collector stops or an error is sent. Each unit becomes a
+    /// pool task of its own, so that a thread without a unit can take part of another's (the
+    /// stages split their work).
+    fn run<'s>(self, s: &rayon::Scope<'s>, mut reader: UnitReader, ctx: &'s UnitContext<'s>) {
+        let mut seq = 0u64;
+        let mut have_token = false;
+        loop {
+            if !have_token {
+                if self.tokens.recv().is_err() {
+                    break; // The writer stopped.
+                }
+                have_token = true;
+            }
+            match reader.next_unit() {
+                Ok(None) => {
+                    ctx.input_read.store(true, Ordering::Relaxed);
+                    break;
+                }
+                Ok(Some(unit)) => {
+                    let mine = self.worker.is_none_or(|w| w.owns(unit.index));
+                    if unit.index < self.first_unit || !mine {
+                        continue; // Keep the token for the next unit.
+                    }
+                    have_token = false;
+                    let results = self.results.clone();
+                    let skip = self.skip;
+                    s.spawn(move |_| {
+                        let _ = results.send((seq, run_unit(unit, ctx, skip)));
+                    });
+                    seq += 1;
+                }
+                Err(e) => match self.reader_failed(&mut reader, e) {
+                    Failure::Stop(e) => {
+                        let _ = self.results.send((seq, Err(e)));
+                        break;
+                    }
+                    Failure::NotMine => continue,
+                    Failure::Skipped(output) => {
+                        have_token = false;
+                        if self.results.send((seq, Ok(*output))).is_err() {
+                            break;
+                        }
+                        seq += 1;
+                    }
+                },
+            }
+        }
+    }
+
+    /// What a reader error means: the end of the build, or (with `--on-error skip`) a file to
+    /// record as skipped — by the worker owning the next unit, so exactly once.
+    fn reader_failed(&self, reader: &mut UnitReader, e: Error) -> Failure {
+        let failure = reader.take_failure();
+        let (true, Some(failure)) = (self.skip, failure) else {
+            return Failure::Stop(e);
+        };
+        if !self.worker.is_none_or(|w| w.owns(reader.next_index())) {
+            return Failure::NotMine;
+        }
+        let skipped = Skipped {
+            path: failure.path.display().to_string(),
+            file_index: failure.file_index,
+            offset: failure.offset,
+            bytes: None,
+            reason: e.to_string(),
+        };
+        Failure::Skipped(Box::new(UnitOutput::skipped(None, skipped)))
+    }
+}
+
+/// See [`Dispatcher::reader_failed`].
+enum Failure {
+    Stop(Error),
+    NotMine,
+    Skipped(Box<UnitOutput>),
+}
+
+/// Takes one unit's output into the build: its records to their buckets, its counts and its
+/// input's progress to the state.
+fn record_unit(state: &mut BuildState, spill: &mut SpillWriter, output: UnitOutput) -> Result<()> {
+    for (b, records) in output.spill.iter().enumerate() {
+        if !records.is_empty() {
+            spill.append(b, records)?;
+        }
+    }
+    state.counters.add(&output.counters);
+    if let Some(entry) = state.inputs.get_mut(output.file_index as usize) {
+        entry.add(&output.entry);
+    }
+    if let Some(s) = output.skipped {
+        // A resumed run meets the reader's errors again; record each once.
+        let key = (s.file_index, s.offset);
+        if !state
+            .skipped
+            .iter()
+            .any(|k| (k.file_index, k.offset) == key)
+        {
+            state.skipped.push(s);
+            state.counters.skipped += 1;
+        }
+    }
+    if let Some(unit) = output.unit {
+        state.next_unit = unit + 1;
+    }
+    Ok(())
 }

@@ -7,15 +7,16 @@
 //! finished). A build started again with the same arguments finds its state and continues from
 //! the last checkpoint; with different arguments it is refused unless `--overwrite`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::BuildConfig;
 use crate::error::{Error, Result};
+use crate::input::small::{read_bounded, MAX_METADATA_BYTES};
 use crate::instances::Counters;
 use crate::output::atomic::write_replacing;
-use crate::output::layout::Worker;
+use crate::output::layout::{self, state_path, Worker};
 use crate::output::manifest::InputEntry;
 use crate::shard::ShardEntry;
 
@@ -80,16 +81,42 @@ impl BuildState {
         }
     }
 
-    /// Reads the state in `work_dir`, if there is one.
+    /// Reads the state in `work_dir`, if there is one. A state file that does not parse (corrupt,
+    /// or from another version) is an error naming it; one that lists a shard by anything but
+    /// this build's shard names is refused (a build removes the shards its state lists).
     pub fn read(work_dir: &Path) -> Result<Option<BuildState>> {
         let path = state_path(work_dir);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        // A state from another version is treated as foreign (refused unless --overwrite).
-        Ok(serde_json::from_str(&text).ok())
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Ok(None);
+        }
+        let bytes = read_bounded(&path, MAX_METADATA_BYTES)?;
+        let state = Self::parse(&bytes).map_err(|e| {
+            Error::output(
+                &path,
+                format!(
+                    "the state file of an interrupted build is corrupt or from another version                      ({e}); pass --overwrite to start afresh"
+                ),
+            )
+        })?;
+        if let Some(bad) = state
+            .shards
+            .iter()
+            .find(|s| !layout::is_shard_of(&s.file, state.identity.worker))
+        {
+            return Err(Error::output(
+                &path,
+                format!(
+                    "lists {:?} as a finished shard, which is not a shard name of this build;                      pass --overwrite to start afresh",
+                    bad.file
+                ),
+            ));
+        }
+        Ok(Some(state))
+    }
+
+    /// Parses a state file's JSON (no checks beyond the format; see [`BuildState::read`]).
+    pub fn parse(bytes: &[u8]) -> std::result::Result<BuildState, serde_json::Error> {
+        serde_json::from_slice(bytes)
     }
 
     /// Replaces the state atomically (not synced: it is rewritten after every unit, and a
@@ -102,9 +129,4 @@ impl BuildState {
         })?;
         write_replacing(&path, &text, false)
     }
-}
-
-/// `state.json` in a work directory.
-pub fn state_path(work_dir: &Path) -> PathBuf {
-    work_dir.join("state.json")
 }

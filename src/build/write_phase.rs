@@ -58,7 +58,9 @@ pub(super) fn write_phase(
         });
         ((threads + 2).min(MAX_GROUPS_IN_FLIGHT), encoder)
     };
-    let mut writer = ShardWriter::resume(&opts.out, meta, opts.worker, state.shards.clone())?
+    // Shards are staged in the work directory; the build moves them into the output
+    // directory once all are complete.
+    let mut writer = ShardWriter::resume(work, meta, opts.worker, state.shards.clone())?
         .with_encoder(in_flight, encoder)
         .with_total(state.counters.instances.saturating_sub(skip));
     let stream = opts.worker.map_or(0, |w| u64::from(w.index));

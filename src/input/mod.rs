@@ -21,6 +21,7 @@ pub mod decode;
 pub mod formats;
 pub mod html;
 pub mod parquet;
+pub mod small;
 pub mod stdin;
 pub mod units;
 pub mod walk;

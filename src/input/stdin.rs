@@ -13,6 +13,29 @@ use crate::error::{Error, Result};
 /// The `--in` argument that means standard input.
 pub const STDIN_ARG: &str = "-";
 
+/// Opens the spool file for writing: created, or — left by a killed build reading standard
+/// input — truncated, but only when it is a regular file with no other name. Never through a
+/// symbolic link (`O_NOFOLLOW`) or into a file linked elsewhere: those are refused.
+fn open_spool(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_file() || meta.nlink() != 1 {
+            return Err(Error::output(
+                path,
+                "exists and is not a file a build left (a symbolic link, a directory or a file \
+                 with other names); move it away",
+            ));
+        }
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| Error::io(path, e))
+}
+
 /// Replaces every `-` in `inputs` by `path` (a file in `out`), after copying standard input there
 /// once; returns the inputs and the spool file, if one was written.
 pub fn spool(
@@ -24,11 +47,9 @@ pub fn spool(
         return Ok((inputs.to_vec(), None));
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let copied = (|| {
-        let mut file = std::fs::File::create(path)?;
-        std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
-        file.sync_all()
-    })();
+    let mut file = open_spool(path)?;
+    let copied =
+        std::io::copy(&mut std::io::stdin().lock(), &mut file).and_then(|_| file.sync_all());
     if let Err(e) = copied {
         let _ = std::fs::remove_file(path);
         return Err(Error::io(

@@ -317,6 +317,22 @@ fn read_line(
     Ok(n)
 }
 
+/// Refuses `bytes` (all of `path`, decompressed) when a line is longer than [`MAX_LINE_BYTES`],
+/// with the error a streamed read gives.
+pub fn check_line_lengths(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut start = 0;
+    for (line, end) in memchr::memchr_iter(b'\n', bytes)
+        .chain(std::iter::once(bytes.len()))
+        .enumerate()
+    {
+        if end - start > MAX_LINE_BYTES {
+            return Err(line_too_long(path, line + 1, start as u64));
+        }
+        start = end + 1;
+    }
+    Ok(())
+}
+
 /// Line `line` of `path`, starting at byte `offset`, is longer than [`MAX_LINE_BYTES`].
 fn line_too_long(path: &Path, line: usize, offset: u64) -> Error {
     Error::format(

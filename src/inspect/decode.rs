@@ -198,65 +198,28 @@ pub fn decode(
     specials: &SpecialTokens,
     vocab: Vocab<'_>,
 ) -> DecodedInstance {
-    let view = row.view();
-    let n = view.len();
-    let sep = specials.sep as i32;
+    let n = row.view().len();
     let ids = &row.input_ids[..n];
-    let first = ids
-        .iter()
-        .skip(1)
-        .position(|&t| t == sep)
-        .map_or(n, |p| p + 1);
-    let last = ids
-        .iter()
-        .rposition(|&t| t == sep)
-        .filter(|&l| l > first)
-        .unwrap_or(n);
-    let start = usize::from(ids.first() == Some(&(specials.cls as i32)));
+    let (start, first, last) = segment_bounds(ids, specials);
+    let mask = specials.mask as i32;
     let mut predictions = Vec::new();
-    let mut segment = |range: std::ops::Range<usize>| -> Vec<Span> {
-        let mut spans = Vec::new();
-        let mut run_start = range.start;
-        let flush = |spans: &mut Vec<Span>, from: usize, to: usize| {
-            if from < to {
-                let text = vocab.text(&ids[from..to]);
-                let attach = vocab.attaches(&ids[from..to], &text);
-                spans.push(Span::Text { text, attach });
-            }
-        };
-        for i in range.clone() {
-            let label = row.labels.get(i).copied().unwrap_or(IGNORE_LABEL);
-            if label == IGNORE_LABEL {
-                continue;
-            }
-            flush(&mut spans, run_start, i);
-            run_start = i + 1;
-            let kind = if ids[i] == specials.mask as i32 {
-                PredictionKind::Mask
-            } else if ids[i] == label {
-                PredictionKind::Kept
-            } else {
-                PredictionKind::Random
-            };
-            spans.push(Span::Prediction {
-                kind,
-                label: vocab.token(label),
-                attach: vocab.continues(label),
-            });
-            predictions.push(Prediction {
-                position: i,
-                kind,
-                input_id: ids[i],
-                label_id: label,
-                input: vocab.token(ids[i]),
-                label: vocab.token(label),
-            });
-        }
-        flush(&mut spans, run_start, range.end);
-        spans
-    };
-    let a = segment(start.min(first)..first);
-    let b = segment((first + 1).min(last)..last);
+    let labels = &row.labels;
+    let a = segment_spans(
+        ids,
+        labels,
+        start.min(first)..first,
+        mask,
+        vocab,
+        &mut predictions,
+    );
+    let b = segment_spans(
+        ids,
+        labels,
+        (first + 1).min(last)..last,
+        mask,
+        vocab,
+        &mut predictions,
+    );
     let plain = |spans: &[Span]| join_spans(spans, |_, s| s);
     DecodedInstance {
         shard: place.shard,
@@ -275,6 +238,84 @@ pub fn decode(
         segment_b: plain(&b),
         predictions,
         spans: [a, b],
+    }
+}
+
+/// Where segment A starts (after `[CLS]`) and where the first and last `[SEP]` are; a missing
+/// `[SEP]` is taken to be at the end, so a broken row still decodes.
+fn segment_bounds(ids: &[i32], specials: &SpecialTokens) -> (usize, usize, usize) {
+    let n = ids.len();
+    let sep = specials.sep as i32;
+    let first = ids
+        .iter()
+        .skip(1)
+        .position(|&t| t == sep)
+        .map_or(n, |p| p + 1);
+    let last = ids
+        .iter()
+        .rposition(|&t| t == sep)
+        .filter(|&l| l > first)
+        .unwrap_or(n);
+    let start = usize::from(ids.first() == Some(&(specials.cls as i32)));
+    (start, first, last)
+}
+
+/// The positions `range` of `ids` as spans: text runs between predictions, and one span per
+/// prediction, which is also appended to `predictions`.
+fn segment_spans(
+    ids: &[i32],
+    labels: &[i32],
+    range: std::ops::Range<usize>,
+    mask: i32,
+    vocab: Vocab<'_>,
+    predictions: &mut Vec<Prediction>,
+) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let mut run_start = range.start;
+    for i in range.clone() {
+        let label = labels.get(i).copied().unwrap_or(IGNORE_LABEL);
+        if label == IGNORE_LABEL {
+            continue;
+        }
+        spans.extend(text_span(&ids[run_start..i], vocab));
+        run_start = i + 1;
+        let kind = prediction_kind(ids[i], label, mask);
+        spans.push(Span::Prediction {
+            kind,
+            label: vocab.token(label),
+            attach: vocab.continues(label),
+        });
+        predictions.push(Prediction {
+            position: i,
+            kind,
+            input_id: ids[i],
+            label_id: label,
+            input: vocab.token(ids[i]),
+            label: vocab.token(label),
+        });
+    }
+    spans.extend(text_span(&ids[run_start..range.end], vocab));
+    spans
+}
+
+/// A run of unpredicted ids as one text span; `None` for an empty run.
+fn text_span(ids: &[i32], vocab: Vocab<'_>) -> Option<Span> {
+    if ids.is_empty() {
+        return None;
+    }
+    let text = vocab.text(ids);
+    let attach = vocab.attaches(ids, &text);
+    Some(Span::Text { text, attach })
+}
+
+/// How the input `id` at a predicted position relates to its `label`.
+fn prediction_kind(id: i32, label: i32, mask: i32) -> PredictionKind {
+    if id == mask {
+        PredictionKind::Mask
+    } else if id == label {
+        PredictionKind::Kept
+    } else {
+        PredictionKind::Random
     }
 }
 

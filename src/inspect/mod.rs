@@ -34,7 +34,7 @@ use crate::shard::check::{
 };
 use crate::shard::meta::ShardMetadata;
 use crate::shard::reader::{Columns, ShardFile};
-use crate::shard::{ShardRow, SCHEMA_VERSION};
+use crate::shard::{ShardEntry, ShardRow, SCHEMA_VERSION};
 use crate::tokenize::{SpecialTokens, Tokenizer};
 use decode::{DecodedInstance, RowPlace, Vocab};
 use stats::{round6, Stats, StatsSummary};
@@ -182,6 +182,75 @@ pub fn inspect(opts: &InspectOptions) -> Result<Report> {
 
     // 2. Tokenizer, special ids, vocabulary size.
     let decoder = Decoder::load(opts, &target, &meta, &mut found, &mut notes);
+    let rules = row_rules(opts, &target, &shards, &meta, &decoder, &mut notes)?;
+    let (specials, max_seq_len) = (rules.specials, rules.max_seq_len);
+
+    // 3. One pass over every row.
+    let total_rows: u64 = shards.iter().map(|s| s.rows).sum();
+    let mut scan = Scan {
+        check: opts.check,
+        rules,
+        wanted: wanted_rows(opts, total_rows)?,
+        total: Stats::default(),
+        kept: Vec::new(),
+        first_row: 0,
+        complete: shards.len() == target.shards.len(),
+        checksums_verified: 0,
+        found,
+    };
+    let shard_reports = shards
+        .iter()
+        .map(|shard| scan.shard_report(shard, target.manifest.as_ref()))
+        .collect::<Result<Vec<_>>>()?;
+    let Scan {
+        total,
+        kept,
+        complete,
+        checksums_verified,
+        mut found,
+        ..
+    } = scan;
+    if opts.check {
+        check_build(&target, &meta, complete.then_some(&total), &mut found);
+    }
+
+    // 4. Decode the rows asked for, and assemble.
+    let vocab = decoder
+        .tokenizer
+        .as_ref()
+        .map_or(Vocab::Ids, Vocab::Tokenizer);
+    let instances = kept
+        .into_iter()
+        .map(|(place, row)| decode::decode(&row, place, &specials, vocab))
+        .collect();
+    Ok(Report {
+        path: opts.path.display().to_string(),
+        kind: if target.is_dir { "directory" } else { "shard" },
+        files: files_report(&shards, total_rows, &target),
+        schema_version: meta.schema_version,
+        created_by: shards.first().and_then(|s| s.created_by.clone()),
+        config: meta.config.clone(),
+        tokenizer: tokenizer_report(&meta, &decoder, (!shards.is_empty()).then_some(specials)),
+        stats: total.summary(max_seq_len.unwrap_or(0)),
+        shards: shard_reports,
+        instances,
+        check: opts
+            .check
+            .then(|| found.report(total.rows(), checksums_verified)),
+        notes,
+    })
+}
+
+/// What every row is held to: special-token ids (from the shards, else the tokenizer), the
+/// vocabulary size (from the tokenizer, else the manifest) and the list length.
+fn row_rules(
+    opts: &InspectOptions,
+    target: &Target,
+    shards: &[ShardFile],
+    meta: &ShardMetadata,
+    decoder: &Decoder,
+    notes: &mut Vec<String>,
+) -> Result<RowRules> {
     let specials = match meta.specials.or(decoder.tokenizer.as_ref().map(Tokenizer::specials)) {
         Some(specials) => specials,
         None if shards.is_empty() => crate::tokenize::SpecialTokens::BERT,
@@ -200,117 +269,52 @@ pub fn inspect(opts: &InspectOptions) -> Result<Report> {
     if opts.check && vocab_size.is_none() {
         notes.push("vocabulary size unknown: ids were not checked against it".into());
     }
-    let max_seq_len = meta.max_seq_len();
+    Ok(RowRules {
+        max_seq_len: meta.max_seq_len(),
+        specials,
+        vocab_size,
+    })
+}
 
-    // 3. One pass over every row.
-    let total_rows: u64 = shards.iter().map(|s| s.rows).sum();
-    let mut scan = Scan {
-        check: opts.check,
-        rules: RowRules {
-            max_seq_len,
-            specials,
-            vocab_size,
-        },
-        wanted: wanted_rows(opts, total_rows)?,
-        total: Stats::default(),
-        kept: Vec::new(),
-        first_row: 0,
-        complete: shards.len() == target.shards.len(),
-        found,
-    };
-    let mut shard_reports = Vec::new();
-    let mut checksums_verified = 0;
-    for shard in &shards {
-        let name = file_name(&shard.path);
-        let (stats, rows_read) = scan.shard(shard, &name)?;
-        let entry = target
-            .manifest
-            .as_ref()
-            .and_then(|m| m.shards.iter().find(|s| s.file == name));
-        if let (true, Some(entry)) = (opts.check, entry) {
-            match sha256_file(&shard.path) {
-                Ok(sha) => {
-                    for problem in check_manifest_entry(entry, shard.bytes, &sha, rows_read) {
-                        scan.found.file(&name, problem);
-                    }
-                    checksums_verified += 1;
-                }
-                Err(e) => scan.found.file(&name, without_path(&e)),
-            }
-        }
-        shard_reports.push(ShardReport {
-            file: name,
-            rows: shard.rows,
-            row_groups: shard.row_groups(),
-            bytes: shard.bytes,
-            bytes_per_row: round6(shard.bytes as f64 / shard.rows.max(1) as f64),
-            manifest_rows: entry.map(|e| e.rows),
-            stats: stats.summary(max_seq_len.unwrap_or(0)),
-        });
-    }
-    let Scan {
-        total,
-        kept,
-        complete,
-        mut found,
-        ..
-    } = scan;
-    if opts.check {
-        check_build(&target, &meta, complete.then_some(&total), &mut found);
-    }
-
-    // 4. Decode the rows asked for, and assemble.
-    let vocab = decoder
-        .tokenizer
-        .as_ref()
-        .map_or(Vocab::Ids, Vocab::Tokenizer);
-    let instances = kept
-        .into_iter()
-        .map(|(place, row)| decode::decode(&row, place, &specials, vocab))
-        .collect();
+/// Sizes, row groups and codecs summed over the shards read.
+fn files_report(shards: &[ShardFile], total_rows: u64, target: &Target) -> FilesReport {
     let bytes: u64 = shards.iter().map(|s| s.bytes).sum();
     let mut compression: Vec<String> = shards.iter().flat_map(|s| s.compression.clone()).collect();
     compression.sort();
     compression.dedup();
-    Ok(Report {
-        path: opts.path.display().to_string(),
-        kind: if target.is_dir { "directory" } else { "shard" },
-        files: FilesReport {
-            shards: shards.len(),
-            rows: total_rows,
-            row_groups: shards.iter().map(ShardFile::row_groups).sum(),
-            bytes,
-            bytes_per_row: round6(bytes as f64 / total_rows.max(1) as f64),
-            compression,
-            manifest: target.manifest.is_some(),
-        },
-        schema_version: meta.schema_version,
-        created_by: shards.first().and_then(|s| s.created_by.clone()),
-        config: meta.config.clone(),
-        tokenizer: TokenizerReport {
-            origin: meta
-                .config
-                .as_ref()
-                .and_then(|c| c.get("tokenizer"))
-                .and_then(|t| t.as_str())
-                .map(str::to_string),
-            sha256: meta.tokenizer_sha256.clone(),
-            special_tokens: (!shards.is_empty()).then_some(specials),
-            file: decoder
-                .tokenizer
-                .as_ref()
-                .map(|_| decoder.path.display().to_string()),
-            vocab_size: decoder.tokenizer.as_ref().map(Tokenizer::vocab_size),
-            matches_shards: decoder.matches_shards,
-        },
-        stats: total.summary(max_seq_len.unwrap_or(0)),
-        shards: shard_reports,
-        instances,
-        check: opts
-            .check
-            .then(|| found.report(total.rows(), checksums_verified)),
-        notes,
-    })
+    FilesReport {
+        shards: shards.len(),
+        rows: total_rows,
+        row_groups: shards.iter().map(ShardFile::row_groups).sum(),
+        bytes,
+        bytes_per_row: round6(bytes as f64 / total_rows.max(1) as f64),
+        compression,
+        manifest: target.manifest.is_some(),
+    }
+}
+
+/// The tokenizer as the shards record it and as found for decoding.
+fn tokenizer_report(
+    meta: &ShardMetadata,
+    decoder: &Decoder,
+    special_tokens: Option<SpecialTokens>,
+) -> TokenizerReport {
+    TokenizerReport {
+        origin: meta
+            .config
+            .as_ref()
+            .and_then(|c| c.get("tokenizer"))
+            .and_then(|t| t.as_str())
+            .map(str::to_string),
+        sha256: meta.tokenizer_sha256.clone(),
+        special_tokens,
+        file: decoder
+            .tokenizer
+            .as_ref()
+            .map(|_| decoder.path.display().to_string()),
+        vocab_size: decoder.tokenizer.as_ref().map(Tokenizer::vocab_size),
+        matches_shards: decoder.matches_shards,
+    }
 }
 
 /// Opens every shard's footer. With `check`, a directory's unreadable shard is a violation and
@@ -427,10 +431,48 @@ struct Scan {
     first_row: u64,
     /// Every shard on disk was read to the end (the manifest's counters can be compared).
     complete: bool,
+    /// Shards whose size and SHA-256 were compared with `manifest.json`.
+    checksums_verified: usize,
     found: Findings,
 }
 
 impl Scan {
+    /// Streams one shard and, with `--check`, holds it to its `manifest` entry.
+    fn shard_report(
+        &mut self,
+        shard: &ShardFile,
+        manifest: Option<&Manifest>,
+    ) -> Result<ShardReport> {
+        let name = file_name(&shard.path);
+        let (stats, rows_read) = self.shard(shard, &name)?;
+        let entry = manifest.and_then(|m| m.shards.iter().find(|s| s.file == name));
+        if let (true, Some(entry)) = (self.check, entry) {
+            self.verify_entry(shard, &name, entry, rows_read);
+        }
+        Ok(ShardReport {
+            file: name,
+            rows: shard.rows,
+            row_groups: shard.row_groups(),
+            bytes: shard.bytes,
+            bytes_per_row: round6(shard.bytes as f64 / shard.rows.max(1) as f64),
+            manifest_rows: entry.map(|e| e.rows),
+            stats: stats.summary(self.rules.max_seq_len.unwrap_or(0)),
+        })
+    }
+
+    /// Compares a shard's rows read, size and SHA-256 with its manifest entry.
+    fn verify_entry(&mut self, shard: &ShardFile, name: &str, entry: &ShardEntry, rows_read: u64) {
+        match sha256_file(&shard.path) {
+            Ok(sha) => {
+                for problem in check_manifest_entry(entry, shard.bytes, &sha, rows_read) {
+                    self.found.file(name, problem);
+                }
+                self.checksums_verified += 1;
+            }
+            Err(e) => self.found.file(name, without_path(&e)),
+        }
+    }
+
     /// Streams one shard; returns its statistics and the rows read.
     fn shard(&mut self, shard: &ShardFile, name: &str) -> Result<(Stats, u64)> {
         let mut stats = Stats::default();
@@ -515,75 +557,21 @@ struct Target {
 }
 
 impl Target {
+    /// Resolves `path`: a single shard, or a build directory with its shards in manifest order.
     fn resolve(path: &Path) -> Result<Target> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if !meta.is_dir() {
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            // A manifest beside the shard (a worker's part, before merging) is used only when
-            // it lists the shard.
-            let name = file_name(path);
-            let manifest = manifest_files(&dir)
-                .into_iter()
-                .filter_map(|f| Manifest::read_file(&dir.join(f)).ok())
-                .find(|m| m.shards.iter().any(|s| s.file == name));
-            return Ok(Target {
-                is_dir: false,
-                dir,
-                shards: vec![path.to_path_buf()],
-                manifest,
-                manifest_problem: None,
-                notes: Vec::new(),
-            });
+            return Ok(Target::shard(path));
         }
-        let mut on_disk = Vec::new();
-        for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
-            let entry = entry.map_err(|e| Error::io(path, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with('.') && name.ends_with(".parquet") && entry.path().is_file() {
-                on_disk.push(name);
-            }
-        }
-        on_disk.sort();
+        let on_disk = parquet_files(path)?;
         let mut notes = Vec::new();
-        let (manifest, manifest_problem) = if path.join(MANIFEST_FILE).exists() {
-            match Manifest::read(path) {
-                Ok(m) => (Some(m), None),
-                Err(e) => (None, Some(format!("unreadable: {e}"))),
-            }
-        } else if manifest_files(path).len() > 1 {
-            (
-                None,
-                Some(format!(
-                    "missing, but worker parts are there: run `bertprep merge-manifest {}` once \
-                     every worker has finished",
-                    path.display()
-                )),
-            )
-        } else {
-            (
-                None,
-                Some("missing: the build did not finish, or this is not a build directory".into()),
-            )
-        };
+        let (manifest, manifest_problem) = read_manifest(path);
         if let Some(problem) = &manifest_problem {
             notes.push(format!(
                 "{MANIFEST_FILE} {problem}; row counts and checksums cannot be verified"
             ));
         }
-        // Manifest order first, then anything else on disk.
-        let mut names: Vec<String> = manifest
-            .iter()
-            .flat_map(|m| m.shards.iter().map(|s| s.file.clone()))
-            .filter(|f| on_disk.contains(f))
-            .collect();
-        for name in on_disk {
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
+        let names = shard_order(manifest.as_ref(), on_disk);
         if names.is_empty() {
             return Err(Error::parquet(
                 path,
@@ -599,6 +587,82 @@ impl Target {
             notes,
         })
     }
+
+    /// A single shard file, with the manifest beside it when one lists it.
+    fn shard(path: &Path) -> Target {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        // A manifest beside the shard (a worker's part, before merging) is used only when
+        // it lists the shard.
+        let name = file_name(path);
+        let manifest = manifest_files(&dir)
+            .into_iter()
+            .filter_map(|f| Manifest::read_file(&dir.join(f)).ok())
+            .find(|m| m.shards.iter().any(|s| s.file == name));
+        Target {
+            is_dir: false,
+            dir,
+            shards: vec![path.to_path_buf()],
+            manifest,
+            manifest_problem: None,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// The visible `*.parquet` files in `dir`, by name, sorted.
+fn parquet_files(dir: &Path) -> Result<Vec<String>> {
+    let mut on_disk = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') && name.ends_with(".parquet") && entry.path().is_file() {
+            on_disk.push(name);
+        }
+    }
+    on_disk.sort();
+    Ok(on_disk)
+}
+
+/// A directory's `manifest.json`, or why there is none usable.
+fn read_manifest(dir: &Path) -> (Option<Manifest>, Option<String>) {
+    if dir.join(MANIFEST_FILE).exists() {
+        match Manifest::read(dir) {
+            Ok(m) => (Some(m), None),
+            Err(e) => (None, Some(format!("unreadable: {e}"))),
+        }
+    } else if manifest_files(dir).len() > 1 {
+        (
+            None,
+            Some(format!(
+                "missing, but worker parts are there: run `bertprep merge-manifest {}` once \
+                 every worker has finished",
+                dir.display()
+            )),
+        )
+    } else {
+        (
+            None,
+            Some("missing: the build did not finish, or this is not a build directory".into()),
+        )
+    }
+}
+
+/// The shards to read: manifest order first (those on disk), then anything else on disk.
+fn shard_order(manifest: Option<&Manifest>, on_disk: Vec<String>) -> Vec<String> {
+    let mut names: Vec<String> = manifest
+        .iter()
+        .flat_map(|m| m.shards.iter().map(|s| s.file.clone()))
+        .filter(|f| on_disk.contains(f))
+        .collect();
+    for name in on_disk {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// `manifest.json` (first, when there) and the worker parts `manifest-wNNN.json` in `dir`.
@@ -708,7 +772,10 @@ fn check_build(target: &Target, meta: &ShardMetadata, rows: Option<&Stats>, foun
             "config differs from the shards' bertprep.config".into(),
         );
     }
-    if meta.tokenizer_sha256.as_deref() != Some(manifest.tokenizer.sha256.as_str()) {
+    // Without a readable shard there is no recorded tokenizer to compare (the shards' own
+    // problems are reported where they were read).
+    let recorded = meta.tokenizer_sha256.as_deref();
+    if recorded.is_some_and(|sha| sha != manifest.tokenizer.sha256) {
         found.file(
             MANIFEST_FILE,
             "tokenizer SHA-256 differs from the shards' bertprep.tokenizer_sha256".into(),

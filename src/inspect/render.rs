@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 use super::decode::{PredictionKind, Span};
 use super::stats::StatsSummary;
-use super::{CheckReport, Report};
+use super::{CheckReport, Report, TokenizerReport};
 
 /// Columns decoded text is wrapped at.
 pub const WIDTH: usize = 100;
@@ -102,6 +102,7 @@ fn more(out: &mut String, value: impl std::fmt::Display) {
     let _ = writeln!(out, "  {:<LABEL$}{value}", "");
 }
 
+/// The `Files` section: sizes, compression, schema, writer, tokenizer and build config.
 fn files(out: &mut String, r: &Report, p: Paint) {
     let f = &r.files;
     let _ = writeln!(out, "\n{}", p.heading("Files"));
@@ -117,6 +118,16 @@ fn files(out: &mut String, r: &Report, p: Paint) {
             f.bytes_per_row
         ),
     );
+    compression(out, r);
+    line(out, "schema version", opt(r.schema_version));
+    line(out, "created by", r.created_by.as_deref().unwrap_or("-"));
+    tokenizer(out, &r.tokenizer);
+    build_config(out, r.config.as_ref());
+}
+
+/// The `compression` line: the codecs, with the zstd level when the config records it.
+fn compression(out: &mut String, r: &Report) {
+    let f = &r.files;
     let level = r
         .config
         .as_ref()
@@ -137,9 +148,10 @@ fn files(out: &mut String, r: &Report, p: Paint) {
             },
         ),
     }
-    line(out, "schema version", opt(r.schema_version));
-    line(out, "created by", r.created_by.as_deref().unwrap_or("-"));
-    let t = &r.tokenizer;
+}
+
+/// The `tokenizer` lines: origin and SHA-256, special ids, and the file decoded with.
+fn tokenizer(out: &mut String, t: &TokenizerReport) {
     line(
         out,
         "tokenizer",
@@ -176,7 +188,11 @@ fn files(out: &mut String, r: &Report, p: Paint) {
         ),
         _ => more(out, "no tokenizer: tokens shown as ids"),
     }
-    if let Some(serde_json::Value::Object(config)) = &r.config {
+}
+
+/// The `build config` lines: the config's `key=value` pairs, filled to the width.
+fn build_config(out: &mut String, config: Option<&serde_json::Value>) {
+    if let Some(serde_json::Value::Object(config)) = config {
         let pairs: Vec<String> = config
             .iter()
             .map(|(k, v)| match v {

@@ -65,30 +65,9 @@ pub fn mask(
     rng: &mut UnitRng,
     counters: &mut Counters,
 ) -> Instance {
-    let specials = vocab.specials;
-    let len = pair.tokens_a.len() + pair.tokens_b.len() + 3;
-    let mut input_ids = Vec::with_capacity(len);
-    input_ids.push(specials.cls);
-    input_ids.extend_from_slice(&pair.tokens_a);
-    input_ids.push(specials.sep);
-    let segment_a_len = input_ids.len();
-    input_ids.extend_from_slice(&pair.tokens_b);
-    input_ids.push(specials.sep);
-
-    // Candidate words as (start, end) position ranges; special positions are never candidates.
-    let mut words: Vec<(u32, u32)> = Vec::with_capacity(len);
-    for (pos, &id) in input_ids.iter().enumerate().take(len - 1).skip(1) {
-        if pos == segment_a_len - 1 {
-            continue;
-        }
-        let glue = settings.whole_word_mask
-            && vocab.is_continuation(id)
-            && words.last().is_some_and(|w| w.1 as usize == pos);
-        match words.last_mut() {
-            Some(word) if glue => word.1 += 1,
-            _ => words.push((pos as u32, pos as u32 + 1)),
-        }
-    }
+    let (mut input_ids, segment_a_len) = lay_out(&pair, &vocab.specials);
+    let len = input_ids.len();
+    let mut words = candidate_words(&input_ids, segment_a_len, settings.whole_word_mask, vocab);
     rng.shuffle(&mut words);
 
     let target = num_to_predict(len, settings);
@@ -140,6 +119,44 @@ pub fn mask(
         is_random_next: pair.is_random_next,
         source: pair.source,
     }
+}
+
+/// `[CLS] A [SEP] B [SEP]`, and the length of `[CLS] A [SEP]`.
+fn lay_out(pair: &Pair, specials: &SpecialTokens) -> (Vec<u32>, usize) {
+    let len = pair.tokens_a.len() + pair.tokens_b.len() + 3;
+    let mut input_ids = Vec::with_capacity(len);
+    input_ids.push(specials.cls);
+    input_ids.extend_from_slice(&pair.tokens_a);
+    input_ids.push(specials.sep);
+    let segment_a_len = input_ids.len();
+    input_ids.extend_from_slice(&pair.tokens_b);
+    input_ids.push(specials.sep);
+    (input_ids, segment_a_len)
+}
+
+/// Candidate words as (start, end) position ranges, in order; special positions are never
+/// candidates. With `whole_word_mask`, a `##` piece joins the word right before it.
+fn candidate_words(
+    input_ids: &[u32],
+    segment_a_len: usize,
+    whole_word_mask: bool,
+    vocab: &MaskVocab<'_>,
+) -> Vec<(u32, u32)> {
+    let len = input_ids.len();
+    let mut words: Vec<(u32, u32)> = Vec::with_capacity(len);
+    for (pos, &id) in input_ids.iter().enumerate().take(len - 1).skip(1) {
+        if pos == segment_a_len - 1 {
+            continue;
+        }
+        let glue = whole_word_mask
+            && vocab.is_continuation(id)
+            && words.last().is_some_and(|w| w.1 as usize == pos);
+        match words.last_mut() {
+            Some(word) if glue => word.1 += 1,
+            _ => words.push((pos as u32, pos as u32 + 1)),
+        }
+    }
+    words
 }
 
 /// How a predicted position is shown to the model.

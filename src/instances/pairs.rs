@@ -47,13 +47,7 @@ pub fn create_pairs(
     let doc = &docs[doc_index].sentences;
     let n = doc.len();
     let max_num_tokens = settings.max_num_tokens.max(2);
-    let draw_target = |rng: &mut UnitRng| {
-        if rng.chance(settings.short_seq_prob) {
-            (rng.inclusive(2, max_num_tokens), true)
-        } else {
-            (max_num_tokens, false)
-        }
-    };
+    let draw_target = |rng: &mut UnitRng| draw_target(settings.short_seq_prob, max_num_tokens, rng);
     let (mut target, mut short) = draw_target(rng);
     let mut chunk_start = 0;
     let mut chunk_len = 0;
@@ -82,19 +76,7 @@ pub fn create_pairs(
         let mut tokens_b: Vec<u32>;
         if is_random_next {
             let target_b = target.saturating_sub(tokens_a.len()).max(1);
-            let mut other = rng.index(docs.len() - 1);
-            if other >= doc_index {
-                other += 1;
-            }
-            let random_doc = &docs[other].sentences;
-            let start = rng.index(random_doc.len());
-            tokens_b = Vec::new();
-            for sentence in &random_doc[start..] {
-                tokens_b.extend_from_slice(sentence);
-                if tokens_b.len() >= target_b {
-                    break;
-                }
-            }
+            tokens_b = random_next(docs, doc_index, target_b, rng);
             // Put the chunk's unused sentences back.
             i -= k - a_end;
         } else if k >= 2 {
@@ -118,6 +100,40 @@ pub fn create_pairs(
         chunk_len = 0;
         (target, short) = draw_target(rng);
     }
+}
+
+/// The chunk's target length: with probability `short_seq_prob` a uniform length in
+/// `[2, max_num_tokens]` (and `true`, short), else `max_num_tokens`.
+fn draw_target(short_seq_prob: f64, max_num_tokens: usize, rng: &mut UnitRng) -> (usize, bool) {
+    if rng.chance(short_seq_prob) {
+        (rng.inclusive(2, max_num_tokens), true)
+    } else {
+        (max_num_tokens, false)
+    }
+}
+
+/// A random B: sentences of a random document other than `doc_index`, from a random sentence
+/// on, until they reach `target_b` tokens. Draws the document, then the sentence.
+fn random_next(
+    docs: &[TokenizedDocument],
+    doc_index: usize,
+    target_b: usize,
+    rng: &mut UnitRng,
+) -> Vec<u32> {
+    let mut other = rng.index(docs.len() - 1);
+    if other >= doc_index {
+        other += 1;
+    }
+    let random_doc = &docs[other].sentences;
+    let start = rng.index(random_doc.len());
+    let mut tokens_b = Vec::new();
+    for sentence in &random_doc[start..] {
+        tokens_b.extend_from_slice(sentence);
+        if tokens_b.len() >= target_b {
+            break;
+        }
+    }
+    tokens_b
 }
 
 /// Cuts A and B until together they fit `max_num_tokens`: one token at a time from the longer

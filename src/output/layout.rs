@@ -10,12 +10,17 @@
 //!   .bertprep-work/                spill buckets and state.json of a build in progress
 //!                                  (.bertprep-work-wIII/ per worker)
 //!   .bertprep-stdin                standard input spooled to a file (-wIII per worker)
-//!   .NAME.tmp                      a file being written, renamed to NAME when complete
+//!   .NAME.PID-N.tmp                a file being written, renamed to NAME when complete
 //! ```
+//!
+//! A build writes its shards into its work directory and moves them into `OUT/` only once all
+//! are complete, just before `tokenizer.json` and the manifest: `OUT/` holds the previous build
+//! or the new one, whole.
 //!
 //! No other module spells these names.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -121,7 +126,7 @@ pub fn shard_name(worker: Option<Worker>, index: usize) -> String {
 
 /// Whether `name` is a final shard file name (of any worker).
 pub fn is_shard_name(name: &str) -> bool {
-    name.starts_with(SHARD_PREFIX) && name.ends_with(SHARD_SUFFIX)
+    name.starts_with(SHARD_PREFIX) && name.ends_with(SHARD_SUFFIX) && is_plain_name(name)
 }
 
 /// Whether `name` is a shard of `worker` (without workers: `shard-NNNN.parquet` and worker
@@ -144,9 +149,12 @@ pub fn part_file(worker: Worker) -> String {
     format!("manifest{}.json", worker.suffix())
 }
 
-/// Whether `name` looks like a worker's manifest part (`manifest-w*.json`).
-pub fn is_part_name(name: &str) -> bool {
-    name.starts_with(PART_PREFIX) && name.ends_with(".json")
+/// The worker index a manifest part's name gives (`manifest-w007.json` → 7), or `None` when
+/// `name` is not exactly a part's name (`manifest-w000.bak.json` is not).
+pub fn part_index(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix(PART_PREFIX)?.strip_suffix(".json")?;
+    let all_digits = digits.len() >= 3 && digits.bytes().all(|b| b.is_ascii_digit());
+    all_digits.then(|| digits.parse().ok()).flatten()
 }
 
 /// The work directory of a build of `worker` in `out`.
@@ -164,18 +172,39 @@ pub fn stdin_spool(out: &Path, worker: Option<Worker>) -> PathBuf {
     out.join(format!("{STDIN_SPOOL}{}", suffix(worker)))
 }
 
-/// The hidden name `path` is written under before it is renamed into place.
+/// The hidden name `path` is written under before it is renamed into place:
+/// `.NAME.PID-N.tmp`, unique to this process and call, so that processes writing the same file
+/// at once (workers sharing `tokenizer.json`) never write or rename each other's temporaries.
+/// It is created with `create_new` (see [`create_new`]), so a name someone planted is never
+/// written through.
 pub fn temp_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp"))
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id()))
 }
 
-/// Whether `name` is a temporary name of [`temp_path`].
-pub fn is_temp_name(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".tmp")
+/// Creates `path` for writing, failing if anything — a file, a directory, a symbolic link —
+/// is already there: a file we write is one we made, never one we were pointed at.
+pub fn create_new(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+/// Whether `name` is a plain file name — no directory part, not `.` or `..` — as every file
+/// name a manifest or state file lists must be (it names a file inside its directory).
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains('/')
+        && !name.contains('\\')
+        && !name.contains('\0')
 }
 
 #[cfg(test)]
@@ -218,15 +247,28 @@ mod tests {
         assert!(is_shard_of("shard-w003-0012.parquet", Some(w)));
         assert!(!is_shard_of("shard-w004-0012.parquet", Some(w)));
         assert_eq!(manifest_name(Some(w)), "manifest-w003.json");
-        assert!(is_part_name(&manifest_name(Some(w))));
+        assert_eq!(part_index(&manifest_name(Some(w))), Some(3));
+        assert_eq!(part_index("manifest-w000.bak.json"), None);
+        assert_eq!(part_index("manifest-w1234.json"), Some(1234));
         assert_eq!(
             work_dir(Path::new("o"), Some(w)),
             Path::new("o/.bertprep-work-w003")
         );
-        assert_eq!(
-            temp_path(Path::new("o/manifest.json")),
-            Path::new("o/.manifest.json.tmp")
+        let tmp = temp_path(Path::new("o/manifest.json"));
+        let name = tmp.file_name().unwrap().to_str().unwrap();
+        assert!(
+            name.starts_with(".manifest.json.") && name.ends_with(".tmp"),
+            "{name}"
         );
+        assert_ne!(
+            temp_path(Path::new("o/manifest.json")),
+            tmp,
+            "unique per call"
+        );
+        assert!(is_plain_name("shard-0000.parquet"));
+        for bad in ["", ".", "..", "../x", "a/b", "/etc/passwd"] {
+            assert!(!is_plain_name(bad), "{bad}");
+        }
     }
 
     #[test]

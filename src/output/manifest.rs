@@ -11,9 +11,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::atomic::write_atomic;
+use super::layout::is_plain_name;
 use super::layout::{Worker, MANIFEST_FILE};
 use crate::config::BuildConfig;
 use crate::error::{Error, Result};
+use crate::input::small::{read_bounded, MAX_METADATA_BYTES};
 use crate::input::{Compression, Format};
 use crate::instances::Counters;
 use crate::tokenize::SpecialTokens;
@@ -42,6 +44,62 @@ pub struct ShardEntry {
     pub bytes: u64,
     /// Hex SHA-256 of the file.
     pub sha256: String,
+}
+
+impl ShardEntry {
+    /// Holds the file in `dir` to this entry: a regular file, of the recorded size (and, with
+    /// `hash`, the recorded SHA-256). The first difference is the error, naming the file.
+    pub fn verify(&self, dir: &Path, hash: bool) -> Result<()> {
+        let path = dir.join(&self.file);
+        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+        if !meta.is_file() {
+            return Err(Error::output(&path, "not a regular file"));
+        }
+        if meta.len() != self.bytes {
+            return Err(Error::output(
+                &path,
+                format!("{} bytes, the manifest says {}", meta.len(), self.bytes),
+            ));
+        }
+        if hash {
+            let sha256 = sha256_file(&path)?;
+            if sha256 != self.sha256 {
+                return Err(Error::output(
+                    &path,
+                    format!(
+                        "SHA-256 {sha256} differs from the manifest's {} (changed after the build)",
+                        self.sha256
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hex SHA-256 of a regular file (a device or FIFO is refused, not read forever), read in
+/// 1 MiB blocks.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::output(
+            path,
+            "not a regular file; refusing to read it",
+        ));
+    }
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(crate::tokenize::hex(&hasher.finalize()))
 }
 
 /// One input file and what came out of it.
@@ -128,12 +186,43 @@ impl Manifest {
     }
 
     /// Reads a manifest (or manifest part) file.
+    ///
+    /// The file is read bounded ([`crate::input::small`]) and every file name it lists must
+    /// be a plain name inside its directory ([`Manifest::check_names`]).
     pub fn read_file(path: &Path) -> Result<Manifest> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        serde_json::from_str(&text).map_err(|source| Error::Json {
+        let bytes = read_bounded(path, MAX_METADATA_BYTES)?;
+        let manifest = Self::parse(&bytes).map_err(|source| Error::Json {
             path: path.to_path_buf(),
             source,
-        })
+        })?;
+        manifest.check_names(path)?;
+        Ok(manifest)
+    }
+
+    /// Parses a manifest's JSON (no checks beyond the format; see [`Manifest::read_file`]).
+    pub fn parse(bytes: &[u8]) -> std::result::Result<Manifest, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// Every file the manifest names — the tokenizer, each shard — is a plain file name (so it
+    /// lies inside the manifest's directory), and no shard is listed twice.
+    pub fn check_names(&self, path: &Path) -> Result<()> {
+        let files =
+            std::iter::once(&self.tokenizer.file).chain(self.shards.iter().map(|s| &s.file));
+        if let Some(bad) = files.into_iter().find(|f| !is_plain_name(f)) {
+            return Err(Error::manifest(
+                path,
+                format!("names {bad:?}, which is not a file name inside its directory"),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = self.shards.iter().find(|s| !seen.insert(s.file.as_str())) {
+            return Err(Error::manifest(
+                path,
+                format!("lists shard {} more than once", dup.file),
+            ));
+        }
+        Ok(())
     }
 
     /// Writes `DIR/manifest.json` atomically.
@@ -143,13 +232,17 @@ impl Manifest {
 
     /// Writes the manifest to `path` atomically.
     pub fn write_file(&self, path: &Path) -> Result<()> {
-        let path = path.to_path_buf();
-        let mut text = serde_json::to_string_pretty(self).map_err(|source| Error::Json {
-            path: path.clone(),
+        write_atomic(path, &self.to_json(path)?)
+    }
+
+    /// The manifest as written to `path` (pretty JSON and a final newline).
+    pub fn to_json(&self, path: &Path) -> Result<Vec<u8>> {
+        let mut text = serde_json::to_vec_pretty(self).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
             source,
         })?;
-        text.push('\n');
-        write_atomic(&path, text.as_bytes())
+        text.push(b'\n');
+        Ok(text)
     }
 }
 

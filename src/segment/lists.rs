@@ -106,7 +106,69 @@ pub(super) fn marker_at(text: &str, pos: usize, continued: bool) -> Option<Marke
     numbered
 }
 
+/// The numbered or lettered marker at `pos` (`1.`, `2.)`, `(c)`, `iv.`, `2.3.`), if any, with
+/// the next marker(s) of its list.
 fn numbered_at(b: &[u8], pos: usize, continued: bool) -> Option<Marker> {
+    let body = marker_body(b, pos)?;
+    // Multi-level numbering "2.3." marks a heading, not a continuing list.
+    if body.digits > 0 && !body.parens && b.get(body.end) == Some(&b'.') {
+        if let Some(r) = sublevels_end(b, body.end) {
+            return (b.get(r) == Some(&b'.') && ends_marker(b, r + 1)).then_some(Marker {
+                end: r + 1,
+                list: false,
+                next: [None, None],
+                spaced: true,
+            });
+        }
+    }
+    let (style, end) = marker_style(b, body.end, body.parens)?;
+    // A marker is followed by whitespace (or ends the line or text).
+    if !ends_marker(b, end) {
+        return None;
+    }
+    let roman = roman_value(body.text);
+    if body.letters > 1 && roman.is_none() {
+        return None; // "Dr." is not a marker
+    }
+    if style == Style::Parens {
+        // "(a) ... (b) ..." opens a list, but its items end only at a terminator: "(2)
+        // Adelaide vs (3) Perth" is one sentence.
+        return Some(Marker {
+            end,
+            list: true,
+            next: [None, None],
+            spaced: true,
+        });
+    }
+    let next = if body.digits > 0 {
+        [Some(next_number(body.text, style)), None]
+    } else {
+        next_letters(b, end, &body, style, roman, continued)
+    };
+    Some(Marker {
+        end,
+        list: next[0].is_some(),
+        next,
+        spaced: true,
+    })
+}
+
+/// The number or letters of a marker, after an optional `(`.
+struct Body<'a> {
+    /// Whether the marker opens with `(`.
+    parens: bool,
+    /// The digits or letters.
+    text: &'a [u8],
+    /// How many digits (0 for letters).
+    digits: usize,
+    /// How many letters (0 for a number).
+    letters: usize,
+    /// Byte position just after the body.
+    end: usize,
+}
+
+/// The body of a marker at `pos`: at most 3 digits or at most 7 letters, after an optional `(`.
+fn marker_body(b: &[u8], pos: usize) -> Option<Body<'_>> {
     let mut q = pos;
     let parens = b.get(q) == Some(&b'(');
     if parens {
@@ -127,124 +189,113 @@ fn numbered_at(b: &[u8], pos: usize, continued: bool) -> Option<Marker> {
         0
     };
     q += digits + letters;
-    let body = b.get(body_start..q)?;
-    if body.is_empty() || digits > 3 || letters > 7 {
+    let text = b.get(body_start..q)?;
+    if text.is_empty() || digits > 3 || letters > 7 {
         return None;
     }
-    // Multi-level numbering "2.3." marks a heading, not a continuing list.
-    if digits > 0 && !parens && b.get(q) == Some(&b'.') {
-        let mut r = q;
-        let mut levels = 0;
-        while b.get(r) == Some(&b'.') && b.get(r + 1).is_some_and(u8::is_ascii_digit) {
-            r += 1;
-            while b.get(r).is_some_and(u8::is_ascii_digit) {
-                r += 1;
-            }
-            levels += 1;
-        }
-        if levels > 0 {
-            return (b.get(r) == Some(&b'.') && ends_marker(b, r + 1)).then_some(Marker {
-                end: r + 1,
-                list: false,
-                next: [None, None],
-                spaced: true,
-            });
-        }
-    }
-    let style = if parens {
-        if b.get(q) != Some(&b')') {
-            return None;
-        }
-        q += 1;
-        Style::Parens
-    } else {
-        match (b.get(q), b.get(q + 1)) {
-            (Some(b'.'), Some(b')')) => {
-                q += 2;
-                Style::DotParen
-            }
-            (Some(b'.'), _) => {
-                q += 1;
-                Style::Dot
-            }
-            (Some(b')'), _) => {
-                q += 1;
-                Style::Paren
-            }
-            _ => return None,
-        }
-    };
-    // A marker is followed by whitespace (or ends the line or text).
-    if !ends_marker(b, q) {
-        return None;
-    }
-    let end = q;
-    let roman = roman_value(body);
-    if letters > 1 && roman.is_none() {
-        return None; // "Dr." is not a marker
-    }
-    let mut next = [None, None];
-    let mut push = |item: &[u8]| {
-        let mut pat = Pattern::new();
-        if style == Style::Parens {
-            pat.push(b"(");
-        }
-        pat.push(item);
-        pat.push(match style {
-            Style::Dot => b".",
-            Style::DotParen => b".)",
-            Style::Paren | Style::Parens => b")",
-        });
-        if let Some(slot) = next.iter_mut().find(|p| p.is_none()) {
-            *slot = Some(pat);
-        }
-    };
-    if style == Style::Parens {
-        // "(a) ... (b) ..." opens a list, but its items end only at a terminator: "(2)
-        // Adelaide vs (3) Perth" is one sentence.
-        return Some(Marker {
-            end,
-            list: true,
-            next: [None, None],
-            spaced: true,
-        });
-    }
-    if digits > 0 {
-        let value = body.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
-        let mut item = Pattern::new();
-        let succ = value + 1;
-        for div in [1000, 100, 10, 1] {
-            if succ >= div || div == 1 {
-                item.push(&[b'0' + (succ / div % 10) as u8]);
-            }
-        }
-        push(item.as_slice());
-    } else {
-        let first = body[0];
-        let upper = first.is_ascii_uppercase();
-        // "a. The", "i. The", "(b) The", "c) The" open lists; "J. R. R. Tolkien" does not.
-        let opens = continued
-            || matches!(style, Style::DotParen | Style::Paren)
-            || letters > 1
-            || matches!(first, b'a' | b'i' | b'I');
-        if opens && !followed_by_initial(b, end) {
-            if let Some(v) = roman {
-                let mut item = Pattern::new();
-                push_roman(v + 1, upper, |s| item.push(s));
-                push(item.as_slice());
-            }
-            let letter_list = letters == 1 && (first != b'I' || style != Style::Dot);
-            if letter_list && !matches!(first, b'z' | b'Z') {
-                push(&[first + 1]);
-            }
-        }
-    }
-    Some(Marker {
-        end,
-        list: next[0].is_some(),
-        next,
-        spaced: true,
+    Some(Body {
+        parens,
+        text,
+        digits,
+        letters,
+        end: q,
     })
+}
+
+/// Where the further levels (`.3`, `.3.1`) of a multi-level number ending at `q` end; `None`
+/// when there are none.
+fn sublevels_end(b: &[u8], q: usize) -> Option<usize> {
+    let mut r = q;
+    let mut levels = 0;
+    while b.get(r) == Some(&b'.') && b.get(r + 1).is_some_and(u8::is_ascii_digit) {
+        r += 1;
+        while b.get(r).is_some_and(u8::is_ascii_digit) {
+            r += 1;
+        }
+        levels += 1;
+    }
+    (levels > 0).then_some(r)
+}
+
+/// The punctuation closing a marker body that ends at `q`: its style and where the marker ends.
+fn marker_style(b: &[u8], q: usize, parens: bool) -> Option<(Style, usize)> {
+    if parens {
+        return (b.get(q) == Some(&b')')).then_some((Style::Parens, q + 1));
+    }
+    match (b.get(q), b.get(q + 1)) {
+        (Some(b'.'), Some(b')')) => Some((Style::DotParen, q + 2)),
+        (Some(b'.'), _) => Some((Style::Dot, q + 1)),
+        (Some(b')'), _) => Some((Style::Paren, q + 1)),
+        _ => None,
+    }
+}
+
+/// `item` written as a marker in `style`: `item.`, `item.)` or `item)`.
+fn styled(item: &[u8], style: Style) -> Pattern {
+    let mut pat = Pattern::new();
+    if style == Style::Parens {
+        pat.push(b"(");
+    }
+    pat.push(item);
+    pat.push(match style {
+        Style::Dot => b".",
+        Style::DotParen => b".)",
+        Style::Paren | Style::Parens => b")",
+    });
+    pat
+}
+
+/// The marker after the number `digits` in `style` (`2.` after `1.`).
+fn next_number(digits: &[u8], style: Style) -> Pattern {
+    let value = digits
+        .iter()
+        .fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
+    let mut item = Pattern::new();
+    let succ = value + 1;
+    for div in [1000, 100, 10, 1] {
+        if succ >= div || div == 1 {
+            item.push(&[b'0' + (succ / div % 10) as u8]);
+        }
+    }
+    styled(item.as_slice(), style)
+}
+
+/// The markers after a lettered one ending at `end`, when it opens a list: the next roman
+/// numeral (`iii)` after `ii)`) and/or the next letter (`b.` after `a.`), in that order.
+fn next_letters(
+    b: &[u8],
+    end: usize,
+    body: &Body<'_>,
+    style: Style,
+    roman: Option<u32>,
+    continued: bool,
+) -> [Option<Pattern>; 2] {
+    let mut next = [None, None];
+    let first = body.text[0];
+    let upper = first.is_ascii_uppercase();
+    // "a. The", "i. The", "(b) The", "c) The" open lists; "J. R. R. Tolkien" does not.
+    let opens = continued
+        || matches!(style, Style::DotParen | Style::Paren)
+        || body.letters > 1
+        || matches!(first, b'a' | b'i' | b'I');
+    if !opens || followed_by_initial(b, end) {
+        return next;
+    }
+    let mut slots = next.iter_mut();
+    if let Some(v) = roman {
+        let mut item = Pattern::new();
+        push_roman(v + 1, upper, |s| item.push(s));
+        if let Some(slot) = slots.next() {
+            *slot = Some(styled(item.as_slice(), style));
+        }
+    }
+    let letter_list = body.letters == 1 && (first != b'I' || style != Style::Dot);
+    if letter_list && !matches!(first, b'z' | b'Z') {
+        if let Some(slot) = slots.next() {
+            *slot = Some(styled(&[first + 1], style));
+        }
+    }
+    next
 }
 
 /// Whether a marker may end at `q`: whitespace, a line break or the end of the text follows.

@@ -124,99 +124,104 @@ pub(super) fn starter_at(text: &str, m: usize, initial: bool) -> bool {
     is_starter(w)
 }
 
+/// Whether `w` is one of the [`STARTERS`].
 fn is_starter(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"A" | b"An"
-            | b"The"
-            | b"This"
-            | b"That"
-            | b"These"
-            | b"Those"
-            | b"There"
-            | b"Their"
-            | b"They"
-            | b"He"
-            | b"She"
-            | b"It"
-            | b"Its"
-            | b"His"
-            | b"Her"
-            | b"We"
-            | b"Our"
-            | b"I"
-            | b"You"
-            | b"In"
-            | b"On"
-            | b"At"
-            | b"By"
-            | b"For"
-            | b"From"
-            | b"With"
-            | b"After"
-            | b"Before"
-            | b"During"
-            | b"Since"
-            | b"As"
-            | b"When"
-            | b"While"
-            | b"Although"
-            | b"Though"
-            | b"However"
-            | b"But"
-            | b"And"
-            | b"Also"
-            | b"Then"
-            | b"Thus"
-            | b"Today"
-            | b"Later"
-            | b"Many"
-            | b"Most"
-            | b"Some"
-            | b"Several"
-            | b"Both"
-            | b"Each"
-            | b"All"
-            | b"Another"
-            | b"Other"
-            | b"Such"
-            | b"One"
-            | b"If"
-            | b"Because"
-            | b"Despite"
-            | b"Following"
-            | b"According"
-            | b"Furthermore"
-            | b"Moreover"
-            | b"Meanwhile"
-            | b"Nevertheless"
-            | b"Instead"
-            | b"Who"
-            | b"What"
-            | b"Which"
-            | b"Where"
-            | b"Why"
-            | b"How"
-            | b"Until"
-            | b"Upon"
-            | b"Under"
-            | b"Between"
-            | b"Among"
-            | b"Only"
-            | b"Yet"
-            | b"Being"
-            | b"Did"
-            | b"More"
-            | b"Millions"
-            | b"Thousands"
-            | b"Hundreds"
-            | b"Subsequently"
-            | b"Afterwards"
-            | b"Finally"
-            | b"Initially"
-            | b"Originally"
-    )
+    STARTERS.contains(&w)
 }
+
+/// Common sentence starters: capitalised words that, after an abbreviation that may or may not
+/// end a sentence (`etc.`, `Calif.`), say that a new sentence begins.
+const STARTERS: &[&[u8]] = &[
+    b"A",
+    b"An",
+    b"The",
+    b"This",
+    b"That",
+    b"These",
+    b"Those",
+    b"There",
+    b"Their",
+    b"They",
+    b"He",
+    b"She",
+    b"It",
+    b"Its",
+    b"His",
+    b"Her",
+    b"We",
+    b"Our",
+    b"I",
+    b"You",
+    b"In",
+    b"On",
+    b"At",
+    b"By",
+    b"For",
+    b"From",
+    b"With",
+    b"After",
+    b"Before",
+    b"During",
+    b"Since",
+    b"As",
+    b"When",
+    b"While",
+    b"Although",
+    b"Though",
+    b"However",
+    b"But",
+    b"And",
+    b"Also",
+    b"Then",
+    b"Thus",
+    b"Today",
+    b"Later",
+    b"Many",
+    b"Most",
+    b"Some",
+    b"Several",
+    b"Both",
+    b"Each",
+    b"All",
+    b"Another",
+    b"Other",
+    b"Such",
+    b"One",
+    b"If",
+    b"Because",
+    b"Despite",
+    b"Following",
+    b"According",
+    b"Furthermore",
+    b"Moreover",
+    b"Meanwhile",
+    b"Nevertheless",
+    b"Instead",
+    b"Who",
+    b"What",
+    b"Which",
+    b"Where",
+    b"Why",
+    b"How",
+    b"Until",
+    b"Upon",
+    b"Under",
+    b"Between",
+    b"Among",
+    b"Only",
+    b"Yet",
+    b"Being",
+    b"Did",
+    b"More",
+    b"Millions",
+    b"Thousands",
+    b"Hundreds",
+    b"Subsequently",
+    b"Afterwards",
+    b"Finally",
+    b"Initially",
+    b"Originally",
+];
 
 /// Whether the word at `m` is a title that usually starts a new sentence's subject (`Mr.`).
 pub(super) fn title_at(text: &str, m: usize) -> bool {

@@ -19,16 +19,12 @@
 //! `manifest.json`: present, same size, same row count, same SHA-256 — which is what catches a
 //! shard edited by hand even when every row still looks valid.
 
-use std::io::Read;
-use std::path::Path;
-
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::row::RowView;
-use crate::error::{Error, Result};
+pub use crate::output::manifest::sha256_file;
 use crate::shard::{ShardEntry, IGNORE_LABEL};
-use crate::tokenize::{hex, SpecialTokens};
+use crate::tokenize::SpecialTokens;
 
 /// One broken invariant: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,14 +63,36 @@ pub struct RowRules {
 #[error("{0}")]
 pub struct RowProblem(pub String);
 
+/// The outcome of one row check: the value it found, or the first invariant broken.
+type Check<T = ()> = std::result::Result<T, RowProblem>;
+
 /// The first invariant `row` breaks, if any.
 pub fn check_row(row: &RowView<'_>, rules: &RowRules) -> std::result::Result<(), RowProblem> {
-    let sp = rules.specials;
-    let (pad, cls, sep, mask) = (sp.pad as i32, sp.cls as i32, sp.sep as i32, sp.mask as i32);
-    let ids = row.input_ids;
-    let len = rules.max_seq_len.unwrap_or(ids.len());
+    let len = rules.max_seq_len.unwrap_or(row.input_ids.len());
+    check_list_lengths(row, len)?;
+    let n = check_num_tokens(row.num_tokens, len)?;
+    let layout = check_special_layout(row.input_ids, n, len, &rules.specials)?;
+    check_segment_columns(row, layout)?;
+    check_id_range(row.input_ids, rules.vocab_size)?;
+    check_labels(row, layout, rules)?;
+    check_next_sentence_label(row.next_sentence_label)
+}
+
+/// Where a row's real tokens end and its two `[SEP]` sit, once its special tokens are checked.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// `num_tokens`, as an index.
+    n: usize,
+    /// Position of the `[SEP]` closing segment A.
+    first: usize,
+    /// Position of the `[SEP]` closing segment B (`n - 1`).
+    last: usize,
+}
+
+/// Every list has `len` entries (the columns not decoded are skipped).
+fn check_list_lengths(row: &RowView<'_>, len: usize) -> Check {
     let lists: [(&str, Option<usize>); 4] = [
-        ("input_ids", Some(ids.len())),
+        ("input_ids", Some(row.input_ids.len())),
         ("token_type_ids", row.token_type_ids.map(<[i8]>::len)),
         ("attention_mask", row.attention_mask.map(<[i8]>::len)),
         ("labels", Some(row.labels.len())),
@@ -86,11 +104,20 @@ pub fn check_row(row: &RowView<'_>, rules: &RowRules) -> std::result::Result<(),
             )));
         }
     }
-    let n = row.num_tokens;
+    Ok(())
+}
+
+/// `num_tokens` is in `5..=len`; returns it as an index.
+fn check_num_tokens(n: i16, len: usize) -> Check<usize> {
     if n < 5 || n as usize > len {
         return Err(RowProblem(format!("num_tokens {n} is outside 5..={len}")));
     }
-    let n = n as usize;
+    Ok(n as usize)
+}
+
+/// One `[CLS]` at 0, two `[SEP]` closing non-empty segments, `[PAD]` after the real tokens.
+fn check_special_layout(ids: &[i32], n: usize, len: usize, sp: &SpecialTokens) -> Check<Layout> {
+    let (pad, cls) = (sp.pad as i32, sp.cls as i32);
     if ids[0] != cls {
         return Err(RowProblem(format!(
             "input_ids[0] is {}, expected [CLS] ({cls})",
@@ -100,6 +127,18 @@ pub fn check_row(row: &RowView<'_>, rules: &RowRules) -> std::result::Result<(),
     if let Some(i) = ids.iter().skip(1).position(|&t| t == cls) {
         return Err(RowProblem(format!("a second [CLS] at position {}", i + 1)));
     }
+    let layout = check_separators(ids, n, sp.sep as i32)?;
+    if let Some(i) = (n..len).find(|&i| ids[i] != pad) {
+        return Err(RowProblem(format!(
+            "padding position {i} holds {}, expected [PAD] ({pad})",
+            ids[i]
+        )));
+    }
+    Ok(layout)
+}
+
+/// Exactly two `[SEP]` among the first `n` ids, the last at `n - 1`, neither segment empty.
+fn check_separators(ids: &[i32], n: usize, sep: i32) -> Check<Layout> {
     let seps: Vec<usize> = (0..n).filter(|&i| ids[i] == sep).collect();
     if seps.len() != 2 {
         return Err(RowProblem(format!(
@@ -120,12 +159,12 @@ pub fn check_row(row: &RowView<'_>, rules: &RowRules) -> std::result::Result<(),
     if first + 1 == last {
         return Err(RowProblem("segment B is empty".to_string()));
     }
-    if let Some(i) = (n..len).find(|&i| ids[i] != pad) {
-        return Err(RowProblem(format!(
-            "padding position {i} holds {}, expected [PAD] ({pad})",
-            ids[i]
-        )));
-    }
+    Ok(Layout { n, first, last })
+}
+
+/// `token_type_ids` and `attention_mask` (when decoded) follow the segments and the padding.
+fn check_segment_columns(row: &RowView<'_>, layout: Layout) -> Check {
+    let Layout { n, first, .. } = layout;
     if let Some(types) = row.token_type_ids {
         for (i, &t) in types.iter().enumerate() {
             let want = i8::from(i > first && i < n);
@@ -146,7 +185,12 @@ pub fn check_row(row: &RowView<'_>, rules: &RowRules) -> std::result::Result<(),
             }
         }
     }
-    if let Some(vocab) = rules.vocab_size {
+    Ok(())
+}
+
+/// Every input id is non-negative and, when the vocabulary size is known, below it.
+fn check_id_range(ids: &[i32], vocab_size: Option<usize>) -> Check {
+    if let Some(vocab) = vocab_size {
         if let Some(i) = ids.iter().position(|&t| t < 0 || t as usize >= vocab) {
             return Err(RowProblem(format!(
                 "input id {} at position {i} is outside the vocabulary (size {vocab})",
@@ -159,8 +203,14 @@ pub fn check_row(row: &RowView<'_>, rules: &RowRules) -> std::result::Result<(),
             ids[i]
         )));
     }
+    Ok(())
+}
+
+/// Every label is consistent with its input, and there is at least one prediction.
+fn check_labels(row: &RowView<'_>, layout: Layout, rules: &RowRules) -> Check {
+    let mask = rules.specials.mask as i32;
     let mut predictions = 0;
-    for (i, (&label, &id)) in row.labels.iter().zip(ids).enumerate() {
+    for (i, (&label, &id)) in row.labels.iter().zip(row.input_ids).enumerate() {
         if label == IGNORE_LABEL {
             if id == mask {
                 return Err(RowProblem(format!("[MASK] at position {i} has no label")));
@@ -168,40 +218,53 @@ pub fn check_row(row: &RowView<'_>, rules: &RowRules) -> std::result::Result<(),
             continue;
         }
         predictions += 1;
-        if i == 0 || i >= n || i == first || i == last {
-            let what = if i >= n { "padding" } else { "[CLS]/[SEP]" };
-            return Err(RowProblem(format!(
-                "label {label} at position {i}, a {what} position"
-            )));
-        }
-        if label < 0 || rules.vocab_size.is_some_and(|v| label as usize >= v) {
-            return Err(RowProblem(format!(
-                "label {label} at position {i} is not a vocabulary id"
-            )));
-        }
-        for (name, special) in [
-            ("[PAD]", pad),
-            ("[CLS]", cls),
-            ("[SEP]", sep),
-            ("[MASK]", mask),
-        ] {
-            if label == special {
-                return Err(RowProblem(format!("label at position {i} is {name}")));
-            }
-            if id != label && id != mask && id == special {
-                return Err(RowProblem(format!(
-                    "random replacement at position {i} is {name}"
-                )));
-            }
-        }
+        check_label(i, label, id, layout, rules)?;
     }
     if predictions == 0 {
         return Err(RowProblem("no masked-LM prediction".to_string()));
     }
-    if !matches!(row.next_sentence_label, 0 | 1) {
+    Ok(())
+}
+
+/// One real `label` at position `i` (input `id`): at a word position, a vocabulary id, no special.
+fn check_label(i: usize, label: i32, id: i32, layout: Layout, rules: &RowRules) -> Check {
+    let Layout { n, first, last } = layout;
+    if i == 0 || i >= n || i == first || i == last {
+        let what = if i >= n { "padding" } else { "[CLS]/[SEP]" };
         return Err(RowProblem(format!(
-            "next_sentence_label is {}, expected 0 or 1",
-            row.next_sentence_label
+            "label {label} at position {i}, a {what} position"
+        )));
+    }
+    if label < 0 || rules.vocab_size.is_some_and(|v| label as usize >= v) {
+        return Err(RowProblem(format!(
+            "label {label} at position {i} is not a vocabulary id"
+        )));
+    }
+    let sp = rules.specials;
+    let mask = sp.mask as i32;
+    for (name, special) in [
+        ("[PAD]", sp.pad as i32),
+        ("[CLS]", sp.cls as i32),
+        ("[SEP]", sp.sep as i32),
+        ("[MASK]", mask),
+    ] {
+        if label == special {
+            return Err(RowProblem(format!("label at position {i} is {name}")));
+        }
+        if id != label && id != mask && id == special {
+            return Err(RowProblem(format!(
+                "random replacement at position {i} is {name}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `next_sentence_label` is 0 or 1.
+fn check_next_sentence_label(label: i8) -> Check {
+    if !matches!(label, 0 | 1) {
+        return Err(RowProblem(format!(
+            "next_sentence_label is {label}, expected 0 or 1"
         )));
     }
     Ok(())
@@ -228,21 +291,6 @@ pub fn check_manifest_entry(
         ));
     }
     problems
-}
-
-/// Hex SHA-256 of a file, read in 1 MiB blocks.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
 }
 
 #[cfg(test)]

@@ -363,7 +363,7 @@ impl<'a> ShardWriter<'a> {
         let name = layout::shard_name(self.worker, self.finished.len());
         let path = self.dir.join(&name);
         let tmp = layout::temp_path(&path);
-        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let file = layout::create_new(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let writeback = file.try_clone().map_err(|e| Error::io(&tmp, e))?;
         let sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
         let (writer, factory) =
@@ -690,7 +690,7 @@ mod tests {
             .and_then(|_| writer.finish().map(|_| ()))
             .unwrap_err();
         assert!(err.to_string().contains("without a result"), "{err}");
-        assert!(err.to_string().contains(".shard-0001.parquet.tmp"), "{err}");
+        assert!(err.to_string().contains(".shard-0001.parquet."), "{err}");
         // The first shard was complete; the failed one left no temporary file.
         let names: Vec<String> = files(dir.path()).into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["shard-0000.parquet"]);

@@ -35,6 +35,7 @@ use tokenizers::{AddedToken, ModelWrapper};
 pub mod wordpiece;
 
 use crate::error::{Error, Result};
+use crate::input::small::{read_text_bounded, MAX_TOKENIZER_BYTES};
 use wordpiece::FastBert;
 
 /// Origin string of the embedded default tokenizer.
@@ -169,7 +170,7 @@ impl Tokenizer {
         match source {
             TokenizerSource::Embedded => Self::bert(EMBEDDED_VOCAB, true, EMBEDDED_ORIGIN),
             TokenizerSource::Vocab { path, cased } => {
-                let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                let text = read_text_bounded(path, MAX_TOKENIZER_BYTES)?;
                 Self::bert(&text, !cased, &source.origin())
             }
             TokenizerSource::Json(path) => Self::from_json_file(path),
@@ -263,7 +264,7 @@ impl Tokenizer {
 
     /// Loads a Hugging Face `tokenizer.json` that has [PAD], [UNK], [CLS], [SEP] and [MASK].
     pub fn from_json_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = read_text_bounded(path, MAX_TOKENIZER_BYTES)?;
         let origin = format!("tokenizer:{}", path.display());
         let mut inner: tokenizers::Tokenizer =
             serde_json::from_str(&text).map_err(|e| Error::Tokenizer {

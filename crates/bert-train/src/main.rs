@@ -11,9 +11,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use bert_train::metrics::progress_line;
-use bert_train::trainer::{Event, ResumeOverrides};
+use bert_train::trainer::{Event, ResumeOverrides, RunSummary};
 use bert_train::{TrainConfig, Trainer};
-use bertprep::build::memory;
+use bertprep::build::{limits, memory};
 use bertprep::error::one_line;
 use clap::Parser;
 
@@ -112,6 +112,10 @@ struct Cli {
     /// cpu, or cuda (needs a build with `--features cuda`) [default: cpu].
     #[arg(long, conflicts_with = "resume")]
     device: Option<String>,
+    /// Before the first step, check every shard's SHA-256 against the manifest (reads all
+    /// shards once; sizes, schemas and the tokenizer are always checked).
+    #[arg(long, conflicts_with = "resume")]
+    verify: bool,
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -143,6 +147,7 @@ impl Cli {
             shuffle_rows: self.shuffle_rows.unwrap_or(d.shuffle_rows),
             stop_at: self.stop_at,
             device: self.device.clone().unwrap_or(d.device),
+            verify: self.verify,
         };
         config.validate()?;
         Ok(config)
@@ -153,6 +158,7 @@ fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
     let Some(n) = threads.filter(|&n| n > 0) else {
         return Ok(());
     };
+    let n = limits::thread_count(n)?;
     // candle's matmul asks rayon's pool and reads RAYON_NUM_THREADS for its split.
     std::env::set_var("RAYON_NUM_THREADS", n.to_string());
     rayon::ThreadPoolBuilder::new()
@@ -161,10 +167,34 @@ fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
         .context("cannot set the thread count")
 }
 
+/// Starts or resumes the run, trains it and prints progress (unless `--quiet`).
 fn run(cli: Cli) -> anyhow::Result<()> {
     memory::keep_freed_memory_for_training();
     set_threads(cli.threads)?;
-    let mut trainer = match &cli.resume {
+    let mut trainer = open_trainer(&cli)?;
+    let quiet = cli.quiet;
+    if !quiet {
+        print_start(&trainer);
+    }
+    let progress = Progress {
+        total: trainer.spec.total_steps,
+        tty: std::io::stderr().is_terminal(),
+    };
+    let mut observe = |event: Event<'_>| {
+        if !quiet {
+            progress.show(event);
+        }
+    };
+    let summary = trainer.run(&mut observe).context("training failed")?;
+    if !quiet {
+        print_done(&summary);
+    }
+    Ok(())
+}
+
+/// The trainer of `--resume RUN_DIR` (with the flags that may change), or of a fresh run.
+fn open_trainer(cli: &Cli) -> anyhow::Result<Trainer> {
+    match &cli.resume {
         Some(dir) => {
             let overrides = ResumeOverrides {
                 max_steps: cli.max_steps,
@@ -174,41 +204,49 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 log_every: cli.log_every,
             };
             Trainer::resume(dir, &overrides)
-                .with_context(|| format!("cannot resume {}", dir.display()))?
+                .with_context(|| format!("cannot resume {}", dir.display()))
         }
-        None => Trainer::start(cli.train_config()?).context("cannot start training")?,
-    };
-    let quiet = cli.quiet;
-    let total = trainer.spec.total_steps;
-    if !quiet {
-        eprintln!(
-            "bert-train: {} parameters ({} layers, hidden {}), {} steps from step {}, {} training \
-             rows per epoch -> {}",
-            trainer.model.num_parameters(),
-            trainer.spec.model.num_hidden_layers,
-            trainer.spec.model.hidden_size,
-            total,
-            trainer.step(),
-            trainer.spec.train_rows,
-            trainer.spec.config.out.display()
-        );
+        None => Trainer::start(cli.train_config()?).context("cannot start training"),
     }
-    let tty = std::io::stderr().is_terminal();
-    let mut observe = |event: Event<'_>| {
-        if quiet {
-            return;
-        }
+}
+
+/// The opening line: model size, steps and where the run goes.
+fn print_start(trainer: &Trainer) {
+    eprintln!(
+        "bert-train: {} parameters ({} layers, hidden {}), {} steps from step {}, {} training \
+         rows per epoch -> {}",
+        trainer.model.num_parameters(),
+        trainer.spec.model.num_hidden_layers,
+        trainer.spec.model.hidden_size,
+        trainer.spec.total_steps,
+        trainer.step(),
+        trainer.spec.train_rows,
+        trainer.spec.config.out.display()
+    );
+}
+
+/// Progress on stderr: train lines redrawn in place on a terminal, one per line otherwise.
+struct Progress {
+    /// Steps of the whole run.
+    total: u64,
+    /// Whether stderr is a terminal.
+    tty: bool,
+}
+
+impl Progress {
+    /// Prints one event of the run.
+    fn show(&self, event: Event<'_>) {
         match event {
             Event::Train(line, eta) => {
-                let text = progress_line(line, total, eta);
-                if tty {
+                let text = progress_line(line, self.total, eta);
+                if self.tty {
                     eprint!("\r{text}\x1b[K");
                 } else {
                     eprintln!("{text}");
                 }
             }
             Event::Eval(line) => {
-                if tty {
+                if self.tty {
                     eprintln!();
                 }
                 eprintln!(
@@ -224,27 +262,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             Event::Checkpoint(dir) => {
-                if tty {
+                if self.tty {
                     eprintln!();
                 }
                 eprintln!("checkpoint {}", dir.display());
             }
         }
-    };
-    let summary = trainer.run(&mut observe).context("training failed")?;
-    if !quiet {
-        eprintln!(
-            "bert-train: done: step {}/{} in {:.1} s -> {}",
-            summary.step,
-            summary.total_steps,
-            summary.seconds,
-            summary.checkpoint.display()
-        );
-        if let Some(plot) = &summary.plot {
-            eprintln!("bert-train: loss curve {}", plot.display());
-        }
     }
-    Ok(())
+}
+
+/// The closing lines: the step reached, time taken, checkpoint and loss curve.
+fn print_done(summary: &RunSummary) {
+    eprintln!(
+        "bert-train: done: step {}/{} in {:.1} s -> {}",
+        summary.step,
+        summary.total_steps,
+        summary.seconds,
+        summary.checkpoint.display()
+    );
+    if let Some(plot) = &summary.plot {
+        eprintln!("bert-train: loss curve {}", plot.display());
+    }
 }
 
 fn main() -> ExitCode {

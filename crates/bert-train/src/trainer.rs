@@ -28,7 +28,7 @@ use crate::model::BertForPreTraining;
 use crate::optim::{AdamW, AdamWConfig};
 use crate::plot;
 use crate::schedule::LinearSchedule;
-use crate::step::{evaluate, train_step, Tally};
+use crate::step::{evaluate, train_step, StepOutcome, Tally};
 use bertprep::output::atomic::write_atomic;
 
 /// File in the run directory holding the run's settings.
@@ -80,6 +80,10 @@ pub struct TrainConfig {
     pub stop_at: Option<u64>,
     /// `cpu` or `cuda` (needs the `cuda` feature).
     pub device: String,
+    /// Before the first step, hold every shard to the SHA-256 its manifest records (reads
+    /// them all once).
+    #[serde(default)]
+    pub verify: bool,
 }
 
 impl Default for TrainConfig {
@@ -107,6 +111,7 @@ impl Default for TrainConfig {
             shuffle_rows: 10_000,
             stop_at: None,
             device: "cpu".into(),
+            verify: false,
         }
     }
 }
@@ -262,10 +267,14 @@ fn plans(spec: &RunSpec, shards: &Arc<ShardSet>) -> Result<(Plan, Option<Plan>)>
 }
 
 impl Trainer {
-    /// Starts a fresh run in `config.out` (which must not hold a run already).
+    /// Starts a fresh run in `config.out` (which must hold no checkpoint: a run there is
+    /// continued with [`Trainer::resume`]).
     pub fn start(config: TrainConfig) -> Result<Trainer> {
         config.validate()?;
         let shards = Arc::new(ShardSet::open(&config.shards)?);
+        if config.verify {
+            shards.verify()?;
+        }
         let model_config = match &config.model_config {
             Some(path) => ModelConfig::read(path)?,
             None => ModelConfig::preset(&config.model, shards.vocab_size())?,
@@ -273,7 +282,9 @@ impl Trainer {
         shards.check(limits(&model_config))?;
         let device = config.device()?;
         let out = &config.out;
-        if out.join(RUN_FILE).exists() || !checkpoint::list(out)?.is_empty() {
+        // A run directory with no checkpoint holds nothing to resume (a run that stopped before
+        // its first checkpoint): it starts afresh, its run.json and metrics replaced.
+        if !checkpoint::list(out)?.is_empty() {
             return Err(Error::Config(format!(
                 "{} already holds a training run: use --resume {} or another --out",
                 out.display(),
@@ -418,61 +429,22 @@ impl Trainer {
         let total = self.spec.total_steps;
         let end = c.stop_at.map_or(total, |s| s.min(total));
         let first_step = self.state.step;
-        let mut interval = Tally::default();
-        let (mut grad_norms, mut steps_in_interval) = (0.0, 0u64);
-        let mut interval_start = Instant::now();
+        let mut interval = Interval::new();
         let mut last_train = None;
         let mut last_eval = None;
         let mut saved_at = None;
         let mut evaluated_at = None;
         while self.state.step < end {
-            let mut micro = Vec::with_capacity(c.grad_accum);
-            for _ in 0..c.grad_accum {
-                let (batch, pos) = self.loader.next_batch()?;
-                micro.push(batch);
-                self.state.data_position = pos;
-            }
-            let lr = self.schedule.lr(self.state.step);
-            let outcome = train_step(
-                &self.model,
-                &mut self.optimizer,
-                &micro,
-                c.seed,
-                lr,
-                c.max_grad_norm,
-            )?;
-            let loss = outcome.tally.mean_loss();
-            if !loss.is_finite() || !outcome.grad_norm.is_finite() {
-                return Err(Error::Config(format!(
-                    "training diverged at step {}: loss {loss}, gradient norm {} \
-                     (try a lower --lr or more --warmup-steps)",
-                    self.state.step + 1,
-                    outcome.grad_norm
-                )));
-            }
-            self.state.step += 1;
-            self.state.tokens_seen += outcome.tally.tokens as u64;
-            interval.add(&outcome.tally);
-            grad_norms += outcome.grad_norm;
-            steps_in_interval += 1;
+            let (outcome, lr) = self.optimizer_step(&c)?;
+            interval.add(&outcome);
             let step = self.state.step;
             if step.is_multiple_of(c.log_every) || step == end {
-                let seconds = interval_start.elapsed().as_secs_f64().max(1e-9);
-                let line = MetricsLine {
-                    lr: Some(lr),
-                    grad_norm: Some(grad_norms / steps_in_interval as f64),
-                    tokens_per_s: Some(interval.tokens as f64 / seconds),
-                    sequences_per_s: Some(interval.sequences as f64 / seconds),
-                    ..metrics_line("train", step, self.epochs_done(), &interval)
-                };
+                let line = interval.line(lr, step, self.epochs_done());
                 self.metrics.write(&line)?;
                 let per_step = start.elapsed().as_secs_f64() / (step - first_step) as f64;
                 observe(Event::Train(&line, per_step * (end - step) as f64));
                 last_train = Some(line);
-                interval = Tally::default();
-                grad_norms = 0.0;
-                steps_in_interval = 0;
-                interval_start = Instant::now();
+                interval = Interval::new();
             }
             if c.eval_every > 0 && step.is_multiple_of(c.eval_every) && self.eval_plan.is_some() {
                 let line = self.evaluate()?;
@@ -509,6 +481,38 @@ impl Trainer {
             last_eval,
             seconds: start.elapsed().as_secs_f64(),
         })
+    }
+
+    /// One optimiser step over `grad_accum` micro-batches from the loader; returns its outcome
+    /// and learning rate, or an error when the loss or gradient norm is no longer finite.
+    fn optimizer_step(&mut self, c: &TrainConfig) -> Result<(StepOutcome, f64)> {
+        let mut micro = Vec::with_capacity(c.grad_accum);
+        for _ in 0..c.grad_accum {
+            let (batch, pos) = self.loader.next_batch()?;
+            micro.push(batch);
+            self.state.data_position = pos;
+        }
+        let lr = self.schedule.lr(self.state.step);
+        let outcome = train_step(
+            &self.model,
+            &mut self.optimizer,
+            &micro,
+            c.seed,
+            lr,
+            c.max_grad_norm,
+        )?;
+        let loss = outcome.tally.mean_loss();
+        if !loss.is_finite() || !outcome.grad_norm.is_finite() {
+            return Err(Error::Config(format!(
+                "training diverged at step {}: loss {loss}, gradient norm {} \
+                 (try a lower --lr or more --warmup-steps)",
+                self.state.step + 1,
+                outcome.grad_norm
+            )));
+        }
+        self.state.step += 1;
+        self.state.tokens_seen += outcome.tally.tokens as u64;
+        Ok((outcome, lr))
     }
 
     fn epochs_done(&self) -> f64 {
@@ -556,6 +560,45 @@ impl Trainer {
 }
 
 /// A metrics line of `tally`'s means; the training-only fields (lr, gradient norm, speed) empty.
+/// The steps since the last train metrics line: their tallies, gradient norms and time.
+struct Interval {
+    tally: Tally,
+    grad_norms: f64,
+    steps: u64,
+    start: Instant,
+}
+
+impl Interval {
+    /// An empty interval starting now.
+    fn new() -> Interval {
+        Interval {
+            tally: Tally::default(),
+            grad_norms: 0.0,
+            steps: 0,
+            start: Instant::now(),
+        }
+    }
+
+    /// Counts one optimiser step.
+    fn add(&mut self, outcome: &StepOutcome) {
+        self.tally.add(&outcome.tally);
+        self.grad_norms += outcome.grad_norm;
+        self.steps += 1;
+    }
+
+    /// The train metrics line of the interval, ending at `step` with learning rate `lr`.
+    fn line(&self, lr: f64, step: u64, epoch: f64) -> MetricsLine {
+        let seconds = self.start.elapsed().as_secs_f64().max(1e-9);
+        MetricsLine {
+            lr: Some(lr),
+            grad_norm: Some(self.grad_norms / self.steps as f64),
+            tokens_per_s: Some(self.tally.tokens as f64 / seconds),
+            sequences_per_s: Some(self.tally.sequences as f64 / seconds),
+            ..metrics_line("train", step, epoch, &self.tally)
+        }
+    }
+}
+
 fn metrics_line(split: &str, step: u64, epoch: f64, tally: &Tally) -> MetricsLine {
     MetricsLine {
         split: split.into(),

@@ -233,10 +233,34 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("positions"));
-        // A Parquet file of another schema among the shards.
+        // A file no manifest lists is not a shard of the set.
         std::fs::write(dir.path().join("shard-9999.parquet"), b"not parquet").unwrap();
+        let set = ShardSet::open(dir.path()).unwrap();
+        assert!(set
+            .files
+            .iter()
+            .all(|f| !f.path.ends_with("shard-9999.parquet")));
+        // A listed shard altered in place (same size): only --verify reads it whole.
+        let first = dir.path().join("shard-0000.parquet");
+        let mut bytes = std::fs::read(&first).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&first, &bytes).unwrap();
+        let set = ShardSet::open(dir.path()).unwrap();
+        let err = set.verify().unwrap_err().to_string();
+        assert!(
+            err.contains("shard-0000.parquet") && err.contains("SHA-256"),
+            "{err}"
+        );
+        // A listed shard that is not Parquet at all, of the recorded size.
+        std::fs::write(&first, vec![b'x'; bytes.len()]).unwrap();
         let err = ShardSet::open(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("shard-9999.parquet"), "{err}");
+        assert!(err.contains("shard-0000.parquet"), "{err}");
+        // The tokenizer beside the shards is checked before any row is read.
+        let tokenizer = dir.path().join("tokenizer.json");
+        std::fs::remove_file(&tokenizer).unwrap();
+        let err = ShardSet::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("tokenizer.json"), "{err}");
         // No manifest: not a finished build.
         let empty = tempfile::tempdir().unwrap();
         let err = ShardSet::open(empty.path()).unwrap_err().to_string();

@@ -1,9 +1,10 @@
 //! Opening a shard directory and reading one row group at a time, checked.
 //!
 //! [`ShardSet::open`] reads `manifest.json` (its presence means the build finished; it also
-//! gives the tokenizer's vocabulary size and special tokens), lists the `shard-*.parquet` files
-//! in order and opens each with [`bertprep::shard::ShardFile`], which reads the footer once and
-//! holds the columns to the shard schema. The per-row-group row counts are known from the
+//! gives the tokenizer's vocabulary size and special tokens), checks `tokenizer.json` against
+//! it, and opens each shard it lists with [`bertprep::shard::ShardFile`], which reads the footer
+//! once and holds the columns to the shard schema; [`ShardSet::verify`] also checks every
+//! shard's SHA-256 (`--verify`). The per-row-group row counts are known from the
 //! footers before any data is read.
 //!
 //! [`ShardSet::read`] decodes one row group into [`Rows`] (columnar, row `i` is a
@@ -13,10 +14,11 @@
 
 use std::path::{Path, PathBuf};
 
-use bertprep::output::layout::{is_shard_name, MANIFEST_FILE, TOKENIZER_FILE};
+use bertprep::output::layout::{MANIFEST_FILE, TOKENIZER_FILE};
 use bertprep::output::Manifest;
 use bertprep::shard::check::{check_row, RowProblem, RowRules};
 use bertprep::shard::{RowView, ShardFile};
+use bertprep::tokenize::Tokenizer;
 
 use crate::error::{Error, Result};
 
@@ -37,7 +39,10 @@ pub struct ShardSet {
 }
 
 impl ShardSet {
-    /// Opens `dir`: manifest, shard list, footers and schemas.
+    /// Opens `dir` and checks all of it before any row is read: the manifest (read bounded,
+    /// its file names inside `dir`), `tokenizer.json` (it loads, and it is the one the
+    /// manifest records), and every shard the manifest lists (present, of the recorded size,
+    /// Parquet with the shard schema).
     pub fn open(dir: &Path) -> Result<ShardSet> {
         if !dir.join(MANIFEST_FILE).is_file() {
             return Err(Error::shards(
@@ -46,25 +51,31 @@ impl ShardSet {
             ));
         }
         let manifest = Manifest::read(dir)?;
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| is_shard_name(n))
-            .collect();
-        names.sort();
-        if names.is_empty() {
-            return Err(Error::shards(dir, "no shard-*.parquet files"));
+        if manifest.shards.is_empty() {
+            return Err(Error::shards(dir, "the manifest lists no shards"));
         }
-        let files = names
+        check_tokenizer(dir, &manifest)?;
+        let files = manifest
+            .shards
             .iter()
-            .map(|n| ShardFile::open(&dir.join(n)))
+            .map(|s| {
+                s.verify(dir, false)?;
+                ShardFile::open(&dir.join(&s.file))
+            })
             .collect::<bertprep::Result<Vec<_>>>()?;
         Ok(ShardSet {
             dir: dir.to_path_buf(),
             manifest,
             files,
         })
+    }
+
+    /// Holds every shard to the SHA-256 its manifest records (`--verify`): reads them all.
+    pub fn verify(&self) -> Result<()> {
+        for shard in &self.manifest.shards {
+            shard.verify(&self.dir, true)?;
+        }
+        Ok(())
     }
 
     /// The tokenizer file beside the shards.
@@ -148,6 +159,22 @@ impl ShardSet {
         }
         Ok(rows)
     }
+}
+
+/// `tokenizer.json` beside the shards loads and is the one the manifest records (a checkpoint
+/// copies it: a missing or altered tokenizer must stop a run before its first step, not at
+/// its first checkpoint).
+fn check_tokenizer(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let path = dir.join(&manifest.tokenizer.file);
+    let tokenizer = Tokenizer::from_json_file(&path)?;
+    if tokenizer.sha256() != manifest.tokenizer.sha256 {
+        return Err(Error::shards(
+            path,
+            "is not the tokenizer the shards were built with (its SHA-256 differs from the \
+             manifest's)",
+        ));
+    }
+    Ok(())
 }
 
 /// What a valid row still needs for this model: ids inside its vocabulary (which may be
