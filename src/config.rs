@@ -57,6 +57,13 @@ pub struct BuildConfig {
     /// `stop`, so those outputs are unchanged).
     #[serde(default, skip_serializing_if = "OnError::is_stop")]
     pub on_error: OnError,
+    /// Namespaces of a MediaWiki dump whose pages become documents. Default `[0]` (articles;
+    /// left out of the JSON then, so other outputs are unchanged).
+    #[serde(
+        default = "default_namespaces",
+        skip_serializing_if = "is_default_namespaces"
+    )]
+    pub namespaces: Vec<i32>,
     /// Where the tokenizer came from: `embedded:bert-base-uncased`, a `tokenizer.json` path, or
     /// a `vocab.txt` path (with `cased`).
     pub tokenizer: String,
@@ -80,6 +87,7 @@ impl Default for BuildConfig {
             unit_bytes: crate::input::units::UNIT_TARGET_BYTES,
             on_error: OnError::Stop,
             text_column: default_text_column(),
+            namespaces: default_namespaces(),
             tokenizer: crate::tokenize::EMBEDDED_ORIGIN.to_string(),
         }
     }
@@ -124,6 +132,14 @@ fn default_text_column() -> String {
 
 fn is_default_text_column(name: &str) -> bool {
     name == crate::input::parquet::DEFAULT_TEXT_COLUMN
+}
+
+fn default_namespaces() -> Vec<i32> {
+    crate::input::dump::DEFAULT_NAMESPACES.to_vec()
+}
+
+fn is_default_namespaces(namespaces: &[i32]) -> bool {
+    namespaces == crate::input::dump::DEFAULT_NAMESPACES
 }
 
 /// `round(max_seq_len * 0.15)`, the default prediction cap.

@@ -17,11 +17,13 @@
 //!
 //! Beside the flow: [`config::BuildConfig`] holds every setting that changes the output;
 //! [`rng`] is the only source of randomness; [`inspect`] reads shards back (statistics,
-//! decoded rows, `--check`); [`sentences`] is the splitter as a command.
+//! decoded rows, `--check`); [`sentences`] is the splitter as a command; [`extract`] writes a
+//! MediaWiki dump's articles as WikiExtractor files.
 
 pub mod build;
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod input;
 pub mod inspect;
 pub mod instances;

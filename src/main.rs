@@ -48,6 +48,32 @@ enum Command {
     /// Print one sentence per line, a blank line between documents (Google's
     /// create_pretraining_data.py input format).
     Sentences(SentencesArgs),
+    /// Write the articles of MediaWiki XML dumps as WikiExtractor files (OUT/AA/wiki_00, ...:
+    /// `<doc id= url= title=>` blocks, or JSON lines with --json).
+    Extract(ExtractArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExtractArgs {
+    /// MediaWiki XML dumps (plain, .gz, .bz2 single- or multi-stream, .zst, .xz), or
+    /// directories of them.
+    #[arg(value_name = "DUMP", required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output directory (new or empty).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// One JSON object per line (id, url, title, text) instead of <doc> blocks.
+    #[arg(long)]
+    json: bool,
+    /// Namespaces whose pages are extracted, comma-separated [default: 0, articles].
+    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "0")]
+    namespaces: Vec<i32>,
+    /// Bytes per output file before the next one starts.
+    #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+    bytes: usize,
+    /// Threads decompressing a multi-stream bzip2 dump (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
 }
 
 #[derive(Args, Debug)]
@@ -55,9 +81,13 @@ struct SentencesArgs {
     /// Input files or directories (as for build); `-` or nothing reads standard input.
     #[arg(value_name = "PATH")]
     inputs: Vec<PathBuf>,
-    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text.
+    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text,
+    /// mediawiki (an XML dump).
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     format: Format,
+    /// Namespaces of a MediaWiki dump whose pages are read, comma-separated [default: 0].
+    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "0")]
+    namespaces: Vec<i32>,
 }
 
 #[derive(Args, Debug)]
@@ -185,9 +215,14 @@ struct BuildArgs {
     /// Each input line is already one sentence (Google's input format).
     #[arg(long)]
     presplit: bool,
-    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text, parquet.
+    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text, parquet,
+    /// mediawiki (an XML dump; found by its <mediawiki> root under auto).
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     format: Format,
+    /// Namespaces of a MediaWiki dump whose pages become documents, comma-separated (0:
+    /// articles). Changes the output.
+    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "0")]
+    namespaces: Vec<i32>,
     /// Column of Parquet input that holds the text.
     #[arg(long, value_name = "NAME", default_value = "text")]
     text_column: String,
@@ -269,6 +304,7 @@ impl BuildArgs {
             unit_bytes: self.unit_bytes,
             on_error: self.on_error,
             text_column: self.text_column,
+            namespaces: self.namespaces,
             tokenizer: tokenizer.origin(),
         };
         config.validate()?;
@@ -297,57 +333,78 @@ impl BuildArgs {
     }
 }
 
+/// Runs `build` and prints its warnings and summary (unless `--quiet`).
+fn build_command(args: BuildArgs) -> anyhow::Result<()> {
+    let opts = args.into_options()?;
+    let summary = build::build(&opts).context("build failed")?;
+    if opts.progress == ProgressMode::Quiet {
+        return Ok(());
+    }
+    let c = &summary.manifest.counters;
+    if summary.already_complete {
+        eprintln!(
+            "bertprep: {} already holds this build ({} instances in {} shards); nothing to do",
+            opts.out.display(),
+            c.instances,
+            summary.manifest.shards.len()
+        );
+        return Ok(());
+    }
+    if c.unclosed_documents > 0 {
+        eprintln!(
+            "bertprep: warning: {} <doc> block(s) never closed (input truncated?); kept \
+             what was there",
+            c.unclosed_documents
+        );
+    }
+    for input in &summary.manifest.inputs {
+        if let Some(what) = &input.looks_like {
+            eprintln!(
+                "bertprep: warning: {} was read as plain text but looks like {what} \
+                 markup (a MediaWiki dump needs no --format; HTML pages need extracting \
+                 first)",
+                input.path
+            );
+        }
+    }
+    let p = &c.pages;
+    if !p.is_zero() {
+        eprintln!(
+            "bertprep: dump pages: {} read, {} articles ({} empty after cleaning), {} \
+             redirects and {} of other namespaces skipped",
+            p.pages, p.articles, p.empty, p.redirects, p.other_namespaces
+        );
+    }
+    for s in &summary.manifest.skipped {
+        eprintln!(
+            "bertprep: skipped {} from byte {}: {}",
+            s.path, s.offset, s.reason
+        );
+    }
+    let mb = c.text_bytes as f64 / 1e6;
+    let secs = summary.seconds.max(1e-9);
+    eprintln!(
+        "bertprep: done{}: {} documents, {} instances, {} tokens, {} shards in {:.2} s \
+         ({:.2} MB/s, {:.0} instances/s, {} threads) -> {}",
+        if summary.resumed { " (resumed)" } else { "" },
+        c.documents,
+        c.instances,
+        c.tokens,
+        summary.manifest.shards.len(),
+        summary.seconds,
+        mb / secs,
+        c.instances as f64 / secs,
+        summary.threads,
+        summary.manifest_path.display()
+    );
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // Its own exit statuses (0, 1 for --check failures, 2 for errors); output is flushed.
         Command::Inspect(args) => std::process::exit(i32::from(inspect(args))),
-        Command::Build(args) => {
-            let opts = args.into_options()?;
-            let summary = build::build(&opts).context("build failed")?;
-            if opts.progress == ProgressMode::Quiet {
-                return Ok(());
-            }
-            let c = &summary.manifest.counters;
-            if summary.already_complete {
-                eprintln!(
-                    "bertprep: {} already holds this build ({} instances in {} shards); nothing to do",
-                    opts.out.display(),
-                    c.instances,
-                    summary.manifest.shards.len()
-                );
-                return Ok(());
-            }
-            if c.unclosed_documents > 0 {
-                eprintln!(
-                    "bertprep: warning: {} <doc> block(s) never closed (input truncated?); kept \
-                     what was there",
-                    c.unclosed_documents
-                );
-            }
-            for s in &summary.manifest.skipped {
-                eprintln!(
-                    "bertprep: skipped {} from byte {}: {}",
-                    s.path, s.offset, s.reason
-                );
-            }
-            let mb = c.text_bytes as f64 / 1e6;
-            let secs = summary.seconds.max(1e-9);
-            eprintln!(
-                "bertprep: done{}: {} documents, {} instances, {} tokens, {} shards in {:.2} s \
-                 ({:.2} MB/s, {:.0} instances/s, {} threads) -> {}",
-                if summary.resumed { " (resumed)" } else { "" },
-                c.documents,
-                c.instances,
-                c.tokens,
-                summary.manifest.shards.len(),
-                summary.seconds,
-                mb / secs,
-                c.instances as f64 / secs,
-                summary.threads,
-                summary.manifest_path.display()
-            );
-            Ok(())
-        }
+        Command::Build(args) => build_command(args),
         Command::MergeManifest { dir } => {
             let merged =
                 bertprep::output::merge::merge_manifests(&dir).context("merge-manifest failed")?;
@@ -360,6 +417,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Extract(args) => extract(args),
         Command::Sentences(args) => {
             let sources: Vec<Source> = args.inputs.into_iter().map(Source::from_arg).collect();
             let stdout = std::io::stdout().lock();
@@ -367,6 +425,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             sentences::write_sentences(
                 &sources,
                 args.format,
+                &args.namespaces,
                 &mut std::io::stdin().lock(),
                 out,
                 "<stdout>",
@@ -374,6 +433,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs `extract` and prints its summary.
+fn extract(args: ExtractArgs) -> anyhow::Result<()> {
+    let opts = bertprep::extract::ExtractOptions {
+        inputs: args.inputs,
+        out: args.out,
+        json: args.json,
+        namespaces: args.namespaces,
+        max_file_bytes: args.bytes,
+        threads: build::limits::thread_count(args.threads)?,
+    };
+    let summary = bertprep::extract::extract(&opts).context("extract failed")?;
+    let p = &summary.pages;
+    eprintln!(
+        "bertprep: extracted {} articles into {} files ({} pages read; {} redirects, {} of \
+         other namespaces and {} empty after cleaning skipped) -> {}",
+        summary.documents,
+        summary.files,
+        p.pages,
+        p.redirects,
+        p.other_namespaces,
+        p.empty,
+        opts.out.display()
+    );
+    Ok(())
 }
 
 /// Whether the error is a closed output pipe (`bertprep sentences | head`).

@@ -27,8 +27,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::input::formats::Piece;
 use crate::input::units::{self, UnitReader, UNIT_TARGET_BYTES};
-use crate::input::{self, decode, formats, Format};
+use crate::input::{self, decode, dump, formats, Format};
 use crate::segment;
 
 /// The name standard input goes by in error messages.
@@ -71,6 +72,8 @@ pub struct SentenceWriter<W: Write> {
     name: PathBuf,
     ranges: Vec<Range<usize>>,
     summary: Summary,
+    /// Namespaces of a MediaWiki dump whose pages are read.
+    namespaces: Vec<i32>,
 }
 
 impl<W: Write> SentenceWriter<W> {
@@ -81,7 +84,14 @@ impl<W: Write> SentenceWriter<W> {
             name: name.into(),
             ranges: Vec::new(),
             summary: Summary::default(),
+            namespaces: dump::DEFAULT_NAMESPACES.to_vec(),
         }
+    }
+
+    /// Reads the pages of these namespaces of a MediaWiki dump (default: articles).
+    pub fn with_namespaces(mut self, namespaces: &[i32]) -> Self {
+        self.namespaces = namespaces.to_vec();
+        self
     }
 
     /// Splits `text` and writes its sentences; nothing at all when it has none.
@@ -128,7 +138,11 @@ impl<W: Write> SentenceWriter<W> {
                     Format::Auto => formats::detect(name, &text),
                     other => other,
                 };
-                let parsed = formats::parse(name, &text, format)?;
+                let piece = Piece {
+                    namespaces: &self.namespaces,
+                    ..Piece::default()
+                };
+                let parsed = formats::parse_piece(name, &text, format, &piece)?;
                 self.summary.files += 1;
                 for doc in &parsed.documents {
                     self.write_document(&doc.text)?;
@@ -140,13 +154,14 @@ impl<W: Write> SentenceWriter<W> {
                 let mut reader = UnitReader::with_target(files, format, UNIT_TARGET_BYTES);
                 while let Some(unit) = reader.next_unit()? {
                     let text = decode::to_text_at(&unit.path, unit.bytes, unit.byte_offset)?;
-                    let parsed = formats::parse_at(
-                        &unit.path,
-                        &text,
-                        unit.format,
-                        unit.first_doc,
-                        unit.first_line,
-                    )?;
+                    let piece = Piece {
+                        first_doc: unit.first_doc,
+                        first_line: unit.first_line,
+                        byte_offset: unit.byte_offset,
+                        site: unit.site.as_deref(),
+                        namespaces: &self.namespaces,
+                    };
+                    let parsed = formats::parse_piece(&unit.path, &text, unit.format, &piece)?;
                     for doc in &parsed.documents {
                         self.write_document(&doc.text)?;
                     }
@@ -167,11 +182,12 @@ impl<W: Write> SentenceWriter<W> {
 pub fn write_sentences(
     sources: &[Source],
     format: Format,
+    namespaces: &[i32],
     stdin: &mut dyn Read,
     out: impl Write,
     out_name: &str,
 ) -> Result<Summary> {
-    let mut writer = SentenceWriter::new(out, out_name);
+    let mut writer = SentenceWriter::new(out, out_name).with_namespaces(namespaces);
     if sources.is_empty() {
         writer.write_source(&Source::Stdin, format, stdin)?;
     }
@@ -187,8 +203,15 @@ mod tests {
 
     fn run(sources: &[Source], format: Format, stdin: &str) -> (String, Summary) {
         let mut out = Vec::new();
-        let summary =
-            write_sentences(sources, format, &mut stdin.as_bytes(), &mut out, "<out>").unwrap();
+        let summary = write_sentences(
+            sources,
+            format,
+            &[0],
+            &mut stdin.as_bytes(),
+            &mut out,
+            "<out>",
+        )
+        .unwrap();
         (String::from_utf8(out).unwrap(), summary)
     }
 
@@ -231,8 +254,15 @@ mod tests {
     #[test]
     fn bad_input_names_stdin() {
         let mut out = Vec::new();
-        let err =
-            write_sentences(&[], Format::Auto, &mut &b"ok\xff"[..], &mut out, "<out>").unwrap_err();
+        let err = write_sentences(
+            &[],
+            Format::Auto,
+            &[0],
+            &mut &b"ok\xff"[..],
+            &mut out,
+            "<out>",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains(STDIN_NAME), "{err}");
         assert!(out.is_empty());
     }
@@ -248,8 +278,8 @@ mod tests {
                 Ok(())
             }
         }
-        let err =
-            write_sentences(&[], Format::Text, &mut &b"A. B."[..], Closed, "<out>").unwrap_err();
+        let err = write_sentences(&[], Format::Text, &[0], &mut &b"A. B."[..], Closed, "<out>")
+            .unwrap_err();
         match err {
             Error::Io { path, source } => {
                 assert_eq!(path, Path::new("<out>"));

@@ -8,6 +8,8 @@
 //! - `safety` — safety promises through the binary: concurrent workers, failed overwrites,
 //!   files outside `--out` or not the tool's, edited manifests and state, bounded reads,
 //!   thread counts, error wording.
+//! - `mediawiki` — MediaWiki XML dumps: detection, pages, clean text, `extract`, compression,
+//!   truncated and bad dumps.
 //! - `properties` — property tests of every instance's invariants.
 //! - `statistics` — masking and NSP rates on real Wikipedia text.
 //! - `golden` — token ids equal `transformers`' `BertTokenizerFast`.
@@ -34,6 +36,8 @@ mod golden;
 mod inspect;
 #[path = "suite/interop.rs"]
 mod interop;
+#[path = "suite/mediawiki.rs"]
+mod mediawiki;
 #[path = "suite/properties.rs"]
 mod properties;
 #[path = "suite/safety.rs"]

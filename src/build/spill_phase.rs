@@ -46,7 +46,8 @@ pub(super) fn spill_phase(
     super::limits::ensure_open_files(state.bucket_lengths.len() as u64)?;
     let mut spill = SpillWriter::open(spill_dir, &state.bucket_lengths)?;
     let reader = UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes)
-        .with_text_column(&ctx.config.text_column);
+        .with_text_column(&ctx.config.text_column)
+        .with_decode_threads(threads);
     let bytes_read = reader.disk_bytes_counter();
     progress.start_reading(files.iter().map(|f| f.bytes).sum());
     let in_flight = 2 * threads + 2;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::BuildConfig;
 use crate::error::{Error, Result};
-use crate::input::{self, decode, formats, Unit};
+use crate::input::{self, decode, formats, markup, Format, Unit};
 use crate::instances::{self, Counters, InstanceSettings, TokenizedDocument};
 use crate::output::manifest::{InputEntry, Skipped};
 use crate::rng::{Purpose, UnitRng};
@@ -89,15 +89,28 @@ fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
         first_line,
         byte_offset,
         bytes,
+        site,
         ..
     } = unit;
     let text = decode::to_text_at(&path, bytes, byte_offset)?;
-    let parsed = formats::parse_at(&path, &text, format, first_doc, first_line)?;
+    let piece = formats::Piece {
+        first_doc,
+        first_line,
+        byte_offset,
+        site: site.as_deref(),
+        namespaces: &ctx.config.namespaces,
+    };
+    let parsed = formats::parse_piece(&path, &text, format, &piece)?;
+    let looks_like = match format {
+        Format::Text => markup::looks_like(&text).map(str::to_string),
+        _ => None,
+    };
     let mut counters = Counters {
         text_bytes: text.len() as u64,
         documents: parsed.documents.len() as u64,
         empty_documents: parsed.empty_documents,
         unclosed_documents: parsed.unclosed_documents,
+        pages: parsed.pages,
         ..Counters::default()
     };
     drop(text);
@@ -132,6 +145,7 @@ fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
         documents: counters.documents,
         empty_documents: counters.empty_documents,
         instances: instances.len() as u64,
+        looks_like,
     };
     Ok(UnitOutput {
         unit: Some(index),

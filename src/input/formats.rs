@@ -6,6 +6,7 @@
 //!   kept and counted. Text outside `<doc>` blocks is a format error with its line number.
 //! - **jsonl**: one JSON object per line with a string `text` field (WikiExtractor `--json` and
 //!   most dataset dumps); a first line equal to the object's `title` is dropped.
+//! - **mediawiki**: a MediaWiki XML export dump; its articles, cleaned ([`dump`]).
 //! - **text**: documents separated by blank lines; each line is a paragraph, or a sentence with
 //!   `--presplit` (Google's `create_pretraining_data.py` input format).
 //!
@@ -14,18 +15,27 @@
 
 use std::path::Path;
 
-use super::{html, Document, Format, ParsedFile};
+use super::mediawiki::SiteInfo;
+use super::{dump, html, Document, Format, ParsedFile};
 use crate::error::{Error, Result};
 
-/// Picks a format for a file by its first non-blank line: a `<doc ...>` line is WikiExtractor
-/// text, a JSON object is JSON lines; otherwise a `.jsonl` / `.json` / `.ndjson` name (under any
+/// Picks a format for a file by its first non-blank line (after an XML declaration): a
+/// `<mediawiki` root is a MediaWiki dump, a `<doc ...>` line is WikiExtractor text, a JSON
+/// object is JSON lines; otherwise a `.jsonl` / `.json` / `.ndjson` name (under any
 /// compression suffix) means JSON lines, and anything else is plain text. (Parquet and
 /// compression are recognised earlier, by magic bytes.)
 pub fn detect(path: &Path, text: &str) -> Format {
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = lines.next();
+    if first.is_some_and(dump::is_xml_declaration) {
+        first = lines.next();
+    }
     if let Some(line) = first {
         if is_doc_open(line) {
             return Format::Wiki;
+        }
+        if dump::is_dump_start(line) {
+            return Format::Mediawiki;
         }
         if line.starts_with('{')
             && serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v.is_object())
@@ -64,19 +74,89 @@ pub fn parse_at(
     first_doc: u32,
     first_line: usize,
 ) -> Result<ParsedFile> {
+    let piece = Piece {
+        first_doc,
+        first_line,
+        ..Piece::default()
+    };
+    parse_piece(path, text, format, &piece)
+}
+
+/// Where a piece of a file sits, and what reading a dump needs beyond its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Piece<'a> {
+    /// Index in the file of the piece's first document.
+    pub first_doc: u32,
+    /// 1-based line in the file of the piece's first line.
+    pub first_line: usize,
+    /// Offset in the decompressed file of the piece's first byte.
+    pub byte_offset: u64,
+    /// A dump's header facts; `None` reads them from the piece itself (a whole dump).
+    pub site: Option<&'a SiteInfo>,
+    /// A dump's namespaces whose pages become documents.
+    pub namespaces: &'a [i32],
+}
+
+impl Default for Piece<'_> {
+    fn default() -> Self {
+        Piece {
+            first_doc: 0,
+            first_line: 1,
+            byte_offset: 0,
+            site: None,
+            namespaces: &dump::DEFAULT_NAMESPACES,
+        }
+    }
+}
+
+/// [`parse_at`] for a piece described by `piece`.
+pub fn parse_piece(
+    path: &Path,
+    text: &str,
+    format: Format,
+    piece: &Piece<'_>,
+) -> Result<ParsedFile> {
     let at = Start {
-        doc: first_doc,
-        line: first_line,
+        doc: piece.first_doc,
+        line: piece.first_line,
     };
     let mut parsed = match format {
         Format::Wiki => parse_wiki(path, text, at)?,
         Format::Jsonl | Format::Parquet => parse_jsonl(path, text, at)?,
         Format::Text | Format::Auto => parse_text(text, at),
+        Format::Mediawiki => parse_dump(path, text, piece)?,
     };
     parsed.format = Some(match format {
         Format::Auto => Format::Text,
         f => f,
     });
+    Ok(parsed)
+}
+
+/// The articles of a piece of a MediaWiki dump ([`dump::parse`]); without the header's facts
+/// in `piece`, the piece must hold the header.
+fn parse_dump(path: &Path, text: &str, piece: &Piece<'_>) -> Result<ParsedFile> {
+    let from_header;
+    let site = match piece.site {
+        Some(site) => site,
+        None => {
+            let mut reader = std::io::Cursor::new(text.as_bytes());
+            let mut header = Vec::new();
+            from_header = dump::read_header(&mut reader, &mut header, path, |r, buf, _| {
+                r.read_until(b'\n', buf).map_err(|e| Error::io(path, e))
+            })?;
+            &from_header
+        }
+    };
+    let mut parsed = ParsedFile::default();
+    let dump_piece = dump::DumpPiece {
+        first_doc: piece.first_doc,
+        first_line: piece.first_line,
+        byte_offset: piece.byte_offset,
+        site,
+        namespaces: piece.namespaces,
+    };
+    dump::parse(path, text, &dump_piece, &mut parsed)?;
     Ok(parsed)
 }
 

@@ -17,9 +17,13 @@
 //! A document's text keeps its line structure: every line is a paragraph (or, with
 //! `--presplit`, one sentence), so the sentence splitter treats a line end as a boundary.
 
+pub mod bz2par;
 pub mod decode;
+pub mod dump;
 pub mod formats;
 pub mod html;
+pub mod markup;
+pub mod mediawiki;
 pub mod parquet;
 pub mod small;
 pub mod stdin;
@@ -52,6 +56,8 @@ pub enum Format {
     Text,
     /// Parquet with a string text column (one document per row); carried as JSON lines.
     Parquet,
+    /// A MediaWiki XML export dump (`<mediawiki>` ... `<page>` ...): articles cleaned to text.
+    Mediawiki,
 }
 
 impl Format {
@@ -63,6 +69,7 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Text => "text",
             Format::Parquet => "parquet",
+            Format::Mediawiki => "mediawiki",
         }
     }
 }
@@ -77,8 +84,9 @@ impl std::str::FromStr for Format {
             "jsonl" => Ok(Format::Jsonl),
             "text" => Ok(Format::Text),
             "parquet" => Ok(Format::Parquet),
+            "mediawiki" => Ok(Format::Mediawiki),
             other => Err(format!(
-                "unknown format '{other}' (expected auto, wiki, jsonl, text or parquet)"
+                "unknown format '{other}' (expected auto, wiki, jsonl, text, parquet or mediawiki)"
             )),
         }
     }
@@ -117,6 +125,8 @@ pub struct ParsedFile {
     pub empty_documents: u64,
     /// `<doc>` blocks that never closed (kept).
     pub unclosed_documents: u64,
+    /// What became of a dump's pages (zero for other formats).
+    pub pages: dump::PageCounts,
 }
 
 /// Reads, decompresses, decodes and parses one file.

@@ -25,9 +25,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::bz2par::{self, ParallelBzReader};
 use super::decode::{self, Compression};
+use super::mediawiki::SiteInfo;
 use super::parquet::{ParquetRows, DEFAULT_TEXT_COLUMN, MAGIC};
-use super::{formats, Format, InputFile};
+use super::{dump, formats, Format, InputFile};
 use crate::error::{Error, Result};
 
 /// Text per unit before the reader looks for the next document boundary.
@@ -74,6 +76,8 @@ pub struct Unit {
     pub bytes: Vec<u8>,
     /// Whether this is the file's last unit.
     pub last_of_file: bool,
+    /// For a MediaWiki dump, its header's facts.
+    pub site: Option<Arc<SiteInfo>>,
 }
 
 /// Reads input files as a sequence of units.
@@ -87,6 +91,8 @@ pub struct UnitReader {
     current: Option<OpenFile>,
     failure: Option<FileFailure>,
     disk_bytes_read: Arc<AtomicU64>,
+    /// Threads that decompress a multi-stream bzip2 file.
+    decode_threads: usize,
 }
 
 impl std::fmt::Debug for UnitReader {
@@ -115,6 +121,10 @@ struct OpenFile {
     pending: Vec<u8>,
     done: bool,
     emitted: bool,
+    /// For a MediaWiki dump, its header's facts.
+    site: Option<Arc<SiteInfo>>,
+    /// The error to give once the pages before a truncation are out.
+    truncated: Option<Error>,
 }
 
 /// Counts bytes read from the underlying file, for progress.
@@ -145,10 +155,17 @@ impl UnitReader {
             current: None,
             failure: None,
             disk_bytes_read: Arc::new(AtomicU64::new(0)),
+            decode_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 
-    /// Reads column `name` of Parquet files (default `text`).
+    /// Decompresses a multi-stream bzip2 file on `threads` threads (default: one per core).
+    pub fn with_decode_threads(mut self, threads: usize) -> Self {
+        self.decode_threads = threads.max(1);
+        self
+    }
+
+    /// Reads the text of Parquet inputs from column `name`.
     pub fn with_text_column(mut self, name: &str) -> Self {
         self.text_column = name.to_string();
         self
@@ -232,42 +249,52 @@ impl UnitReader {
             // The sniffed head was counted already; the rest of the file is read as rows.
             let rest = self.files[index].bytes.saturating_sub(head.len() as u64);
             self.disk_bytes_read.fetch_add(rest, Ordering::Relaxed);
-            return Ok(OpenFile {
-                file_index: index as u32,
-                path,
-                format: Format::Parquet,
-                compression: Compression::None,
-                reader: Box::new(std::io::empty()),
-                parquet: Some(rows),
-                next_doc: 0,
-                next_line: 1,
-                offset: 0,
-                pending: Vec::new(),
-                done: false,
-                emitted: false,
-            });
+            let empty = Box::new(std::io::empty());
+            let mut open = OpenFile::new(index, path, Format::Parquet, Compression::None, empty);
+            open.parquet = Some(rows);
+            return Ok(open);
         }
         let compression = Compression::sniff(head);
-        let reader = compression.decoder(raw).map_err(|e| Error::io(&path, e))?;
-        let mut reader = decode::utf16_to_utf8(reader).map_err(|e| Error::io(&path, e))?;
-        // Detect the format from the first non-blank line; keep what was read.
-        let mut pending = Vec::new();
-        let format = match self.format {
-            Format::Auto => {
-                for line in 1.. {
-                    let start = pending.len();
-                    let n = read_line(&mut reader, &mut pending, &path, line, 0)?;
-                    if n == 0 || !pending[start..].iter().all(u8::is_ascii_whitespace) {
-                        break;
-                    }
-                }
-                let head = String::from_utf8_lossy(&pending);
-                let head = head.trim_start_matches('\u{feff}');
-                formats::detect(&path, head)
-            }
-            f => f,
+        let reader: Box<dyn BufRead + Send> = if compression == Compression::Bzip2
+            && self.decode_threads > 1
+            && bz2par::is_multistream(head)
+        {
+            let parallel = ParallelBzReader::from_reader(raw, self.decode_threads);
+            Box::new(parallel.map_err(|e| Error::io(&path, e))?)
+        } else {
+            compression.decoder(raw).map_err(|e| Error::io(&path, e))?
         };
-        Ok(OpenFile {
+        let reader = decode::utf16_to_utf8(reader).map_err(|e| Error::io(&path, e))?;
+        let mut open = OpenFile::new(index, path, self.format, compression, reader);
+        if open.format == Format::Auto {
+            open.format = open.detect_format()?;
+        }
+        if open.format == Format::Mediawiki {
+            let OpenFile {
+                reader,
+                pending,
+                path,
+                ..
+            } = &mut open;
+            let site = dump::read_header(reader, pending, path, |r, buf, line| {
+                read_line(r, buf, path, line, 0)
+            })?;
+            open.site = Some(Arc::new(site));
+        }
+        Ok(open)
+    }
+}
+
+impl OpenFile {
+    /// File `index` of the inputs, open at its start.
+    fn new(
+        index: usize,
+        path: PathBuf,
+        format: Format,
+        compression: Compression,
+        reader: Box<dyn BufRead + Send>,
+    ) -> OpenFile {
+        OpenFile {
             file_index: index as u32,
             path,
             format,
@@ -277,10 +304,33 @@ impl UnitReader {
             next_doc: 0,
             next_line: 1,
             offset: 0,
-            pending,
+            pending: Vec::new(),
             done: false,
             emitted: false,
-        })
+            site: None,
+            truncated: None,
+        }
+    }
+
+    /// The format by the first non-blank line (past an XML declaration); what was read stays
+    /// in `pending`.
+    fn detect_format(&mut self) -> Result<Format> {
+        let mut line = 1;
+        loop {
+            let start = self.pending.len();
+            let n = read_line(&mut self.reader, &mut self.pending, &self.path, line, 0)?;
+            line += 1;
+            let text = String::from_utf8_lossy(&self.pending[start..]);
+            let text = text.trim().trim_start_matches('\u{feff}');
+            if n == 0 || !(text.is_empty() || dump::is_xml_declaration(text)) {
+                break;
+            }
+        }
+        let head = String::from_utf8_lossy(&self.pending);
+        Ok(formats::detect(
+            &self.path,
+            head.trim_start_matches('\u{feff}'),
+        ))
     }
 }
 
@@ -350,15 +400,12 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
     if file.done {
         return Ok(None);
     }
-    if let Some(rows) = file.parquet.as_mut() {
-        let mut bytes = Vec::new();
-        let n = rows.read_lines(&file.path, &mut bytes, target)?;
-        let at_end = n == 0 || bytes.len() < target;
-        if n == 0 && file.emitted {
-            file.done = true;
-            return Ok(None);
-        }
-        return make_unit(file, index, bytes, n as u64, n, at_end).map(Some);
+    if let Some(e) = file.truncated.take() {
+        file.done = true;
+        return Err(e);
+    }
+    if file.parquet.is_some() {
+        return read_parquet_unit(file, target, index);
     }
     // Blocks are read whole and their lines classified in one pass; the unit ends after the
     // first boundary line at or past the target, and what was read beyond it starts the next.
@@ -412,6 +459,11 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
         bytes.extend_from_slice(block);
         file.reader.consume(n);
     }
+    if file.format == Format::Mediawiki {
+        if let Some((open, complete)) = dump::unclosed_page(&bytes) {
+            return truncated_dump(file, index, bytes, open, complete);
+        }
+    }
     // The end of the file; a last line without '\n'.
     if scanned < bytes.len() {
         docs_in_unit += u64::from(classify(file.format, &bytes[scanned..], prev_blank).starts_doc);
@@ -422,6 +474,63 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
         return Ok(None);
     }
     make_unit(file, index, bytes, docs_in_unit, lines_in_unit, true).map(Some)
+}
+
+/// The next unit of a Parquet file: its next rows, as JSON lines.
+fn read_parquet_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Unit>> {
+    let Some(rows) = file.parquet.as_mut() else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::new();
+    let n = rows.read_lines(&file.path, &mut bytes, target)?;
+    let at_end = n == 0 || bytes.len() < target;
+    if n == 0 && file.emitted {
+        file.done = true;
+        return Ok(None);
+    }
+    make_unit(file, index, bytes, n as u64, n, at_end).map(Some)
+}
+
+/// The end of a dump cut short inside the `<page>` at `open` in `bytes` (the rest of the file):
+/// the complete pages before it, up to `complete`, as a unit, then the error naming where the
+/// unclosed page starts — or the error at once when no page before it is complete.
+fn truncated_dump(
+    file: &mut OpenFile,
+    index: u64,
+    mut bytes: Vec<u8>,
+    open: usize,
+    complete: usize,
+) -> Result<Option<Unit>> {
+    let line = file.next_line + memchr::memchr_iter(b'\n', &bytes[..open]).count();
+    let ends_at = file.offset + bytes.len() as u64;
+    let error = Error::format(
+        &file.path,
+        line,
+        format!(
+            "truncated dump: the <page> starting here never closes (the file ends at \
+             decompressed byte offset {ends_at})"
+        ),
+    );
+    bytes.truncate(complete);
+    let (docs, lines) = count_docs_and_lines(file.format, &bytes);
+    if docs == 0 {
+        file.offset += complete as u64;
+        return Err(error);
+    }
+    file.truncated = Some(error);
+    make_unit(file, index, bytes, docs, lines, false).map(Some)
+}
+
+/// Documents started and lines in `bytes` (whole lines), as [`classify`] counts them.
+fn count_docs_and_lines(format: Format, bytes: &[u8]) -> (u64, usize) {
+    let (mut docs, mut lines, mut prev_blank) = (0u64, 0usize, true);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let kind = classify(format, line, prev_blank);
+        docs += u64::from(kind.starts_doc);
+        prev_blank = kind.blank;
+        lines += 1;
+    }
+    (docs, lines)
 }
 
 /// The unit of `file` holding `bytes` (`docs` documents on `lines` lines); advances the file.
@@ -451,6 +560,7 @@ fn make_unit(
         byte_offset: file.offset,
         last_of_file: at_end,
         bytes,
+        site: file.site.clone(),
     };
     file.next_doc += docs_in_unit;
     file.next_line += lines_in_unit;
@@ -497,6 +607,14 @@ fn classify(format: Format, line: &[u8], prev_blank: bool) -> LineKind {
             starts_doc: !blank && prev_blank,
             boundary_after: blank,
         },
+        Format::Mediawiki => {
+            let (starts_doc, boundary_after) = dump::line_kind(trimmed);
+            LineKind {
+                blank,
+                starts_doc,
+                boundary_after,
+            }
+        }
     }
 }
 

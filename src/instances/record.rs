@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::input::dump::PageCounts;
+
 /// One document's sentences as token ids; every sentence has at least one token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenizedDocument {
@@ -90,6 +92,9 @@ pub struct Counters {
     pub lone_last_sentences: u64,
     /// Random-next draws turned into actual-next because the unit had one document.
     pub no_other_document: u64,
+    /// What became of the pages of MediaWiki dumps (absent when no input was a dump).
+    #[serde(default, skip_serializing_if = "PageCounts::is_zero")]
+    pub pages: PageCounts,
 }
 
 impl Counters {
@@ -113,5 +118,6 @@ impl Counters {
         self.short_target += other.short_target;
         self.lone_last_sentences += other.lone_last_sentences;
         self.no_other_document += other.no_other_document;
+        self.pages.add(&other.pages);
     }
 }

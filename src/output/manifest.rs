@@ -121,6 +121,10 @@ pub struct InputEntry {
     pub empty_documents: u64,
     /// Instances made from this input (all passes).
     pub instances: u64,
+    /// A plain-text input that looks like markup (`wikitext`, `HTML`) in at least one of its
+    /// work units ([`crate::input::markup`]); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub looks_like: Option<String>,
 }
 
 /// A part of the input left out under `--on-error skip`.
@@ -258,6 +262,7 @@ impl InputEntry {
             documents: 0,
             empty_documents: 0,
             instances: 0,
+            looks_like: None,
         }
     }
 
@@ -270,6 +275,9 @@ impl InputEntry {
         if other.format != Format::Auto {
             self.format = other.format;
             self.compression = other.compression;
+        }
+        if self.looks_like.is_none() {
+            self.looks_like.clone_from(&other.looks_like);
         }
     }
 }

@@ -1,0 +1,256 @@
+//! `bertprep extract`: MediaWiki dumps in, WikiExtractor-compatible files out, so that any
+//! other tool can use our extraction.
+//!
+//! The dumps are read as `build` reads them (streaming, in work units cut at `</page>`,
+//! multi-stream bzip2 decompressed in parallel) and each article becomes
+//!
+//! ```text
+//! <doc id="12" url="https://en.wikipedia.org/wiki?curid=12" title="Anarchism">
+//! Anarchism
+//!
+//! first paragraph
+//! ...
+//! </doc>
+//! ```
+//!
+//! in `OUT/AA/wiki_00`, `OUT/AA/wiki_01`, ... (a new file past `max_file_bytes`, 100 files per
+//! folder, folders `AA`, `AB`, ... as WikiExtractor names them), or with `json` one object per
+//! line with `id`, `url`, `title` and `text` (the paragraphs, without the title). Attributes
+//! and text are HTML-escaped as WikiExtractor does (the `<doc>` reader unescapes them). Each file is written whole under a
+//! temporary name and renamed; the output directory must be empty or new.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::input::dump::{self, DumpPiece, PageCounts};
+use crate::input::mediawiki::{Page, SiteInfo};
+use crate::input::units::UNIT_TARGET_BYTES;
+use crate::input::{self, decode, Format, UnitReader};
+use crate::output::atomic::write_atomic;
+
+/// Files per folder, as WikiExtractor writes them.
+const FILES_PER_FOLDER: usize = 100;
+
+/// What to extract and how to write it.
+#[derive(Debug, Clone)]
+pub struct ExtractOptions {
+    /// Dump files (or directories of dumps).
+    pub inputs: Vec<PathBuf>,
+    /// Output directory (created; must be empty when it exists).
+    pub out: PathBuf,
+    /// JSON lines instead of `<doc>` blocks.
+    pub json: bool,
+    /// Namespaces whose pages are extracted.
+    pub namespaces: Vec<i32>,
+    /// A new output file starts once one holds this many bytes.
+    pub max_file_bytes: usize,
+    /// Threads decompressing a multi-stream bzip2 dump.
+    pub threads: usize,
+}
+
+/// What an extraction wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtractSummary {
+    /// Articles written.
+    pub documents: u64,
+    /// Files written.
+    pub files: u64,
+    /// What became of the dumps' pages.
+    pub pages: PageCounts,
+}
+
+/// Extracts the articles of every dump in `opts.inputs` into `opts.out`.
+pub fn extract(opts: &ExtractOptions) -> Result<ExtractSummary> {
+    prepare_out(&opts.out)?;
+    let files = input::discover(&opts.inputs)?;
+    let mut reader = UnitReader::with_target(files, Format::Mediawiki, UNIT_TARGET_BYTES)
+        .with_decode_threads(opts.threads);
+    let mut writer = FileWriter::new(opts);
+    let mut summary = ExtractSummary::default();
+    while let Some(unit) = reader.next_unit()? {
+        let text = decode::to_text_at(&unit.path, unit.bytes, unit.byte_offset)?;
+        let default_site;
+        let site = match unit.site.as_deref() {
+            Some(site) => site,
+            None => {
+                default_site = SiteInfo::default_english();
+                &default_site
+            }
+        };
+        let piece = DumpPiece {
+            first_doc: unit.first_doc,
+            first_line: unit.first_line,
+            byte_offset: unit.byte_offset,
+            site,
+            namespaces: &opts.namespaces,
+        };
+        dump::for_each_article(
+            &unit.path,
+            &text,
+            &piece,
+            &mut summary.pages,
+            |_, page, body| {
+                summary.documents += 1;
+                writer.push(&record(page, site, &body, opts.json))
+            },
+        )?;
+    }
+    summary.files = writer.finish()?;
+    Ok(summary)
+}
+
+/// Creates `out`, refusing one that holds anything: extraction never mixes with, or replaces,
+/// files it did not write.
+fn prepare_out(out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let mut entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
+    if entries.next().is_some() {
+        return Err(Error::output(
+            out,
+            "is not empty; extract into a new or empty directory",
+        ));
+    }
+    Ok(())
+}
+
+/// One article as written: a `<doc>` block, or a JSON line.
+fn record(page: &Page, site: &SiteInfo, body: &str, json: bool) -> String {
+    let url = site.page_url(page.id);
+    if json {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            id: String,
+            url: &'a str,
+            title: &'a str,
+            text: &'a str,
+        }
+        let line = Line {
+            id: page.id.to_string(),
+            url: &url,
+            title: &page.title,
+            text: body.trim_end(),
+        };
+        // Serialising strings and a string id cannot fail.
+        return serde_json::to_string(&line).unwrap_or_default() + "\n";
+    }
+    format!(
+        "<doc id=\"{}\" url=\"{}\" title=\"{}\">\n{}\n\n{}\n</doc>\n",
+        page.id,
+        escape(&url),
+        escape(&page.title),
+        page.title,
+        escape_text(body.trim_end())
+    )
+}
+
+/// `&`, `<` and `>` escaped, as WikiExtractor escapes text (the `<doc>` reader unescapes it).
+fn escape_text(s: &str) -> String {
+    if !s.contains(['&', '<', '>']) {
+        return s.to_string();
+    }
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `&`, `<`, `>` and `"` escaped, as WikiExtractor escapes attributes.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Fills `OUT/AA/wiki_00`, `wiki_01`, ... in turn.
+struct FileWriter {
+    out: PathBuf,
+    max_bytes: usize,
+    buffer: String,
+    written: usize,
+}
+
+impl FileWriter {
+    fn new(opts: &ExtractOptions) -> Self {
+        FileWriter {
+            out: opts.out.clone(),
+            max_bytes: opts.max_file_bytes.max(1),
+            buffer: String::new(),
+            written: 0,
+        }
+    }
+
+    /// Appends one record, starting a new file once the current one is full.
+    fn push(&mut self, record: &str) -> Result<()> {
+        self.buffer.push_str(record);
+        if self.buffer.len() >= self.max_bytes {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the records held as the next file.
+    fn flush(&mut self) -> Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let (folder, file) = (
+            self.written / FILES_PER_FOLDER,
+            self.written % FILES_PER_FOLDER,
+        );
+        let dir = self.out.join(folder_name(folder));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        write_atomic(&dir.join(format!("wiki_{file:02}")), self.buffer.as_bytes())?;
+        self.buffer.clear();
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Writes what is left; returns the number of files written.
+    fn finish(mut self) -> Result<u64> {
+        self.flush()?;
+        Ok(self.written as u64)
+    }
+}
+
+/// `AA`, `AB`, ..., `AZ`, `BA`, ... (past `ZZ`, more letters).
+fn folder_name(mut n: usize) -> String {
+    let mut name = Vec::new();
+    for _ in 0..2 {
+        name.push(b'A' + (n % 26) as u8);
+        n /= 26;
+    }
+    while n > 0 {
+        name.push(b'A' + (n % 26) as u8);
+        n /= 26;
+    }
+    name.reverse();
+    String::from_utf8(name).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_are_named_as_wikiextractor_names_them() {
+        assert_eq!(folder_name(0), "AA");
+        assert_eq!(folder_name(1), "AB");
+        assert_eq!(folder_name(26), "BA");
+        assert_eq!(folder_name(675), "ZZ");
+        assert_eq!(folder_name(676), "BAA");
+    }
+
+    #[test]
+    fn attributes_are_escaped() {
+        assert_eq!(escape(r#"A & "B" <c>"#), "A &amp; &quot;B&quot; &lt;c&gt;");
+    }
+}
