@@ -17,7 +17,8 @@
 //! folder, folders `AA`, `AB`, ... as WikiExtractor names them), or with `json` one object per
 //! line with `id`, `url`, `title` and `text` (the paragraphs, without the title). Attributes
 //! and text are HTML-escaped as WikiExtractor does (the `<doc>` reader unescapes them). Each file is written whole under a
-//! temporary name and renamed; the output directory must be empty or new.
+//! temporary name and renamed (not synced: the output is derived, and made again cheaply);
+//! the output directory must be empty or new.
 
 use std::path::{Path, PathBuf};
 
@@ -28,7 +29,7 @@ use crate::input::dump::{self, DumpPiece, PageCounts};
 use crate::input::mediawiki::{Page, SiteInfo};
 use crate::input::units::UNIT_TARGET_BYTES;
 use crate::input::{self, decode, Format, UnitReader};
-use crate::output::atomic::write_atomic;
+use crate::output::atomic::write_replacing;
 
 /// Files per folder, as WikiExtractor writes them.
 const FILES_PER_FOLDER: usize = 100;
@@ -93,7 +94,8 @@ pub fn extract(opts: &ExtractOptions) -> Result<ExtractSummary> {
             &mut summary.pages,
             |_, page, body| {
                 summary.documents += 1;
-                writer.push(&record(page, site, &body, opts.json))
+                record(&mut writer.buffer, page, site, &body, opts.json);
+                writer.flush_if_full()
             },
         )?;
     }
@@ -115,9 +117,10 @@ fn prepare_out(out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One article as written: a `<doc>` block, or a JSON line.
-fn record(page: &Page, site: &SiteInfo, body: &str, json: bool) -> String {
+/// Appends one article as written to `out`: a `<doc>` block, or a JSON line.
+fn record(out: &mut String, page: &Page, site: &SiteInfo, body: &str, json: bool) {
     let url = site.page_url(page.id);
+    let body = body.trim_end();
     if json {
         #[derive(Serialize)]
         struct Line<'a> {
@@ -130,44 +133,49 @@ fn record(page: &Page, site: &SiteInfo, body: &str, json: bool) -> String {
             id: page.id.to_string(),
             url: &url,
             title: &page.title,
-            text: body.trim_end(),
+            text: body,
         };
         // Serialising strings and a string id cannot fail.
-        return serde_json::to_string(&line).unwrap_or_default() + "\n";
+        out.push_str(&serde_json::to_string(&line).unwrap_or_default());
+        out.push('\n');
+        return;
     }
-    format!(
-        "<doc id=\"{}\" url=\"{}\" title=\"{}\">\n{}\n\n{}\n</doc>\n",
-        page.id,
-        escape(&url),
-        escape(&page.title),
-        page.title,
-        escape_text(body.trim_end())
-    )
+    out.push_str("<doc id=\"");
+    out.push_str(&page.id.to_string());
+    out.push_str("\" url=\"");
+    escape_into(out, &url, true);
+    out.push_str("\" title=\"");
+    escape_into(out, &page.title, true);
+    out.push_str("\">\n");
+    out.push_str(&page.title);
+    out.push_str("\n\n");
+    escape_into(out, body, false);
+    out.push_str("\n</doc>\n");
 }
 
-/// `&`, `<` and `>` escaped, as WikiExtractor escapes text (the `<doc>` reader unescapes it).
-fn escape_text(s: &str) -> String {
-    if !s.contains(['&', '<', '>']) {
-        return s.to_string();
+/// Appends `s` with `&`, `<` and `>` escaped (and `"` too in an attribute), as WikiExtractor
+/// escapes; the `<doc>` reader unescapes them.
+fn escape_into(out: &mut String, s: &str, attribute: bool) {
+    let mut rest = s;
+    loop {
+        let special = if attribute {
+            rest.find(['&', '<', '>', '"'])
+        } else {
+            memchr::memchr3(b'&', b'<', b'>', rest.as_bytes())
+        };
+        let Some(i) = special else {
+            out.push_str(rest);
+            return;
+        };
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => "&quot;",
+        });
+        rest = &rest[i + 1..];
     }
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// `&`, `<`, `>` and `"` escaped, as WikiExtractor escapes attributes.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Fills `OUT/AA/wiki_00`, `wiki_01`, ... in turn.
@@ -188,9 +196,8 @@ impl FileWriter {
         }
     }
 
-    /// Appends one record, starting a new file once the current one is full.
-    fn push(&mut self, record: &str) -> Result<()> {
-        self.buffer.push_str(record);
+    /// Writes the records held once they fill a file.
+    fn flush_if_full(&mut self) -> Result<()> {
         if self.buffer.len() >= self.max_bytes {
             self.flush()?;
         }
@@ -208,7 +215,13 @@ impl FileWriter {
         );
         let dir = self.out.join(folder_name(folder));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        write_atomic(&dir.join(format!("wiki_{file:02}")), self.buffer.as_bytes())?;
+        // Whole or absent, but not synced: a derived output, cheap to make again, and a sync
+        // per file would cost more than the extraction.
+        write_replacing(
+            &dir.join(format!("wiki_{file:02}")),
+            self.buffer.as_bytes(),
+            false,
+        )?;
         self.buffer.clear();
         self.written += 1;
         Ok(())
@@ -250,7 +263,17 @@ mod tests {
     }
 
     #[test]
-    fn attributes_are_escaped() {
-        assert_eq!(escape(r#"A & "B" <c>"#), "A &amp; &quot;B&quot; &lt;c&gt;");
+    fn attributes_and_text_are_escaped() {
+        let escaped = |s: &str, attribute: bool| {
+            let mut out = String::new();
+            escape_into(&mut out, s, attribute);
+            out
+        };
+        assert_eq!(
+            escaped(r#"A & "B" <c>"#, true),
+            "A &amp; &quot;B&quot; &lt;c&gt;"
+        );
+        assert_eq!(escaped(r#"A & "B" <c>"#, false), r#"A &amp; "B" &lt;c&gt;"#);
+        assert_eq!(escaped("plain", false), "plain");
     }
 }
