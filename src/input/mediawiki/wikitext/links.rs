@@ -101,16 +101,21 @@ impl Cleaner<'_> {
             w.removed();
             return end;
         }
+        // `target` is a subslice of `src`: its offset is the pointer difference.
+        let t0 = target.as_ptr() as usize - self.src.as_ptr() as usize;
         match pipe {
+            // The pipe trick shows the title; one holding markup (not a valid title) is
+            // rendered instead, so its brackets never reach the text.
             Some(p) if self.src[p + 1..inner.1].trim().is_empty() => {
-                w.text(pipe_trick(target));
+                let shown = pipe_trick(target);
+                if shown.contains(['[', ']', '{', '}', '<']) {
+                    self.inline_nested(t0, t0 + target.len(), w);
+                } else {
+                    w.text(shown);
+                }
             }
             Some(p) => self.inline_nested(p + 1, inner.1, w),
-            None => {
-                // `target` is a subslice of `src`: its offset is the pointer difference.
-                let t0 = target.as_ptr() as usize - self.src.as_ptr() as usize;
-                self.inline_nested(t0, t0 + target.len(), w);
-            }
+            None => self.inline_nested(t0, t0 + target.len(), w),
         }
         end
     }

@@ -320,7 +320,10 @@ impl Cleaner<'_> {
         }
         if let Some(u) = call.pos(src, unit_at) {
             w.text(" ");
-            w.text(unit_name(self.raw(u)));
+            match self.plain(u) {
+                Some(unit) => w.text(unit_name(unit)),
+                None => self.write_range(u, w),
+            }
         }
     }
 

@@ -241,6 +241,19 @@ fn unmatched_brackets_are_literal_text() {
 }
 
 #[test]
+fn a_pipe_trick_on_a_target_with_markup_renders_it() {
+    // Found by the `wikitext` fuzz target.
+    assert_eq!(c("[[convert[[Category:b]]|]]"), "convert\n");
+}
+
+#[test]
+fn a_convert_unit_with_markup_is_rendered() {
+    // Found by the `wikitext` fuzz target.
+    let out = c("{{convert\n||{{lang[[convert]]}}}}");
+    assert!(!out.contains("{{") && !out.contains("[["), "{out}");
+}
+
+#[test]
 fn balanced_input_leaves_no_brackets() {
     let text = "{{a|{{b|[[c|{{d}}]]}}}} [[e|{{f|g}}]] {{h|[[i]]}} [[j]] {{{k}}}";
     let out = c(text);
