@@ -85,10 +85,8 @@ pub fn resume_or_start(
     check_work_dir(work)?;
     let previous = match BuildState::read(work) {
         Ok(previous) => previous,
-        Err(e) if opts.overwrite => {
-            let _ = e; // Replaced below: --overwrite starts afresh.
-            None
-        }
+        // A state that cannot be read is replaced below: --overwrite starts afresh.
+        Err(_) if opts.overwrite => None,
         Err(e) => return Err(e),
     };
     let resumable = previous

@@ -117,23 +117,9 @@ pub fn to_text_at(path: &Path, mut bytes: Vec<u8>, offset: u64) -> Result<String
     } else {
         0
     };
-    let has_cr = memchr::memchr(b'\r', &bytes).is_some();
-    if bom == 0 && !has_cr {
-        // The common case: nothing to remove, so the bytes are validated once, in place.
-        if let Some(nul) = memchr::memchr(0, &bytes) {
-            return Err(binary_or_utf8(path, &bytes, offset, nul));
-        }
-        if let Err(e) = simdutf8::compat::from_utf8(&bytes) {
-            return Err(Error::Utf8 {
-                path: path.to_path_buf(),
-                offset: offset + e.valid_up_to(),
-            });
-        }
-        // SAFETY: `bytes` was just checked to be UTF-8 (by simdutf8, which validates as the
-        // standard library does, several times faster on non-ASCII text).
-        return Ok(unsafe { String::from_utf8_unchecked(bytes) });
-    }
-    if let Err(e) = std::str::from_utf8(&bytes[bom..]) {
+    // One SIMD check (simdutf8 validates as the standard library does, several times faster
+    // on non-ASCII text), then the NUL check, then what is removed: a BOM and CRs.
+    if let Err(e) = simdutf8::compat::from_utf8(&bytes[bom..]) {
         return Err(Error::Utf8 {
             path: path.to_path_buf(),
             offset: offset + bom + e.valid_up_to(),
@@ -148,29 +134,12 @@ pub fn to_text_at(path: &Path, mut bytes: Vec<u8>, offset: u64) -> Result<String
     if bom > 0 {
         bytes.drain(..bom);
     }
-    if has_cr {
+    if memchr::memchr(b'\r', &bytes).is_some() {
         bytes = normalize_newlines(&bytes);
     }
-    // Checked above; removing BOM bytes and CRs cannot break UTF-8.
-    String::from_utf8(bytes).map_err(|e| Error::Utf8 {
-        path: path.to_path_buf(),
-        offset: offset + e.utf8_error().valid_up_to(),
-    })
-}
-
-/// The error for `bytes` holding a NUL at `nul`: invalid UTF-8 anywhere is reported first, as
-/// the full check reports it.
-fn binary_or_utf8(path: &Path, bytes: &[u8], offset: usize, nul: usize) -> Error {
-    match std::str::from_utf8(bytes) {
-        Err(e) => Error::Utf8 {
-            path: path.to_path_buf(),
-            offset: offset + e.valid_up_to(),
-        },
-        Ok(_) => Error::Binary {
-            path: path.to_path_buf(),
-            offset: offset + nul,
-        },
-    }
+    // SAFETY: the bytes were checked to be UTF-8 above; removing a whole BOM and ASCII CRs
+    // keeps them so.
+    Ok(unsafe { String::from_utf8_unchecked(bytes) })
 }
 
 /// The byte order of a UTF-16 byte-order mark at the start of `head` (`true`: big-endian).

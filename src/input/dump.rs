@@ -145,16 +145,16 @@ pub fn parse(
     piece: &DumpPiece<'_>,
     parsed: &mut ParsedFile,
 ) -> Result<()> {
-    let mut documents = Vec::new();
-    for_each_article(path, text, piece, &mut parsed.pages, |index, _, cleaned| {
+    let ParsedFile {
+        pages, documents, ..
+    } = parsed;
+    for_each_article(path, text, piece, pages, |index, _, cleaned| {
         documents.push(Document {
             index,
             text: cleaned,
         });
         Ok(())
-    })?;
-    parsed.documents.extend(documents);
-    Ok(())
+    })
 }
 
 /// Calls `f(index, page, text)` for every page in `text` that becomes a document — of the

@@ -251,7 +251,12 @@ fn a_multistream_dump_decompressed_in_parallel_gives_the_same_shards() {
     };
     let dir = tempfile::tempdir().unwrap();
     let multi = dir.path().join("enwiki-multistream.xml.bz2");
-    std::fs::write(&multi, multistream(&decompressed(&dump), 5)).unwrap();
+    let bytes = multistream(&decompressed(&dump), 5);
+    assert!(
+        bertprep::input::bz2par::is_multistream(&bytes[..bytes.len().min(1 << 20)]),
+        "the test file must be multi-stream for the parallel decoder to be used"
+    );
+    std::fs::write(&multi, bytes).unwrap();
     let (single, _) = build_in(dir.path(), "single", &dump, &["--threads", "2"]);
     let (parallel, m) = build_in(dir.path(), "multi", &multi, &["--threads", "2"]);
     assert_eq!(m.counters.pages.pages, 100);
