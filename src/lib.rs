@@ -23,6 +23,7 @@
 pub mod build;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod input;
 pub mod inspect;

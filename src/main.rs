@@ -11,6 +11,7 @@ use bertprep::build::progress::ProgressMode;
 use bertprep::build::{self, BuildOptions};
 use bertprep::config::{default_max_predictions, default_row_group_rows, OnError};
 use bertprep::error::one_line;
+use bertprep::export::{Compression, ExportOptions, Target};
 use bertprep::input::Format;
 use bertprep::inspect::{render, InspectOptions, Show};
 use bertprep::output::Worker;
@@ -51,6 +52,56 @@ enum Command {
     /// Write the articles of MediaWiki XML dumps as WikiExtractor files (OUT/AA/wiki_00, ...:
     /// `<doc id= url= title=>` blocks, or JSON lines with --json).
     Extract(ExtractArgs),
+    /// Rewrite a finished build for another trainer: NVIDIA's HDF5, Google's TFRecord or
+    /// MosaicML's MDS (one output file per shard, export-manifest.json with checksums;
+    /// rerunning resumes an interrupted export).
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    /// The output directory of a complete `bertprep build`.
+    #[arg(value_name = "BUILD_DIR")]
+    build: PathBuf,
+    /// Format: hdf5 (NVIDIA DeepLearningExamples BERT), tfrecord (Google BERT,
+    /// run_pretraining.py), mds (MosaicML Streaming).
+    #[arg(long = "to", value_name = "FORMAT", value_parser = parse_target)]
+    target: Target,
+    /// Output directory (new, empty, or an unfinished export of the same build to resume).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// none, gzip (HDF5's default; TFRecord) or zstd (MDS) [default: gzip for hdf5, none
+    /// otherwise].
+    #[arg(long, value_name = "CODEC", value_parser = parse_compression)]
+    compression: Option<Compression>,
+    /// MDS shard size limit in bytes (MDSWriter's default).
+    #[arg(long, value_name = "BYTES", default_value_t = bertprep::export::mds::DEFAULT_SIZE_LIMIT)]
+    mds_size_limit: u64,
+    /// Shards exported side by side (0 = all cores); the output does not depend on it. An HDF5
+    /// export holds one shard's columns in memory per thread.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// No line per shard.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    match s {
+        "hdf5" => Ok(Target::Hdf5),
+        "tfrecord" => Ok(Target::Tfrecord),
+        "mds" => Ok(Target::Mds),
+        _ => Err(format!("unknown format {s:?}: hdf5, tfrecord or mds")),
+    }
+}
+
+fn parse_compression(s: &str) -> Result<Compression, String> {
+    match s {
+        "none" => Ok(Compression::None),
+        "gzip" => Ok(Compression::Gzip),
+        "zstd" => Ok(Compression::Zstd),
+        _ => Err(format!("unknown compression {s:?}: none, gzip or zstd")),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -418,6 +469,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Extract(args) => extract(args),
+        Command::Export(args) => export(args),
         Command::Sentences(args) => {
             let sources: Vec<Source> = args.inputs.into_iter().map(Source::from_arg).collect();
             let stdout = std::io::stdout().lock();
@@ -433,6 +485,51 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs `export` and prints its summary.
+fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let opts = ExportOptions {
+        build: args.build,
+        out: args.out,
+        target: args.target,
+        compression: args.compression,
+        mds_size_limit: args.mds_size_limit,
+        threads: build::limits::thread_count(args.threads)?,
+        progress: !args.quiet,
+    };
+    let summary = bertprep::export::export(&opts).context("export failed")?;
+    let m = &summary.manifest;
+    let data_files = m.files.iter().filter(|f| !f.source.is_empty()).count();
+    if summary.already_complete {
+        eprintln!(
+            "bertprep: {} already holds this export ({} rows in {data_files} files); nothing \
+             to do",
+            opts.out.display(),
+            m.rows
+        );
+        return Ok(());
+    }
+    let secs = summary.seconds.max(1e-9);
+    eprintln!(
+        "bertprep: exported {} rows as {} into {data_files} files, {:.1} MB in {:.2} s \
+         ({:.1} MB/s){} -> {}",
+        m.rows,
+        m.format.name(),
+        m.bytes as f64 / 1e6,
+        summary.seconds,
+        m.bytes as f64 / 1e6 / secs,
+        if summary.resumed_shards > 0 {
+            format!(
+                ", {} shards kept from an interrupted run",
+                summary.resumed_shards
+            )
+        } else {
+            String::new()
+        },
+        opts.out.join(bertprep::export::EXPORT_MANIFEST).display()
+    );
+    Ok(())
 }
 
 /// Runs `extract` and prints its summary.

@@ -1,0 +1,303 @@
+//! MosaicML Streaming's MDS: `index.json` plus shard files, as `streaming.StreamingDataset`
+//! reads them (MosaicBERT, ModernBERT and any trainer on `mosaicml-streaming`).
+//!
+//! The columns are ours, under our names, as fixed-shape columns (`ndarray:int32:L`, `int8`,
+//! ...), so a sample is a dict `BertForPreTraining` takes as it is. A shard file is what
+//! `MDSWriter` writes: the sample count (u32), `count + 1` absolute offsets (u32), the shard's
+//! config as JSON (Python's `json.dumps(..., sort_keys=True)` spelling), then the samples, each
+//! its columns' bytes in column-name order (fixed sizes, so no per-sample size header). A shard
+//! is closed when the next sample would pass the size limit, with `MDSWriter`'s accounting (the
+//! header's 8 bytes and config, 4 bytes of offset per sample); with zstd the file on disk is
+//! `NAME.mds.zstd` and `index.json` records both sizes, as `MDSWriter` does.
+//!
+//! MDS shards never straddle two source shards: each source shard becomes its own run of MDS
+//! files, named `STEM.NNNN.mds`, so an interrupted export resumes per source shard. Memory is
+//! one MDS shard (the size limit, 64 MiB by default).
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::files::{HashingWriter, Pending};
+use crate::error::{Error, Result};
+use crate::shard::row::{RowView, ShardRow};
+
+/// `MDSWriter`'s default shard size limit.
+pub const DEFAULT_SIZE_LIMIT: u64 = 1 << 26;
+
+/// The zstd level of `mosaicml-streaming`'s `"zstd"` compression.
+const ZSTD_LEVEL: i32 = 3;
+
+/// The index file `StreamingDataset` opens.
+pub const INDEX_FILE: &str = "index.json";
+
+/// One MDS shard file written, as `index.json` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MdsPart {
+    /// The uncompressed shard's name (`STEM.NNNN.mds`).
+    pub raw_basename: String,
+    /// Its size uncompressed.
+    pub raw_bytes: u64,
+    /// Samples in it.
+    pub samples: u64,
+}
+
+/// The columns: `(name, encoding, bytes per sample)`, in name order as `MDSWriter` sorts them.
+fn columns(seq_len: usize) -> [(&'static str, String, usize); 7] {
+    let l = seq_len;
+    [
+        ("attention_mask", format!("ndarray:int8:{l}"), l),
+        ("input_ids", format!("ndarray:int32:{l}"), 4 * l),
+        ("labels", format!("ndarray:int32:{l}"), 4 * l),
+        ("next_sentence_label", "int8".into(), 1),
+        ("num_tokens", "int16".into(), 2),
+        ("source", "uint64".into(), 8),
+        ("token_type_ids", format!("ndarray:int8:{l}"), l),
+    ]
+}
+
+/// The shard config `MDSWriter.get_config` gives for our columns.
+fn config(seq_len: usize, zstd: bool, size_limit: u64) -> Value {
+    let cols = columns(seq_len);
+    json!({
+        "column_encodings": cols.iter().map(|c| c.1.clone()).collect::<Vec<_>>(),
+        "column_names": cols.iter().map(|c| c.0).collect::<Vec<_>>(),
+        "column_sizes": cols.iter().map(|c| c.2).collect::<Vec<_>>(),
+        "compression": if zstd { Value::from("zstd") } else { Value::Null },
+        "format": "mds",
+        "hashes": [],
+        "size_limit": size_limit,
+        "version": 2,
+    })
+}
+
+/// JSON as Python's `json.dumps(obj, sort_keys=True)` spells it (`", "` and `": "`; serde_json's
+/// maps are already sorted).
+pub fn python_json(value: &Value) -> Vec<u8> {
+    struct Spaced;
+    impl serde_json::ser::Formatter for Spaced {
+        fn begin_array_value<W: ?Sized + Write>(
+            &mut self,
+            w: &mut W,
+            first: bool,
+        ) -> std::io::Result<()> {
+            if first {
+                Ok(())
+            } else {
+                w.write_all(b", ")
+            }
+        }
+        fn begin_object_key<W: ?Sized + Write>(
+            &mut self,
+            w: &mut W,
+            first: bool,
+        ) -> std::io::Result<()> {
+            if first {
+                Ok(())
+            } else {
+                w.write_all(b", ")
+            }
+        }
+        fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+            w.write_all(b": ")
+        }
+    }
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Spaced);
+    serde::Serialize::serialize(value, &mut ser).expect("a JSON value serialises");
+    out
+}
+
+/// Writes one source shard's rows as MDS shard files.
+pub struct MdsWriter<'a> {
+    dir: &'a Path,
+    stem: String,
+    zstd: bool,
+    size_limit: u64,
+    config: Vec<u8>,
+    sample_bytes: usize,
+    samples: Vec<u8>,
+    count: usize,
+    /// Files complete under temporary names, with what `index.json` needs of each.
+    pub written: Vec<(Pending, MdsPart)>,
+}
+
+impl<'a> MdsWriter<'a> {
+    pub fn new(dir: &'a Path, stem: &str, seq_len: usize, zstd: bool, size_limit: u64) -> Self {
+        MdsWriter {
+            dir,
+            stem: stem.to_string(),
+            zstd,
+            size_limit,
+            config: python_json(&config(seq_len, zstd, size_limit)),
+            sample_bytes: columns(seq_len).iter().map(|c| c.2).sum(),
+            samples: Vec::new(),
+            count: 0,
+            written: Vec::new(),
+        }
+    }
+
+    fn shard_size(&self) -> u64 {
+        (8 + self.config.len() + self.samples.len() + 4 * self.count) as u64
+    }
+
+    /// Adds one row (already checked: every list holds `seq_len` values).
+    pub fn push(&mut self, row: &RowView<'_>) -> Result<()> {
+        let next = (self.sample_bytes + 4) as u64;
+        if self.count > 0 && self.size_limit < self.shard_size() + next {
+            self.flush()?;
+        }
+        let s = &mut self.samples;
+        s.extend(
+            row.attention_mask
+                .unwrap_or_default()
+                .iter()
+                .map(|&v| v as u8),
+        );
+        row.input_ids
+            .iter()
+            .for_each(|v| s.extend_from_slice(&v.to_le_bytes()));
+        row.labels
+            .iter()
+            .for_each(|v| s.extend_from_slice(&v.to_le_bytes()));
+        s.push(row.next_sentence_label as u8);
+        s.extend_from_slice(&row.num_tokens.to_le_bytes());
+        s.extend_from_slice(&row.source.to_le_bytes());
+        s.extend(
+            row.token_type_ids
+                .unwrap_or_default()
+                .iter()
+                .map(|&v| v as u8),
+        );
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Writes the samples held as one MDS shard file.
+    fn flush(&mut self) -> Result<()> {
+        let raw_basename = format!("{}.{:04}.mds", self.stem, self.written.len());
+        let header = 4 + 4 * (self.count + 1) + self.config.len();
+        let mut raw = Vec::with_capacity(header + self.samples.len());
+        raw.extend_from_slice(&(self.count as u32).to_le_bytes());
+        for i in 0..=self.count {
+            let offset = header + i * self.sample_bytes;
+            let offset = u32::try_from(offset).map_err(|_| {
+                Error::Config("an MDS shard over 4 GiB: lower --mds-size-limit".into())
+            })?;
+            raw.extend_from_slice(&offset.to_le_bytes());
+        }
+        raw.extend_from_slice(&self.config);
+        raw.append(&mut self.samples);
+        let name = if self.zstd {
+            format!("{raw_basename}.zstd")
+        } else {
+            raw_basename.clone()
+        };
+        let mut out = HashingWriter::create(self.dir, &name)?;
+        let tmp_err = |e: std::io::Error| Error::io(self.dir.join(&name), e);
+        if self.zstd {
+            let packed = zstd::bulk::compress(&raw, ZSTD_LEVEL).map_err(tmp_err)?;
+            out.write_all(&packed).map_err(tmp_err)?;
+        } else {
+            out.write_all(&raw).map_err(tmp_err)?;
+        }
+        let part = MdsPart {
+            raw_basename,
+            raw_bytes: raw.len() as u64,
+            samples: self.count as u64,
+        };
+        self.written.push((out.finish(self.dir, &name)?, part));
+        self.count = 0;
+        Ok(())
+    }
+
+    /// Writes what is left; the files written, ready to commit.
+    pub fn finish(mut self) -> Result<Vec<(Pending, MdsPart)>> {
+        if self.count > 0 {
+            self.flush()?;
+        }
+        Ok(self.written)
+    }
+}
+
+/// `index.json` for the parts listed, `(file on disk, part)` in order.
+pub fn index_json(
+    parts: &[(String, u64, &MdsPart)],
+    seq_len: usize,
+    zstd: bool,
+    size_limit: u64,
+) -> Vec<u8> {
+    let shards: Vec<Value> = parts
+        .iter()
+        .map(|(file, bytes, part)| {
+            let mut shard = config(seq_len, zstd, size_limit);
+            let raw = json!({"basename": part.raw_basename, "bytes": part.raw_bytes, "hashes": {}});
+            let zip = json!({"basename": file, "bytes": bytes, "hashes": {}});
+            shard["raw_data"] = raw;
+            shard["zip_data"] = if zstd { zip } else { Value::Null };
+            shard["samples"] = part.samples.into();
+            shard
+        })
+        .collect();
+    python_json(&json!({"shards": shards, "version": 2}))
+}
+
+/// Reads every sample of an MDS directory written by [`MdsWriter`] back into rows (for checks
+/// and tests); an error names the file.
+pub fn read_rows(dir: &Path) -> Result<Vec<ShardRow>> {
+    let index_path = dir.join(INDEX_FILE);
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(&index_path).map_err(|e| Error::io(&index_path, e))?)
+            .map_err(|source| Error::Json {
+                path: index_path.clone(),
+                source,
+            })?;
+    let bad = |path: &Path, m: &str| Error::output(path, m.to_string());
+    let mut rows = Vec::new();
+    for shard in index["shards"]
+        .as_array()
+        .ok_or_else(|| bad(&index_path, "no shards"))?
+    {
+        let zip = shard["zip_data"]["basename"].as_str();
+        let name = zip
+            .or(shard["raw_data"]["basename"].as_str())
+            .unwrap_or_default();
+        let path = dir.join(name);
+        let mut raw = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        if zip.is_some() {
+            raw = zstd::stream::decode_all(&raw[..]).map_err(|e| Error::io(&path, e))?;
+        }
+        let sizes: Vec<usize> = shard["column_sizes"]
+            .as_array()
+            .ok_or_else(|| bad(&path, "no column sizes"))?
+            .iter()
+            .map(|v| v.as_u64().unwrap_or(0) as usize)
+            .collect();
+        let l = sizes[0];
+        let u32_at =
+            |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().expect("4 bytes")) as usize;
+        let n = u32_at(0);
+        for i in 0..n {
+            let s = &raw[u32_at(4 + 4 * i)..u32_at(8 + 4 * i)];
+            let (mask, s) = s.split_at(l);
+            let (ids, s) = s.split_at(4 * l);
+            let (labels, s) = s.split_at(4 * l);
+            let i32s = |b: &[u8]| {
+                b.chunks_exact(4)
+                    .map(|c| i32::from_le_bytes(c.try_into().expect("4")))
+                    .collect()
+            };
+            rows.push(ShardRow {
+                input_ids: i32s(ids),
+                token_type_ids: s[11..].iter().map(|&b| b as i8).collect(),
+                attention_mask: mask.iter().map(|&b| b as i8).collect(),
+                labels: i32s(labels),
+                next_sentence_label: s[0] as i8,
+                num_tokens: i16::from_le_bytes([s[1], s[2]]),
+                source: u64::from_le_bytes(s[3..11].try_into().expect("8 bytes")),
+            });
+        }
+    }
+    Ok(rows)
+}

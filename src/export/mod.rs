@@ -1,0 +1,438 @@
+//! `bertprep export`: a finished build rewritten for the trainers that read other formats —
+//! NVIDIA's HDF5 ([`hdf5`]), Google's TFRecord ([`tfrecord`]), MosaicML's MDS ([`mds`]).
+//!
+//! - [`source`] — the build read: complete, checksummed, every row checked as it streams.
+//! - [`rows`] — our `labels` column as the others' zero-padded prediction lists.
+//! - [`files`] — output files written under temporary names, hashed as written, renamed when
+//!   complete.
+//! - [`record`] — `export-state.json` while running, `export-manifest.json` when done.
+//!
+//! Each source shard becomes its own output file (MDS: its own run of shard files), written
+//! from a stream of its rows on one of `threads` workers. When a shard's files are complete
+//! they are renamed into place and the state file is rewritten to list them, so an export that
+//! is killed resumes by rerunning it: finished shards are kept (their checksums checked),
+//! half-written temporaries removed. The output directory must be new, empty or an export of
+//! the same build with the same settings; anything else is refused before a byte is written.
+//! The manifest, listing every file with its SHA-256, is written last.
+
+pub mod files;
+pub mod hdf5;
+pub mod mds;
+pub mod record;
+pub mod rows;
+pub mod source;
+pub mod tfrecord;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::shard::ShardEntry;
+use files::{HashingWriter, Pending};
+pub use record::{
+    Compression, ExportManifest, ExportedFile, Target, EXPORT_MANIFEST, EXPORT_STATE,
+};
+use source::Source;
+
+/// What to export, where, how.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The build's output directory.
+    pub build: PathBuf,
+    /// Where the exported files go.
+    pub out: PathBuf,
+    pub target: Target,
+    /// `None`: the target's default (gzip for HDF5, none for the others).
+    pub compression: Option<Compression>,
+    /// MDS shard size limit in bytes.
+    pub mds_size_limit: u64,
+    /// Shards exported side by side.
+    pub threads: usize,
+    /// A line per shard on standard error.
+    pub progress: bool,
+}
+
+/// What an export did.
+#[derive(Debug, Clone)]
+pub struct ExportSummary {
+    pub manifest: ExportManifest,
+    /// The output directory already held this export.
+    pub already_complete: bool,
+    /// Shards found finished by an earlier, interrupted run.
+    pub resumed_shards: usize,
+    pub seconds: f64,
+}
+
+/// Exports a build.
+pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
+    let start = Instant::now();
+    let compression = settle_compression(opts.target, opts.compression)?;
+    if opts.target == Target::Mds && opts.mds_size_limit >= u32::MAX as u64 {
+        return Err(Error::Config(
+            "--mds-size-limit must be below 4 GiB: MDS offsets are 32-bit".into(),
+        ));
+    }
+    let source = Source::open(&opts.build, opts.target)?;
+    let mut record = ExportManifest {
+        producer: "bertprep".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        format: opts.target,
+        compression,
+        mds_size_limit: (opts.target == Target::Mds).then_some(opts.mds_size_limit),
+        source: source.entry.clone(),
+        files: Vec::new(),
+        rows: 0,
+        bytes: 0,
+    };
+    let done = match prepare_out(&opts.out, &opts.build, &record)? {
+        Prepared::Complete(manifest) => {
+            return Ok(ExportSummary {
+                manifest: *manifest,
+                already_complete: true,
+                resumed_shards: 0,
+                seconds: start.elapsed().as_secs_f64(),
+            })
+        }
+        Prepared::Resume(files) => files,
+    };
+    let resumed_shards = done_sources(&done).len();
+    record.files = done;
+    let record = run_shards(opts, &source, record)?;
+    let manifest = finish(opts, &source, record)?;
+    Ok(ExportSummary {
+        manifest,
+        already_complete: false,
+        resumed_shards,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The compression a target writes; an error for one it cannot.
+fn settle_compression(target: Target, asked: Option<Compression>) -> Result<Compression> {
+    let (default, allowed): (Compression, &[Compression]) = match target {
+        Target::Hdf5 => (Compression::Gzip, &[Compression::Gzip, Compression::None]),
+        Target::Tfrecord => (Compression::None, &[Compression::None, Compression::Gzip]),
+        Target::Mds => (Compression::None, &[Compression::None, Compression::Zstd]),
+    };
+    let chosen = asked.unwrap_or(default);
+    if !allowed.contains(&chosen) {
+        return Err(Error::Config(format!(
+            "{} files take --compression {}, not {chosen:?}",
+            target.name(),
+            allowed
+                .iter()
+                .map(|c| format!("{c:?}").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
+    }
+    Ok(chosen)
+}
+
+/// What the output directory holds.
+enum Prepared {
+    /// This export, complete.
+    Complete(Box<ExportManifest>),
+    /// Files already finished (none for a new directory).
+    Resume(Vec<ExportedFile>),
+}
+
+/// Makes sure `out` is ours to write: new, empty, or this same export (complete or not).
+fn prepare_out(out: &Path, build: &Path, wanted: &ExportManifest) -> Result<Prepared> {
+    if !out.exists() {
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        return Ok(Prepared::Resume(Vec::new()));
+    }
+    if !out.is_dir() {
+        return Err(Error::output(out, "exists and is not a directory"));
+    }
+    let same_dir = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if same_dir(out, build) {
+        return Err(Error::output(
+            out,
+            "is the build directory; export into another one",
+        ));
+    }
+    let other = |found: &ExportManifest, what: &str| {
+        Error::output(
+            out,
+            format!(
+                "holds {what} {} export of {} with other settings; export into a new or empty \
+                 directory, or rerun with that export's flags",
+                found.format.name(),
+                found.source.dir
+            ),
+        )
+    };
+    for (name, complete) in [(EXPORT_MANIFEST, true), (EXPORT_STATE, false)] {
+        let path = out.join(name);
+        if !path.exists() {
+            continue;
+        }
+        let found = ExportManifest::read(&path)?;
+        if !found.same_export(wanted) {
+            return Err(other(
+                &found,
+                if complete {
+                    "a complete"
+                } else {
+                    "an unfinished"
+                },
+            ));
+        }
+        for file in &found.files {
+            verify_file(out, file, !complete)?;
+        }
+        if complete {
+            return Ok(Prepared::Complete(Box::new(found)));
+        }
+        remove_temporaries(out)?;
+        return Ok(Prepared::Resume(found.files));
+    }
+    let mut entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
+    if entries.next().is_some() {
+        return Err(Error::output(
+            out,
+            "is not empty and holds no bertprep export; export into a new or empty directory",
+        ));
+    }
+    Ok(Prepared::Resume(Vec::new()))
+}
+
+/// Holds a finished file to its record: size, and with `hash` its SHA-256.
+fn verify_file(dir: &Path, file: &ExportedFile, hash: bool) -> Result<()> {
+    let entry = ShardEntry {
+        file: file.file.clone(),
+        rows: file.rows,
+        bytes: file.bytes,
+        sha256: file.sha256.clone(),
+    };
+    entry.verify(dir, hash)
+}
+
+/// Removes the temporaries (`.NAME.PID-N.tmp`) an interrupted export left in its directory.
+fn remove_temporaries(out: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
+        let entry = entry.map_err(|e| Error::io(out, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(".tmp") && entry.path().is_file() {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+fn done_sources(files: &[ExportedFile]) -> std::collections::BTreeSet<&str> {
+    files.iter().map(|f| f.source.as_str()).collect()
+}
+
+/// Exports every shard not yet done, `threads` at a time, recording each as it completes.
+fn run_shards(
+    opts: &ExportOptions,
+    source: &Source,
+    record: ExportManifest,
+) -> Result<ExportManifest> {
+    let done: Vec<String> = done_sources(&record.files)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let todo: Vec<&ShardEntry> = source
+        .manifest
+        .shards
+        .iter()
+        .filter(|s| !done.contains(&s.file))
+        .collect();
+    let total = source.manifest.shards.len();
+    let state = Mutex::new(record);
+    let state_path = opts.out.join(EXPORT_STATE);
+    if todo.len() == total {
+        state.lock().expect("state lock").write(&state_path)?;
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.max(1))
+        .build()
+        .map_err(|source| Error::Threads {
+            threads: opts.threads,
+            source,
+        })?;
+    pool.install(|| {
+        todo.par_iter().try_for_each(|shard| {
+            let files = export_shard(opts, source, shard)?;
+            let mut record = state.lock().expect("state lock");
+            record.files.extend(files);
+            record.write(&state_path)?;
+            if opts.progress {
+                eprintln!(
+                    "bertprep: export: {}/{total} {} ({} rows)",
+                    done_sources(&record.files).len(),
+                    shard.file,
+                    shard.rows
+                );
+            }
+            Ok(())
+        })
+    })?;
+    Ok(state.into_inner().expect("state lock"))
+}
+
+/// Writes one source shard's files and renames them into place.
+fn export_shard(
+    opts: &ExportOptions,
+    source: &Source,
+    shard: &ShardEntry,
+) -> Result<Vec<ExportedFile>> {
+    let stem = shard.file.strip_suffix(".parquet").unwrap_or(&shard.file);
+    let out = opts.out.as_path();
+    let (l, p) = (source.entry.max_seq_len, source.entry.max_predictions);
+    let compression = settle_compression(opts.target, opts.compression)?;
+    let written: Vec<(Pending, u64, Option<mds::MdsPart>)> = match opts.target {
+        Target::Hdf5 => {
+            let mut columns =
+                hdf5::Hdf5Columns::new(l, p, shard.rows as usize, compression == Compression::Gzip);
+            let rows = source.for_each_row(shard, |row, pred| {
+                columns.push(row, pred);
+                Ok(())
+            })?;
+            vec![(
+                columns.write(out, &format!("{stem}_training.hdf5"))?,
+                rows,
+                None,
+            )]
+        }
+        Target::Tfrecord => {
+            let gzip = compression == Compression::Gzip;
+            let name = format!("{stem}.tfrecord{}", if gzip { ".gz" } else { "" });
+            let (pending, rows) = write_tfrecord(source, shard, out, &name, gzip)?;
+            vec![(pending, rows, None)]
+        }
+        Target::Mds => {
+            let zstd = compression == Compression::Zstd;
+            let mut writer = mds::MdsWriter::new(out, stem, l, zstd, opts.mds_size_limit);
+            source.for_each_row(shard, |row, _| writer.push(row))?;
+            writer
+                .finish()?
+                .into_iter()
+                .map(|(pending, part)| (pending, part.samples, Some(part)))
+                .collect()
+        }
+    };
+    let mut files = Vec::with_capacity(written.len());
+    for (pending, rows, mds) in written {
+        files.push(ExportedFile {
+            file: pending.name.clone(),
+            source: shard.file.clone(),
+            rows,
+            bytes: pending.bytes,
+            sha256: pending.sha256.clone(),
+            mds,
+        });
+        pending.commit()?;
+    }
+    Ok(files)
+}
+
+/// One shard as a TFRecord file.
+fn write_tfrecord(
+    source: &Source,
+    shard: &ShardEntry,
+    out: &Path,
+    name: &str,
+    gzip: bool,
+) -> Result<(Pending, u64)> {
+    let path = out.join(name);
+    let file = HashingWriter::create(out, name)?;
+    let mut sink = if gzip {
+        Sink::Gzip(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::new(6),
+        ))
+    } else {
+        Sink::Plain(file)
+    };
+    let mut encoder = tfrecord::RecordEncoder::new();
+    let rows = source.for_each_row(shard, |row, predictions| {
+        let example = tfrecord::ExampleRow {
+            input_ids: row.input_ids,
+            input_mask: row.attention_mask.unwrap_or_default(),
+            segment_ids: row.token_type_ids.unwrap_or_default(),
+            predictions,
+            next_sentence_label: row.next_sentence_label,
+        };
+        encoder
+            .write(&mut sink, &example)
+            .map_err(|e| Error::io(&path, e))
+    })?;
+    let file = match sink {
+        Sink::Plain(file) => file,
+        Sink::Gzip(gz) => gz.finish().map_err(|e| Error::io(&path, e))?,
+    };
+    Ok((file.finish(out, name)?, rows))
+}
+
+/// A TFRecord file, plain or as one gzip member.
+enum Sink {
+    Plain(HashingWriter),
+    Gzip(flate2::write::GzEncoder<HashingWriter>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Plain(w) => w.write(buf),
+            Sink::Gzip(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(w) => w.flush(),
+            Sink::Gzip(w) => w.flush(),
+        }
+    }
+}
+
+/// Puts the files in source-shard order, writes `index.json` (MDS) and the manifest, and
+/// removes the state file.
+fn finish(
+    opts: &ExportOptions,
+    source: &Source,
+    mut record: ExportManifest,
+) -> Result<ExportManifest> {
+    let position = |name: &str| source.manifest.shards.iter().position(|s| s.file == name);
+    record
+        .files
+        .sort_by(|a, b| (position(&a.source), &a.file).cmp(&(position(&b.source), &b.file)));
+    if opts.target == Target::Mds {
+        let parts: Vec<(String, u64, &mds::MdsPart)> = record
+            .files
+            .iter()
+            .filter_map(|f| f.mds.as_ref().map(|m| (f.file.clone(), f.bytes, m)))
+            .collect();
+        let zstd = record.compression == Compression::Zstd;
+        let index = mds::index_json(&parts, source.entry.max_seq_len, zstd, opts.mds_size_limit);
+        let mut out = HashingWriter::create(&opts.out, mds::INDEX_FILE)?;
+        out.write_all(&index)
+            .map_err(|e| Error::io(opts.out.join(mds::INDEX_FILE), e))?;
+        let pending = out.finish(&opts.out, mds::INDEX_FILE)?;
+        record.files.push(ExportedFile {
+            file: pending.name.clone(),
+            source: String::new(),
+            rows: parts.iter().map(|p| p.2.samples).sum(),
+            bytes: pending.bytes,
+            sha256: pending.sha256.clone(),
+            mds: None,
+        });
+        pending.commit()?;
+    }
+    let data = record.files.iter().filter(|f| !f.source.is_empty());
+    record.rows = data.clone().map(|f| f.rows).sum();
+    record.bytes = record.files.iter().map(|f| f.bytes).sum();
+    record.write(&opts.out.join(EXPORT_MANIFEST))?;
+    let state = opts.out.join(EXPORT_STATE);
+    std::fs::remove_file(&state).map_err(|e| Error::io(&state, e))?;
+    Ok(record)
+}
