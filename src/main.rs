@@ -81,7 +81,7 @@ struct ExportArgs {
     /// export holds one shard's columns in memory per thread.
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// No line per shard.
+    /// Print nothing but errors (no line per shard, no summary).
     #[arg(long)]
     quiet: bool,
 }
@@ -499,6 +499,9 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
         progress: !args.quiet,
     };
     let summary = bertprep::export::export(&opts).context("export failed")?;
+    if args.quiet {
+        return Ok(());
+    }
     let m = &summary.manifest;
     let data_files = m.files.iter().filter(|f| !f.source.is_empty()).count();
     if summary.already_complete {

@@ -15,6 +15,8 @@
 //! - `golden` — token ids equal `transformers`' `BertTokenizerFast`.
 //! - `inspect` — `bertprep inspect` through the binary: report snapshots, `--check` on good and
 //!   altered shards, errors.
+//! - `export` — `bertprep export` to HDF5, TFRecord and MDS: every field read back, checksums,
+//!   threads, resume, refusals, and the trainers' own readers.
 //! - `fastwp` — the fast WordPiece gives the `tokenizers` crate's ids, on corpora and properties.
 //! - `schema` — the shard schema equals the checked-in `schemas/shard.schema.json`.
 //! - `segment_cases` — the sentence splitter's edge cases, input → expected sentences.
@@ -28,6 +30,8 @@ mod build;
 mod corpora;
 #[path = "suite/engine.rs"]
 mod engine;
+#[path = "suite/export.rs"]
+mod export;
 #[path = "suite/fastwp.rs"]
 mod fastwp;
 #[path = "suite/golden.rs"]

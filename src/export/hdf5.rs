@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::shard::row::RowView;
 
 /// h5py's default gzip level.
-const GZIP_LEVEL: u32 = 4;
+const GZIP_LEVEL: u32 = 1;
 
 /// Target bytes of one chunk.
 const CHUNK_BYTES: usize = 1 << 18;
@@ -71,6 +71,17 @@ impl Hdf5Columns {
         self.next_sentence_labels.push(row.next_sentence_label);
     }
 
+    /// Appends the rows gathered in `other` (a later row group).
+    pub fn append(&mut self, other: Hdf5Columns) {
+        self.input_ids.extend_from_slice(&other.input_ids);
+        self.input_mask.extend_from_slice(&other.input_mask);
+        self.segment_ids.extend_from_slice(&other.segment_ids);
+        self.positions.extend_from_slice(&other.positions);
+        self.ids.extend_from_slice(&other.ids);
+        self.next_sentence_labels
+            .extend_from_slice(&other.next_sentence_labels);
+    }
+
     /// Writes the file `dir/name` under a temporary name. Each column is released as soon as
     /// the builder holds its copy.
     pub fn write(mut self, dir: &Path, name: &str) -> Result<Pending> {
@@ -85,7 +96,7 @@ impl Hdf5Columns {
         let finish = |d: &mut DatasetBuilder, shape: &[u64], chunks: &[u64]| {
             d.with_shape(shape).with_chunks(chunks);
             if let Some(level) = level {
-                d.with_deflate(level);
+                d.with_shuffle().with_deflate(level);
             }
         };
         let d = builder.create_dataset("input_ids");

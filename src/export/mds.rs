@@ -142,13 +142,8 @@ impl<'a> MdsWriter<'a> {
         (8 + self.config.len() + self.samples.len() + 4 * self.count) as u64
     }
 
-    /// Adds one row (already checked: every list holds `seq_len` values).
-    pub fn push(&mut self, row: &RowView<'_>) -> Result<()> {
-        let next = (self.sample_bytes + 4) as u64;
-        if self.count > 0 && self.size_limit < self.shard_size() + next {
-            self.flush()?;
-        }
-        let s = &mut self.samples;
+    /// Appends one row (already checked: every list holds `seq_len` values) as a sample's bytes.
+    pub fn encode(row: &RowView<'_>, s: &mut Vec<u8>) {
         s.extend(
             row.attention_mask
                 .unwrap_or_default()
@@ -170,7 +165,19 @@ impl<'a> MdsWriter<'a> {
                 .iter()
                 .map(|&v| v as u8),
         );
-        self.count += 1;
+    }
+
+    /// Adds samples made by [`MdsWriter::encode`], in order, starting a new file whenever the
+    /// next sample would pass the size limit.
+    pub fn push_encoded(&mut self, samples: &[u8]) -> Result<()> {
+        let next = (self.sample_bytes + 4) as u64;
+        for sample in samples.chunks(self.sample_bytes) {
+            if self.count > 0 && self.size_limit < self.shard_size() + next {
+                self.flush()?;
+            }
+            self.samples.extend_from_slice(sample);
+            self.count += 1;
+        }
         Ok(())
     }
 

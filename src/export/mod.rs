@@ -291,12 +291,23 @@ fn export_shard(
     let compression = settle_compression(opts.target, opts.compression)?;
     let written: Vec<(Pending, u64, Option<mds::MdsPart>)> = match opts.target {
         Target::Hdf5 => {
-            let mut columns =
-                hdf5::Hdf5Columns::new(l, p, shard.rows as usize, compression == Compression::Gzip);
-            let rows = source.for_each_row(shard, |row, pred| {
-                columns.push(row, pred);
-                Ok(())
-            })?;
+            let gzip = compression == Compression::Gzip;
+            let mut columns = hdf5::Hdf5Columns::new(l, p, shard.rows as usize, gzip);
+            let rows = source.map_row_groups(
+                shard,
+                |group| {
+                    let mut part = hdf5::Hdf5Columns::new(l, p, group.len(), gzip);
+                    group.for_each(|row, pred| {
+                        part.push(row, pred);
+                        Ok(())
+                    })?;
+                    Ok(part)
+                },
+                |part| {
+                    columns.append(part);
+                    Ok(())
+                },
+            )?;
             vec![(
                 columns.write(out, &format!("{stem}_training.hdf5"))?,
                 rows,
@@ -312,7 +323,18 @@ fn export_shard(
         Target::Mds => {
             let zstd = compression == Compression::Zstd;
             let mut writer = mds::MdsWriter::new(out, stem, l, zstd, opts.mds_size_limit);
-            source.for_each_row(shard, |row, _| writer.push(row))?;
+            source.map_row_groups(
+                shard,
+                |group| {
+                    let mut samples = Vec::new();
+                    group.for_each(|row, _| {
+                        mds::MdsWriter::encode(row, &mut samples);
+                        Ok(())
+                    })?;
+                    Ok(samples)
+                },
+                |samples| writer.push_encoded(&samples),
+            )?;
             writer
                 .finish()?
                 .into_iter()
@@ -335,7 +357,9 @@ fn export_shard(
     Ok(files)
 }
 
-/// One shard as a TFRecord file.
+/// One shard as a TFRecord file. With gzip, each row group's records are compressed on their
+/// own as one gzip member (side by side on the pool); the members, concatenated, are one gzip
+/// stream to `TFRecordDataset(..., compression_type="GZIP")`, `gzip` and zlib alike.
 fn write_tfrecord(
     source: &Source,
     shard: &ShardEntry,
@@ -344,56 +368,41 @@ fn write_tfrecord(
     gzip: bool,
 ) -> Result<(Pending, u64)> {
     let path = out.join(name);
-    let file = HashingWriter::create(out, name)?;
-    let mut sink = if gzip {
-        Sink::Gzip(flate2::write::GzEncoder::new(
-            file,
-            flate2::Compression::new(6),
-        ))
-    } else {
-        Sink::Plain(file)
-    };
-    let mut encoder = tfrecord::RecordEncoder::new();
-    let rows = source.for_each_row(shard, |row, predictions| {
-        let example = tfrecord::ExampleRow {
-            input_ids: row.input_ids,
-            input_mask: row.attention_mask.unwrap_or_default(),
-            segment_ids: row.token_type_ids.unwrap_or_default(),
-            predictions,
-            next_sentence_label: row.next_sentence_label,
-        };
-        encoder
-            .write(&mut sink, &example)
-            .map_err(|e| Error::io(&path, e))
-    })?;
-    let file = match sink {
-        Sink::Plain(file) => file,
-        Sink::Gzip(gz) => gz.finish().map_err(|e| Error::io(&path, e))?,
-    };
+    let mut file = HashingWriter::create(out, name)?;
+    let rows = source.map_row_groups(
+        shard,
+        |group| {
+            let mut encoder = tfrecord::RecordEncoder::new();
+            let mut records = Vec::new();
+            group.for_each(|row, predictions| {
+                let example = tfrecord::ExampleRow {
+                    input_ids: row.input_ids,
+                    input_mask: row.attention_mask.unwrap_or_default(),
+                    segment_ids: row.token_type_ids.unwrap_or_default(),
+                    predictions,
+                    next_sentence_label: row.next_sentence_label,
+                };
+                encoder
+                    .write(&mut records, &example)
+                    .map_err(|e| Error::io(&path, e))
+            })?;
+            if !gzip {
+                return Ok(records);
+            }
+            let level = flate2::Compression::new(TFRECORD_GZIP_LEVEL);
+            let mut member = flate2::write::GzEncoder::new(Vec::new(), level);
+            member
+                .write_all(&records)
+                .map_err(|e| Error::io(&path, e))?;
+            member.finish().map_err(|e| Error::io(&path, e))
+        },
+        |bytes| file.write_all(&bytes).map_err(|e| Error::io(&path, e)),
+    )?;
     Ok((file.finish(out, name)?, rows))
 }
 
-/// A TFRecord file, plain or as one gzip member.
-enum Sink {
-    Plain(HashingWriter),
-    Gzip(flate2::write::GzEncoder<HashingWriter>),
-}
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Sink::Plain(w) => w.write(buf),
-            Sink::Gzip(w) => w.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Sink::Plain(w) => w.flush(),
-            Sink::Gzip(w) => w.flush(),
-        }
-    }
-}
+/// TensorFlow's `TFRecordOptions("GZIP")` level (zlib's default).
+const TFRECORD_GZIP_LEVEL: u32 = 6;
 
 /// Puts the files in source-shard order, writes `index.json` (MDS) and the manifest, and
 /// removes the state file.

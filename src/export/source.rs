@@ -5,14 +5,20 @@
 //! just before it is read. A directory with a build still in progress, worker parts not yet
 //! merged, or no build at all is refused with the step that is missing. Every row is held to
 //! [`check_row`] as it streams past, so what is written is a valid row or nothing.
+//!
+//! A shard is read one row group per task ([`Source::map_row_groups`]): groups are decoded,
+//! checked and encoded side by side, a window of them at a time, and written in order, so an
+//! export of one shard uses every core with memory bounded by the window.
 
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::output::layout::{self, MANIFEST_FILE};
 use crate::output::manifest::{sha256_file, Manifest};
 use crate::shard::check::{check_row, RowRules};
-use crate::shard::reader::Columns;
+use crate::shard::reader::Batch;
 use crate::shard::{RowView, ShardEntry, ShardFile, SCHEMA_VERSION};
 
 use super::record::{SourceEntry, Target};
@@ -77,37 +83,93 @@ impl Source {
         })
     }
 
-    /// Streams the rows of one shard — its checksum checked first — to `f`, each with its
-    /// predictions padded to `P`; returns the row count.
-    pub fn for_each_row(
+    /// Streams one shard — its checksum checked first — through `encode`, one row group per
+    /// task on the current pool, a window of groups at a time, and hands each group's result to
+    /// `write` in row order; returns the row count. Memory: the window's decoded groups and
+    /// results.
+    pub fn map_row_groups<T: Send>(
         &self,
         shard: &ShardEntry,
-        mut f: impl FnMut(&RowView<'_>, &Predictions) -> Result<()>,
+        encode: impl Fn(&GroupRows<'_>) -> Result<T> + Sync,
+        mut write: impl FnMut(T) -> Result<()>,
     ) -> Result<u64> {
         shard.verify(&self.dir, true)?;
         let path = self.dir.join(&shard.file);
         let file = ShardFile::open(&path)?;
-        let p = self.entry.max_predictions;
-        let mut predictions = Predictions::with_capacity(p);
-        let mut index = 0u64;
-        for batch in file.batches(Columns::All)? {
-            let batch = batch?;
-            for i in 0..batch.len() {
-                let row = batch.row(i);
-                let bad = |m: String| Error::parquet(&path, format!("row {index}: {m}"));
-                check_row(&row, &self.rules).map_err(|e| bad(e.0))?;
-                predictions.fill(&row, p).map_err(bad)?;
-                f(&row, &predictions)?;
-                index += 1;
+        let firsts: Vec<u64> = file
+            .row_group_rows
+            .iter()
+            .scan(0, |next, &n| {
+                let first = *next;
+                *next += n;
+                Some(first)
+            })
+            .collect();
+        let window = 2 * rayon::current_num_threads().max(1);
+        let groups: Vec<usize> = (0..file.row_groups()).collect();
+        for chunk in groups.chunks(window) {
+            let results: Vec<Result<T>> = chunk
+                .par_iter()
+                .map(|&g| {
+                    let rows = GroupRows {
+                        source: self,
+                        path: &path,
+                        batch: file.row_group(g)?,
+                        first: firsts[g],
+                    };
+                    encode(&rows)
+                })
+                .collect();
+            for result in results {
+                write(result?)?;
             }
         }
-        if index != shard.rows {
+        if file.rows != shard.rows {
             return Err(Error::parquet(
                 &path,
-                format!("{index} rows, the manifest says {}", shard.rows),
+                format!("{} rows, the manifest says {}", file.rows, shard.rows),
             ));
         }
-        Ok(index)
+        Ok(file.rows)
+    }
+}
+
+/// The rows of one decoded row group.
+pub struct GroupRows<'a> {
+    source: &'a Source,
+    path: &'a Path,
+    batch: Batch,
+    first: u64,
+}
+
+impl GroupRows<'_> {
+    /// Rows in the group.
+    pub fn len(&self) -> usize {
+        self.batch.len()
+    }
+
+    /// Whether the group has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.batch.is_empty()
+    }
+
+    /// Visits every row, held to [`check_row`], with its predictions padded to `P`; an error
+    /// names the shard and the row.
+    pub fn for_each(
+        &self,
+        mut f: impl FnMut(&RowView<'_>, &Predictions) -> Result<()>,
+    ) -> Result<()> {
+        let p = self.source.entry.max_predictions;
+        let mut predictions = Predictions::with_capacity(p);
+        for i in 0..self.batch.len() {
+            let row = self.batch.row(i);
+            let index = self.first + i as u64;
+            let bad = |m: String| Error::parquet(self.path, format!("row {index}: {m}"));
+            check_row(&row, &self.source.rules).map_err(|e| bad(e.0))?;
+            predictions.fill(&row, p).map_err(bad)?;
+            f(&row, &predictions)?;
+        }
+        Ok(())
     }
 }
 

@@ -3,8 +3,9 @@
 //!
 //! A record is framed as TensorFlow's `RecordWriter` frames it: the payload length (u64, little
 //! endian), the masked CRC-32C of those 8 bytes, the payload, the masked CRC-32C of the payload
-//! (`mask(c) = ((c >> 15) | (c << 17)) + 0xa282ead8`). With gzip the whole stream is one gzip
-//! member, what `TFRecordDataset(..., compression_type="GZIP")` reads.
+//! (`mask(c) = ((c >> 15) | (c << 17)) + 0xa282ead8`). With gzip the records are compressed as
+//! consecutive gzip members (see `export::write_tfrecord`), which
+//! `TFRecordDataset(..., compression_type="GZIP")` reads as one stream.
 //!
 //! The payload is the protobuf encoding of an `Example` whose features are those of Google's
 //! `create_pretraining_data.py`, in its order: int64 `input_ids`, `input_mask`, `segment_ids`
@@ -180,7 +181,9 @@ pub struct Example {
 pub fn read_examples(path: &Path, gzip: bool) -> Result<Vec<Example>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader: Box<dyn Read> = if gzip {
-        Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            file,
+        )))
     } else {
         Box::new(std::io::BufReader::new(file))
     };

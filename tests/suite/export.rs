@@ -1,0 +1,439 @@
+//! `bertprep export` through the binary: every format read back field for field against the
+//! Parquet rows, the manifest's checksums, thread independence, resuming, refusals, and the
+//! trainers' own readers (`scripts/check_export.py`: h5py as NVIDIA reads, TensorFlow as Google
+//! reads, `mosaicml-streaming`).
+
+use std::path::Path;
+use std::process::Command;
+
+use bertprep::export::{hdf5, mds, tfrecord, ExportManifest, EXPORT_MANIFEST, EXPORT_STATE};
+use bertprep::output::manifest::sha256_file;
+use bertprep::shard::{read_shard, ShardRow, IGNORE_LABEL};
+
+use crate::util::*;
+
+/// A fixtures build of several shards at 128.
+fn small_build() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    build_ok(
+        &fixtures(),
+        dir.path(),
+        &[
+            "--max-seq-len",
+            "128",
+            "--rows-per-shard",
+            "25",
+            "--seed",
+            "7",
+        ],
+    );
+    dir
+}
+
+/// The build's rows in manifest order.
+fn source_rows(build: &Path) -> Vec<ShardRow> {
+    let manifest = bertprep::output::Manifest::read(build).unwrap();
+    manifest
+        .shards
+        .iter()
+        .flat_map(|s| read_shard(&build.join(&s.file)).unwrap().rows)
+        .collect()
+}
+
+fn export(build: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "export",
+        build.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    bertprep(&args)
+}
+
+fn export_ok(build: &Path, out: &Path, extra: &[&str]) -> ExportManifest {
+    let output = export(build, out, extra);
+    assert!(
+        output.status.success(),
+        "export {extra:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    ExportManifest::read(&out.join(EXPORT_MANIFEST)).unwrap()
+}
+
+/// Every file the manifest lists is there with its size and SHA-256, rows add up, and no
+/// state or temporary file is left.
+fn assert_manifest_true(out: &Path, manifest: &ExportManifest, rows: usize) {
+    for f in &manifest.files {
+        let path = out.join(&f.file);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            f.bytes,
+            "{}",
+            f.file
+        );
+        assert_eq!(sha256_file(&path).unwrap(), f.sha256, "{}", f.file);
+    }
+    assert_eq!(manifest.rows as usize, rows);
+    let names = file_names(out);
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == EXPORT_STATE || n.ends_with(".tmp")),
+        "{names:?}"
+    );
+}
+
+fn max_predictions(build: &Path) -> usize {
+    bertprep::output::Manifest::read(build)
+        .unwrap()
+        .config
+        .max_predictions
+}
+
+#[test]
+fn hdf5_holds_every_field_of_every_row() {
+    let build = small_build();
+    let out = tempfile::tempdir().unwrap();
+    let manifest = export_ok(build.path(), out.path(), &["--to", "hdf5"]);
+    let rows = source_rows(build.path());
+    assert_manifest_true(out.path(), &manifest, rows.len());
+    assert!(manifest.files.len() >= 3, "one file per shard");
+    let p = max_predictions(build.path());
+    let mut next = rows.iter();
+    for f in &manifest.files {
+        assert!(f.file.ends_with("_training.hdf5"), "{}", f.file);
+        let sets = hdf5::read_datasets(&out.path().join(&f.file)).unwrap();
+        let n = f.rows as usize;
+        assert_eq!(sets[0].shape, [n as u64, 128]);
+        assert_eq!(sets[3].shape, [n as u64, p as u64]);
+        assert_eq!(sets[5].shape, [n as u64]);
+        for i in 0..n {
+            let row = next.next().unwrap();
+            let at = |k: usize, w: usize| &sets[k].values[i * w..(i + 1) * w];
+            let widen = |v: &[i32]| v.iter().map(|&x| i64::from(x)).collect::<Vec<_>>();
+            let widen8 = |v: &[i8]| v.iter().map(|&x| i64::from(x)).collect::<Vec<_>>();
+            assert_eq!(at(0, 128), widen(&row.input_ids));
+            assert_eq!(at(1, 128), widen8(&row.attention_mask));
+            assert_eq!(at(2, 128), widen8(&row.token_type_ids));
+            let positions: Vec<i32> = at(3, p).iter().map(|&x| x as i32).collect();
+            let ids: Vec<i32> = at(4, p).iter().map(|&x| x as i32).collect();
+            let count = row.labels.iter().filter(|&&l| l != IGNORE_LABEL).count();
+            assert!(positions[count..].iter().all(|&x| x == 0));
+            let labels = bertprep::export::rows::labels_from(&positions, &ids, count, 128);
+            assert_eq!(labels, row.labels);
+            assert_eq!(sets[5].values[i], i64::from(row.next_sentence_label));
+        }
+    }
+    assert!(next.next().is_none());
+}
+
+#[test]
+fn tfrecord_holds_every_field_plain_and_gzip() {
+    let build = small_build();
+    let rows = source_rows(build.path());
+    let p = max_predictions(build.path());
+    for gzip in [false, true] {
+        let out = tempfile::tempdir().unwrap();
+        let codec: &[&str] = if gzip {
+            &["--compression", "gzip"]
+        } else {
+            &[]
+        };
+        let manifest = export_ok(
+            build.path(),
+            out.path(),
+            &[&["--to", "tfrecord"], codec].concat(),
+        );
+        assert_manifest_true(out.path(), &manifest, rows.len());
+        let examples: Vec<_> = manifest
+            .files
+            .iter()
+            .flat_map(|f| tfrecord::read_examples(&out.path().join(&f.file), gzip).unwrap())
+            .collect();
+        assert_eq!(examples.len(), rows.len());
+        for (ex, row) in examples.iter().zip(&rows) {
+            let ints = |k: &str| ex.ints[k].iter().map(|&x| x as i32).collect::<Vec<_>>();
+            assert_eq!(ints(tfrecord::INPUT_IDS), row.input_ids);
+            let mask: Vec<i32> = row.attention_mask.iter().map(|&x| i32::from(x)).collect();
+            assert_eq!(ints(tfrecord::INPUT_MASK), mask);
+            let seg: Vec<i32> = row.token_type_ids.iter().map(|&x| i32::from(x)).collect();
+            assert_eq!(ints(tfrecord::SEGMENT_IDS), seg);
+            let positions = ints(tfrecord::MASKED_LM_POSITIONS);
+            let ids = ints(tfrecord::MASKED_LM_IDS);
+            let weights = &ex.floats[tfrecord::MASKED_LM_WEIGHTS];
+            assert_eq!((positions.len(), ids.len(), weights.len()), (p, p, p));
+            let count = weights.iter().filter(|&&w| w == 1.0).count();
+            assert!(weights[count..].iter().all(|&w| w == 0.0));
+            let labels = bertprep::export::rows::labels_from(&positions, &ids, count, 128);
+            assert_eq!(labels, row.labels);
+            assert_eq!(
+                ex.ints[tfrecord::NEXT_SENTENCE_LABELS],
+                [i64::from(row.next_sentence_label)]
+            );
+        }
+    }
+}
+
+#[test]
+fn mds_holds_every_row_plain_and_zstd_with_its_own_shard_size() {
+    let build = small_build();
+    let rows = source_rows(build.path());
+    for zstd in [false, true] {
+        let out = tempfile::tempdir().unwrap();
+        let codec: &[&str] = if zstd {
+            &["--compression", "zstd"]
+        } else {
+            &[]
+        };
+        // 10 rows of 128 per MDS shard: several MDS files per source shard.
+        let limit = (10 * (10 * 128 + 11 + 4) + 2000).to_string();
+        let args = [&["--to", "mds", "--mds-size-limit", &limit], codec].concat();
+        let manifest = export_ok(build.path(), out.path(), &args);
+        assert_manifest_true(out.path(), &manifest, rows.len());
+        let sources: std::collections::BTreeSet<_> =
+            manifest.files.iter().map(|f| &f.source).collect();
+        assert!(
+            manifest.files.len() > sources.len() + 1,
+            "several MDS files per shard"
+        );
+        assert_eq!(manifest.files.last().unwrap().file, mds::INDEX_FILE);
+        assert_eq!(mds::read_rows(out.path()).unwrap(), rows);
+    }
+}
+
+#[test]
+fn export_bytes_do_not_depend_on_threads() {
+    let build = small_build();
+    for format in ["hdf5", "tfrecord", "mds"] {
+        let one = tempfile::tempdir().unwrap();
+        let three = tempfile::tempdir().unwrap();
+        let a = export_ok(
+            build.path(),
+            one.path(),
+            &["--to", format, "--threads", "1"],
+        );
+        let b = export_ok(
+            build.path(),
+            three.path(),
+            &["--to", format, "--threads", "3"],
+        );
+        assert_eq!(a.files, b.files, "{format}");
+    }
+}
+
+#[test]
+fn an_interrupted_export_resumes_and_ends_identical() {
+    let build = small_build();
+    let reference = tempfile::tempdir().unwrap();
+    let full = export_ok(build.path(), reference.path(), &["--to", "tfrecord"]);
+    // What a run killed after its first shard leaves: the state listing that shard's file, a
+    // half-written temporary, and no manifest.
+    let out = tempfile::tempdir().unwrap();
+    let first = &full.files[0];
+    std::fs::copy(
+        reference.path().join(&first.file),
+        out.path().join(&first.file),
+    )
+    .unwrap();
+    let mut state = full.clone();
+    state.files.truncate(1);
+    state.write(&out.path().join(EXPORT_STATE)).unwrap();
+    let tmp = out
+        .path()
+        .join(format!(".{}.999-0.tmp", full.files[1].file));
+    std::fs::write(&tmp, b"half a record").unwrap();
+
+    let output = export(build.path(), out.path(), &["--to", "tfrecord"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let resumed = ExportManifest::read(&out.path().join(EXPORT_MANIFEST)).unwrap();
+    assert_eq!(resumed.files, full.files);
+    assert!(!tmp.exists());
+    assert_manifest_true(out.path(), &resumed, source_rows(build.path()).len());
+
+    // A rerun finds the work done; other settings are refused, nothing touched.
+    let again = bertprep(&[
+        "export",
+        build.path().to_str().unwrap(),
+        "--to",
+        "tfrecord",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("nothing to do"));
+    let other = export(
+        build.path(),
+        out.path(),
+        &["--to", "tfrecord", "--compression", "gzip"],
+    );
+    assert!(!other.status.success());
+    assert!(String::from_utf8_lossy(&other.stderr).contains("other settings"));
+    assert_eq!(
+        ExportManifest::read(&out.path().join(EXPORT_MANIFEST)).unwrap(),
+        resumed
+    );
+}
+
+#[test]
+fn a_resumed_export_refuses_a_finished_file_that_changed() {
+    let build = small_build();
+    let out = tempfile::tempdir().unwrap();
+    let full = export_ok(build.path(), out.path(), &["--to", "mds"]);
+    let mut state = full.clone();
+    state.files.truncate(1);
+    std::fs::remove_file(out.path().join(EXPORT_MANIFEST)).unwrap();
+    state.write(&out.path().join(EXPORT_STATE)).unwrap();
+    let first = out.path().join(&full.files[0].file);
+    let mut bytes = std::fs::read(&first).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&first, bytes).unwrap();
+    let output = export(build.path(), out.path(), &["--to", "mds"]);
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("SHA-256") && err.contains(&full.files[0].file),
+        "{err}"
+    );
+}
+
+fn assert_refused(build: &Path, out: &Path, extra: &[&str], words: &str) {
+    let output = export(build, out, extra);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains(words), "expected {words:?} in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn export_refuses_what_is_not_a_complete_build_or_not_its_directory() {
+    let build = small_build();
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("x");
+    let hdf5 = ["--to", "hdf5"];
+
+    let empty = tempfile::tempdir().unwrap();
+    assert_refused(empty.path(), &target, &hdf5, "no manifest.json");
+    let parts = tempfile::tempdir().unwrap();
+    std::fs::write(parts.path().join("manifest-w000.json"), "{}").unwrap();
+    assert_refused(parts.path(), &target, &hdf5, "merge-manifest");
+    assert!(!target.exists(), "nothing written for a refused source");
+
+    // A shard changed after the build: its checksum fails before anything is written for it.
+    let changed = tempfile::tempdir().unwrap();
+    for name in file_names(build.path()) {
+        std::fs::copy(build.path().join(&name), changed.path().join(&name)).unwrap();
+    }
+    let shard = changed.path().join("shard-0001.parquet");
+    let mut bytes = std::fs::read(&shard).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&shard, bytes).unwrap();
+    assert_refused(changed.path(), &target, &hdf5, "shard-0001.parquet");
+    let names = file_names(&target);
+    assert!(!names.iter().any(|n| n.contains("shard-0001")), "{names:?}");
+
+    // Not its directory: a foreign file, the build itself, a bad codec.
+    let foreign = tempfile::tempdir().unwrap();
+    std::fs::write(foreign.path().join("notes.txt"), "mine").unwrap();
+    assert_refused(build.path(), foreign.path(), &hdf5, "not empty");
+    assert_eq!(file_names(foreign.path()), ["notes.txt"]);
+    assert_refused(build.path(), build.path(), &hdf5, "build directory");
+    let fresh = out.path().join("y");
+    assert_refused(
+        build.path(),
+        &fresh,
+        &["--to", "mds", "--compression", "gzip"],
+        "zstd",
+    );
+    assert_refused(
+        build.path(),
+        &fresh,
+        &["--to", "mds", "--mds-size-limit", "5000000000"],
+        "4 GiB",
+    );
+}
+
+fn python_has_readers() -> bool {
+    Command::new("python3")
+        .args(["-c", "import pyarrow, numpy, h5py, tensorflow, streaming"])
+        .env("TF_CPP_MIN_LOG_LEVEL", "3")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+#[test]
+fn the_trainers_readers_read_every_export_as_the_build() {
+    if !python_has_readers() {
+        let required = std::env::var_os("CI").is_some()
+            || std::env::var(REQUIRE_CORPORA).is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "CI: python3 cannot import pyarrow, numpy, h5py, tensorflow, streaming"
+        );
+        eprintln!(
+            "SKIPPED: pip install pyarrow numpy h5py tensorflow-cpu mosaicml-streaming to run \
+             the trainers' readers"
+        );
+        return;
+    }
+    let build = small_build();
+    let script = root().join("scripts/check_export.py");
+    let cases: [(&str, &[&str], &[&str]); 5] = [
+        ("hdf5", &[], &[]),
+        ("tfrecord", &[], &[]),
+        ("tfrecord", &["--compression", "gzip"], &["--gzip"]),
+        (
+            "mds",
+            &["--mds-size-limit", "100000"],
+            &["--same-bytes-as-mdswriter"],
+        ),
+        ("mds", &["--compression", "zstd"], &[]),
+    ];
+    for (format, flags, check_flags) in cases {
+        let out = tempfile::tempdir().unwrap();
+        export_ok(
+            build.path(),
+            out.path(),
+            &[&["--to", format], flags].concat(),
+        );
+        let output = Command::new("python3")
+            .arg(&script)
+            .arg(build.path())
+            .arg(format)
+            .arg(out.path())
+            .args(check_flags)
+            .env("TF_CPP_MIN_LOG_LEVEL", "3")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.starts_with(&format!("OK {format} ")),
+            "{format} {flags:?}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    // The check catches a changed value: one byte of the last sample of an MDS file.
+    let out = tempfile::tempdir().unwrap();
+    let manifest = export_ok(build.path(), out.path(), &["--to", "mds"]);
+    let file = out.path().join(&manifest.files[0].file);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() - 200;
+    bytes[at] ^= 0x01;
+    std::fs::write(&file, bytes).unwrap();
+    let output = Command::new("python3")
+        .arg(&script)
+        .args([build.path(), Path::new("mds"), out.path()])
+        .env("TF_CPP_MIN_LOG_LEVEL", "3")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("FAIL sample"));
+}
