@@ -184,18 +184,17 @@ impl<'a> MdsWriter<'a> {
     /// Writes the samples held as one MDS shard file.
     fn flush(&mut self) -> Result<()> {
         let raw_basename = format!("{}.{:04}.mds", self.stem, self.written.len());
-        let header = 4 + 4 * (self.count + 1) + self.config.len();
-        let mut raw = Vec::with_capacity(header + self.samples.len());
-        raw.extend_from_slice(&(self.count as u32).to_le_bytes());
+        let header_len = 4 + 4 * (self.count + 1) + self.config.len();
+        let mut header = Vec::with_capacity(header_len);
+        header.extend_from_slice(&(self.count as u32).to_le_bytes());
         for i in 0..=self.count {
-            let offset = header + i * self.sample_bytes;
+            let offset = header_len + i * self.sample_bytes;
             let offset = u32::try_from(offset).map_err(|_| {
                 Error::Config("an MDS shard over 4 GiB: lower --mds-size-limit".into())
             })?;
-            raw.extend_from_slice(&offset.to_le_bytes());
+            header.extend_from_slice(&offset.to_le_bytes());
         }
-        raw.extend_from_slice(&self.config);
-        raw.append(&mut self.samples);
+        header.extend_from_slice(&self.config);
         let name = if self.zstd {
             format!("{raw_basename}.zstd")
         } else {
@@ -204,17 +203,25 @@ impl<'a> MdsWriter<'a> {
         let mut out = HashingWriter::create(self.dir, &name)?;
         let tmp_err = |e: std::io::Error| Error::io(self.dir.join(&name), e);
         if self.zstd {
-            let packed = zstd::bulk::compress(&raw, ZSTD_LEVEL).map_err(tmp_err)?;
-            out.write_all(&packed).map_err(tmp_err)?;
+            // Multi-threaded zstd writes the same bytes for any number of workers (one or more).
+            let mut encoder = zstd::stream::Encoder::new(&mut out, ZSTD_LEVEL).map_err(tmp_err)?;
+            let workers = rayon::current_num_threads().max(1) as u32;
+            encoder.multithread(workers).map_err(tmp_err)?;
+            encoder.write_all(&header).map_err(tmp_err)?;
+            encoder.write_all(&self.samples).map_err(tmp_err)?;
+            encoder.finish().map_err(tmp_err)?;
         } else {
-            out.write_all(&raw).map_err(tmp_err)?;
+            out.write_all(&header).map_err(tmp_err)?;
+            out.write_all(&self.samples).map_err(tmp_err)?;
         }
         let part = MdsPart {
             raw_basename,
-            raw_bytes: raw.len() as u64,
+            raw_bytes: (header.len() + self.samples.len()) as u64,
             samples: self.count as u64,
         };
         self.written.push((out.finish(self.dir, &name)?, part));
+        // The buffer is kept for the next shard.
+        self.samples.clear();
         self.count = 0;
         Ok(())
     }

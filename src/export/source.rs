@@ -85,13 +85,13 @@ impl Source {
 
     /// Streams one shard — its checksum checked first — through `encode`, one row group per
     /// task on the current pool, a window of groups at a time, and hands each group's result to
-    /// `write` in row order; returns the row count. Memory: the window's decoded groups and
-    /// results.
+    /// `write` in row order, writing one window while the next is encoded; returns the row
+    /// count. Memory: two windows' results and one window's decoded groups.
     pub fn map_row_groups<T: Send>(
         &self,
         shard: &ShardEntry,
         encode: impl Fn(&GroupRows<'_>) -> Result<T> + Sync,
-        mut write: impl FnMut(T) -> Result<()>,
+        mut write: impl FnMut(T) -> Result<()> + Send,
     ) -> Result<u64> {
         shard.verify(&self.dir, true)?;
         let path = self.dir.join(&shard.file);
@@ -107,8 +107,8 @@ impl Source {
             .collect();
         let window = 2 * rayon::current_num_threads().max(1);
         let groups: Vec<usize> = (0..file.row_groups()).collect();
-        for chunk in groups.chunks(window) {
-            let results: Vec<Result<T>> = chunk
+        let encode_window = |chunk: &[usize]| -> Vec<Result<T>> {
+            chunk
                 .par_iter()
                 .map(|&g| {
                     let rows = GroupRows {
@@ -119,11 +119,20 @@ impl Source {
                     };
                     encode(&rows)
                 })
-                .collect();
-            for result in results {
-                write(result?)?;
-            }
+                .collect()
+        };
+        let mut write_window = |results: Option<Vec<Result<T>>>| -> Result<()> {
+            results.into_iter().flatten().try_for_each(|r| write(r?))
+        };
+        // Window k is written while window k + 1 is encoded.
+        let mut encoded = None;
+        for chunk in groups.chunks(window) {
+            let (next, written) =
+                rayon::join(|| encode_window(chunk), || write_window(encoded.take()));
+            written?;
+            encoded = Some(next);
         }
+        write_window(encoded)?;
         if file.rows != shard.rows {
             return Err(Error::parquet(
                 &path,

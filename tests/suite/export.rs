@@ -359,13 +359,18 @@ fn export_refuses_what_is_not_a_complete_build_or_not_its_directory() {
     );
 }
 
+/// Whether python3 has every reader. One process per reader, as `check_export.py` imports
+/// only the one it checks: TensorFlow and torch (under `streaming`) may not share a process.
 fn python_has_readers() -> bool {
-    Command::new("python3")
-        .args(["-c", "import pyarrow, numpy, h5py, tensorflow, streaming"])
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+    ["pyarrow, numpy", "h5py", "tensorflow", "streaming"]
+        .iter()
+        .all(|modules| {
+            Command::new("python3")
+                .args(["-c", &format!("import {modules}")])
+                .env("TF_CPP_MIN_LOG_LEVEL", "3")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
 }
 
 #[test]
@@ -436,4 +441,52 @@ fn the_trainers_readers_read_every_export_as_the_build() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("FAIL sample"));
+}
+
+#[test]
+fn killed_exports_resume_to_identical_files() {
+    let build = tempfile::tempdir().unwrap();
+    build_ok(
+        &fixtures(),
+        build.path(),
+        &["--max-seq-len", "128", "--rows-per-shard", "4"],
+    );
+    let flags = ["--to", "hdf5", "--threads", "1"];
+    let reference = tempfile::tempdir().unwrap();
+    let began = std::time::Instant::now();
+    let full = export_ok(build.path(), reference.path(), &flags);
+    let took = began.elapsed();
+    assert!(full.files.len() > 10);
+    let command = |out: &Path| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_bertprep"));
+        c.args(["export", build.path().to_str().unwrap(), "--quiet", "--out"])
+            .arg(out)
+            .args(flags);
+        c
+    };
+    let mut kills_mid_export = 0;
+    for fraction in [0.2, 0.4, 0.6, 0.8, 0.95] {
+        let out = tempfile::tempdir().unwrap();
+        let mut child = command(out.path()).spawn().unwrap();
+        std::thread::sleep(took.mul_f64(fraction));
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().ok();
+        child.wait().unwrap();
+        if !finished && !out.path().join(EXPORT_MANIFEST).exists() {
+            kills_mid_export += 1;
+        }
+        let done = command(out.path()).output().unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        let resumed = ExportManifest::read(&out.path().join(EXPORT_MANIFEST)).unwrap();
+        assert_eq!(resumed.files, full.files, "killed at {fraction}");
+        assert_manifest_true(out.path(), &resumed, full.rows as usize);
+    }
+    assert!(
+        kills_mid_export >= 2,
+        "only {kills_mid_export} kills landed mid-export"
+    );
 }

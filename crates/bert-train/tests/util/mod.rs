@@ -14,9 +14,14 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The workspace's root directory.
+pub fn workspace() -> PathBuf {
+    root().join("../..")
+}
+
 /// The repository's `fixtures/` corpus.
 pub fn fixtures() -> PathBuf {
-    root().join("../../fixtures")
+    workspace().join("fixtures")
 }
 
 /// Builds `input` into `out` through the data library, as `bertprep build` would.
