@@ -23,7 +23,8 @@ pub struct BuildConfig {
     pub dupe_factor: usize,
     /// Share of tokens to predict. Default 0.15.
     pub masked_lm_prob: f64,
-    /// Cap on predictions per instance. Default `round(max_seq_len * 0.15)` (77 at 512).
+    /// Cap on predictions per instance. Default `round(max_seq_len * max(0.15, masked_lm_prob))`
+    /// (77 at 512).
     pub max_predictions: usize,
     /// Probability of a short target length, uniform in `[2, max_seq_len - 3]`. Default 0.1.
     pub short_seq_prob: f64,
@@ -31,6 +32,14 @@ pub struct BuildConfig {
     pub seed: u64,
     /// Mask whole words (all WordPieces of a word together). Default off.
     pub whole_word_mask: bool,
+    /// Mask SpanBERT's spans: runs of whole words of geometric length (p = 0.2, 1 to 10 words),
+    /// one 80/10/10 decision per span. Default off (left out of the JSON then).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mask_spans: bool,
+    /// The sentence-pair objective: `nsp` (BERT's next-sentence prediction, the default, left
+    /// out of the JSON then) or `sop` (ALBERT's sentence order).
+    #[serde(default, skip_serializing_if = "Objective::is_nsp")]
+    pub objective: Objective,
     /// Each input line is already one sentence (Google's input format). Default off.
     pub presplit: bool,
     /// Input format; `auto` detects it per file. Default auto.
@@ -79,6 +88,8 @@ impl Default for BuildConfig {
             short_seq_prob: 0.1,
             seed: 12345,
             whole_word_mask: false,
+            mask_spans: false,
+            objective: Objective::Nsp,
             presplit: false,
             format: Format::Auto,
             rows_per_shard: 100_000,
@@ -126,6 +137,52 @@ impl std::str::FromStr for OnError {
     }
 }
 
+/// The sentence-pair task rows are made for (`--objective`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// BERT's next-sentence prediction: B follows A, or with probability 0.5 is another
+    /// document's text (`next_sentence_label` 1).
+    #[default]
+    Nsp,
+    /// ALBERT's sentence-order prediction: A and B are always consecutive text of one document,
+    /// swapped with probability 0.5 (`sentence_order_label` 1).
+    Sop,
+}
+
+impl Objective {
+    /// Whether this is the default, `Nsp`.
+    pub fn is_nsp(&self) -> bool {
+        *self == Objective::Nsp
+    }
+
+    /// The flag's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::Nsp => "nsp",
+            Objective::Sop => "sop",
+        }
+    }
+}
+
+impl std::str::FromStr for Objective {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "nsp" => Ok(Objective::Nsp),
+            "sop" => Ok(Objective::Sop),
+            other => Err(format!(
+                "unknown --objective '{other}' (expected nsp or sop)"
+            )),
+        }
+    }
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
 fn default_text_column() -> String {
     crate::input::parquet::DEFAULT_TEXT_COLUMN.to_string()
 }
@@ -144,7 +201,14 @@ fn is_default_namespaces(namespaces: &[i32]) -> bool {
 
 /// `round(max_seq_len * 0.15)`, the default prediction cap.
 pub fn default_max_predictions(max_seq_len: usize) -> usize {
-    (max_seq_len as f64 * 0.15).round() as usize
+    default_max_predictions_at(max_seq_len, 0.15)
+}
+
+/// The default prediction cap at a masking rate: `round(max_seq_len * max(0.15, masked_lm_prob))`,
+/// so that a higher rate (30% for MosaicBERT and ModernBERT) is not cut back to 15% by the cap,
+/// and a rate up to 15% keeps BERT's cap.
+pub fn default_max_predictions_at(max_seq_len: usize, masked_lm_prob: f64) -> usize {
+    (max_seq_len as f64 * masked_lm_prob.max(0.15)).round() as usize
 }
 
 /// Tokens in a row group of the default size.
@@ -236,6 +300,9 @@ mod tests {
         cfg.validate().unwrap();
         assert_eq!(cfg.max_predictions, 77);
         assert_eq!(default_max_predictions(128), 19);
+        assert_eq!(default_max_predictions_at(128, 0.1), 19);
+        assert_eq!(default_max_predictions_at(128, 0.3), 38);
+        assert_eq!(default_max_predictions_at(512, 0.3), 154);
     }
 
     #[test]
@@ -284,6 +351,24 @@ mod tests {
         let json = serde_json::to_string(&skip).unwrap();
         assert!(json.contains("\"on_error\":\"skip\""), "{json}");
         assert_eq!(serde_json::from_str::<BuildConfig>(&json).unwrap(), skip);
+    }
+
+    #[test]
+    fn recipe_settings_are_optional_in_json() {
+        let json = serde_json::to_string(&BuildConfig::default()).unwrap();
+        assert!(
+            !json.contains("objective") && !json.contains("mask_spans"),
+            "{json}"
+        );
+        let sop = BuildConfig {
+            objective: Objective::Sop,
+            mask_spans: true,
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&sop).unwrap();
+        assert!(json.contains("\"objective\":\"sop\""), "{json}");
+        assert!(json.contains("\"mask_spans\":true"), "{json}");
+        assert_eq!(serde_json::from_str::<BuildConfig>(&json).unwrap(), sop);
     }
 
     #[test]

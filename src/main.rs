@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use bertprep::build::progress::ProgressMode;
 use bertprep::build::{self, BuildOptions};
-use bertprep::config::{default_max_predictions, default_row_group_rows, OnError};
+use bertprep::config::{default_max_predictions_at, default_row_group_rows, Objective, OnError};
 use bertprep::error::one_line;
 use bertprep::export::{Compression, ExportOptions, Target};
 use bertprep::input::Format;
@@ -237,7 +237,8 @@ struct BuildArgs {
     /// Share of tokens to predict.
     #[arg(long, default_value_t = 0.15)]
     masked_lm_prob: f64,
-    /// Cap on predictions per instance [default: round(max_seq_len * 0.15)].
+    /// Cap on predictions per instance [default: round(max_seq_len * max(0.15,
+    /// masked_lm_prob))].
     #[arg(long)]
     max_predictions: Option<usize>,
     /// Probability of a shorter, random target length.
@@ -249,6 +250,13 @@ struct BuildArgs {
     /// Mask all WordPieces of a word together.
     #[arg(long)]
     whole_word_mask: bool,
+    /// Mask SpanBERT's spans of whole words (geometric lengths, p = 0.2, at most 10 words).
+    #[arg(long)]
+    mask_spans: bool,
+    /// Sentence-pair objective: nsp (BERT's next sentence) or sop (ALBERT's sentence order,
+    /// column sentence_order_label).
+    #[arg(long, default_value = "nsp", value_parser = parse_objective)]
+    objective: Objective,
     /// Hugging Face tokenizer.json to use instead of the embedded BERT base uncased.
     #[arg(long, value_name = "FILE", conflicts_with = "vocab")]
     tokenizer: Option<PathBuf>,
@@ -325,6 +333,10 @@ fn parse_on_error(s: &str) -> Result<OnError, String> {
     s.parse()
 }
 
+fn parse_objective(s: &str) -> Result<Objective, String> {
+    s.parse()
+}
+
 impl BuildArgs {
     fn into_options(self) -> anyhow::Result<BuildOptions> {
         let tokenizer = match (self.tokenizer, self.vocab) {
@@ -339,12 +351,14 @@ impl BuildArgs {
             max_seq_len: self.max_seq_len,
             dupe_factor: self.dupe_factor,
             masked_lm_prob: self.masked_lm_prob,
-            max_predictions: self
-                .max_predictions
-                .unwrap_or_else(|| default_max_predictions(self.max_seq_len)),
+            max_predictions: self.max_predictions.unwrap_or_else(|| {
+                default_max_predictions_at(self.max_seq_len, self.masked_lm_prob)
+            }),
             short_seq_prob: self.short_seq_prob,
             seed: self.seed,
             whole_word_mask: self.whole_word_mask,
+            mask_spans: self.mask_spans,
+            objective: self.objective,
             presplit: self.presplit,
             format: self.format,
             rows_per_shard: self.rows_per_shard,

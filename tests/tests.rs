@@ -12,6 +12,7 @@
 //!   truncated and bad dumps.
 //! - `properties` — property tests of every instance's invariants.
 //! - `statistics` — masking and NSP rates on real Wikipedia text.
+//! - `recipes` — sentence order (`--objective sop`) and SpanBERT spans on real Wikipedia text.
 //! - `golden` — token ids equal `transformers`' `BertTokenizerFast`.
 //! - `inspect` — `bertprep inspect` through the binary: report snapshots, `--check` on good and
 //!   altered shards, errors.
@@ -44,6 +45,8 @@ mod interop;
 mod mediawiki;
 #[path = "suite/properties.rs"]
 mod properties;
+#[path = "suite/recipes.rs"]
+mod recipes;
 #[path = "suite/safety.rs"]
 mod safety;
 #[path = "suite/schema.rs"]

@@ -159,7 +159,7 @@ fn encode(inst: &Instance, narrow: bool, out: &mut Vec<u8>) {
     out.extend_from_slice(&(inst.input_ids.len() as u16).to_le_bytes());
     out.extend_from_slice(&(inst.segment_a_len as u16).to_le_bytes());
     out.extend_from_slice(&(inst.predictions.len() as u16).to_le_bytes());
-    out.push(u8::from(inst.is_random_next));
+    out.push(u8::from(inst.pair_label));
     out.extend_from_slice(&inst.source.to_le_bytes());
     let put = |out: &mut Vec<u8>, id: u32| {
         if narrow {
@@ -278,7 +278,7 @@ fn decode_all(bytes: &[u8], narrow: bool) -> Option<Vec<Instance>> {
                 .chunks_exact(2 + width)
                 .map(|p| (u32::from(u16::from_le_bytes([p[0], p[1]])), id(&p[2..])))
                 .collect(),
-            is_random_next: head[6] != 0,
+            pair_label: head[6] != 0,
             source: u64::from_le_bytes(head[7..15].try_into().ok()?),
         });
     }
@@ -298,7 +298,7 @@ mod tests {
             input_ids: vec![101, seed, 103, 102, 70_000 % (seed + 2), 102],
             segment_a_len: 4,
             predictions: vec![(2, seed + 1)],
-            is_random_next: seed.is_multiple_of(2),
+            pair_label: seed.is_multiple_of(2),
             source: u64::from(seed) << 32 | 9,
         }
     }

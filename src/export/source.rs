@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::config::{BuildConfig, Objective};
 use crate::error::{Error, Result};
 use crate::output::layout::{self, MANIFEST_FILE};
 use crate::output::manifest::{sha256_file, Manifest};
@@ -60,8 +61,7 @@ impl Source {
             shard.verify(dir, false)?;
         }
         let config = &manifest.config;
-        expressible(target, config.max_predictions)
-            .map_err(|m| Error::manifest(&manifest_path, m))?;
+        expressible(target, config).map_err(|m| Error::manifest(&manifest_path, m))?;
         let entry = SourceEntry {
             dir: dir.display().to_string(),
             manifest_sha256: sha256_file(&manifest_path)?,
@@ -206,10 +206,16 @@ fn incomplete_reason(dir: &Path) -> String {
 }
 
 /// Whether `target` can hold rows of this build; the reason when it cannot.
-fn expressible(target: Target, max_predictions: usize) -> std::result::Result<(), String> {
+fn expressible(target: Target, config: &BuildConfig) -> std::result::Result<(), String> {
     match target {
-        Target::Hdf5 | Target::Tfrecord if max_predictions == 0 => Err(format!(
+        Target::Hdf5 | Target::Tfrecord if config.max_predictions == 0 => Err(format!(
             "max_predictions is 0: {} holds the predictions as [N, max_predictions] lists",
+            target.name()
+        )),
+        _ if config.objective != Objective::Nsp => Err(format!(
+            "it is an --objective {} build: {} export writes next-sentence labels, which \
+             NVIDIA's, Google's and MosaicML's BERT trainers read as NSP",
+            config.objective.name(),
             target.name()
         )),
         _ => Ok(()),

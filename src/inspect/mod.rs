@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::config::Objective;
 use crate::error::{Error, Result};
 use crate::output::layout::{MANIFEST_FILE, TOKENIZER_FILE};
 use crate::output::manifest::Manifest;
@@ -805,7 +806,10 @@ fn check_build(target: &Target, meta: &ShardMetadata, rows: Option<&Stats>, foun
         ("tokens", c.tokens, rows.tokens()),
         ("masked", c.masked, s.predictions.total),
         ("masked_as_mask", c.masked_as_mask, s.predictions.mask),
-        ("random_next", c.random_next, s.next_sentence.random_next),
+        match manifest.config.objective {
+            Objective::Nsp => ("random_next", c.random_next, s.next_sentence.random_next),
+            Objective::Sop => ("swapped", c.swapped, s.next_sentence.random_next),
+        },
     ];
     for (name, recorded, counted) in counters {
         if recorded != counted {

@@ -59,7 +59,12 @@ pub fn text(report: &Report, color: bool) -> String {
     let mut out = String::new();
     header(&mut out, report);
     files(&mut out, report, p);
-    statistics(&mut out, &report.stats, p);
+    statistics(
+        &mut out,
+        &report.stats,
+        objective_is_sop(report.config.as_ref()),
+        p,
+    );
     if report.kind == "directory" {
         shards(&mut out, report, p);
     }
@@ -212,7 +217,7 @@ fn build_config(out: &mut String, config: Option<&serde_json::Value>) {
     }
 }
 
-fn statistics(out: &mut String, s: &StatsSummary, p: Paint) {
+fn statistics(out: &mut String, s: &StatsSummary, sop: bool, p: Paint) {
     let _ = writeln!(out, "\n{}", p.heading("Statistics"));
     line(
         out,
@@ -264,11 +269,16 @@ fn statistics(out: &mut String, s: &StatsSummary, p: Paint) {
             percent(pr.kept_share)
         ),
     );
+    let (task, label) = if sop {
+        ("sentence order", "swapped")
+    } else {
+        ("next sentence", "random")
+    };
     line(
         out,
-        "next sentence",
+        task,
         format!(
-            "random {} ({} of {})",
+            "{label} {} ({} of {})",
             percent(s.next_sentence.random_next_share),
             grouped(s.next_sentence.random_next),
             grouped(s.rows)
@@ -291,6 +301,14 @@ fn statistics(out: &mut String, s: &StatsSummary, p: Paint) {
     );
 }
 
+/// Whether the build config says `--objective sop` (its pair label is "A and B swapped").
+fn objective_is_sop(config: Option<&serde_json::Value>) -> bool {
+    config
+        .and_then(|c| c.get("objective"))
+        .and_then(|o| o.as_str())
+        == Some("sop")
+}
+
 fn shards(out: &mut String, r: &Report, p: Paint) {
     let _ = writeln!(out, "\n{}", p.heading("Shards"));
     let name_width = r
@@ -305,7 +323,17 @@ fn shards(out: &mut String, r: &Report, p: Paint) {
         "  {}",
         p.dim(&format!(
             "{:<name_width$} {:>10} {:>7} {:>14} {:>9} {:>12} {:>10}",
-            "file", "rows", "groups", "bytes", "mean len", "predictions", "random"
+            "file",
+            "rows",
+            "groups",
+            "bytes",
+            "mean len",
+            "predictions",
+            if objective_is_sop(r.config.as_ref()) {
+                "swapped"
+            } else {
+                "random"
+            }
         ))
     );
     for s in &r.shards {
@@ -332,6 +360,7 @@ fn instances(out: &mut String, r: &Report, p: Paint) {
         return;
     }
     let _ = writeln!(out, "\n{}", p.heading("Instances"));
+    let sop = objective_is_sop(r.config.as_ref());
     for (i, d) in r.instances.iter().enumerate() {
         if i > 0 {
             out.push('\n');
@@ -348,13 +377,27 @@ fn instances(out: &mut String, r: &Report, p: Paint) {
             d.predictions.len(),
             plural(d.predictions.len() as u64)
         );
-        let _ = writeln!(
-            out,
-            "    {} {} (next_sentence_label {})",
-            p.dim("NSP:"),
-            d.next_sentence,
-            d.next_sentence_label
-        );
+        if sop {
+            let order = match d.next_sentence_label {
+                0 => "A then B, in document order".to_string(),
+                1 => "A and B swapped".to_string(),
+                other => format!("invalid label {other}"),
+            };
+            let _ = writeln!(
+                out,
+                "    {} {order} (sentence_order_label {})",
+                p.dim("SOP:"),
+                d.next_sentence_label
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "    {} {} (next_sentence_label {})",
+                p.dim("NSP:"),
+                d.next_sentence,
+                d.next_sentence_label
+            );
+        }
         for (name, spans) in [("A:", &d.spans[0]), ("B:", &d.spans[1])] {
             let lines = wrap(spans, WIDTH - 9, p);
             let lead = p.dim(&format!("{name:<4}"));

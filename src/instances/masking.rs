@@ -9,6 +9,10 @@
 //! would overshoot the count is passed over, as in Google's code (and when every word would, the
 //! shortest is taken, capped at `max_predictions`, so no instance is left without a prediction).
 //!
+//! With `--mask-spans` (SpanBERT) the predictions are spans of whole words, each of a length
+//! drawn from a geometric distribution (p = 0.2, at most 10 words; mean 3.8), with one 80/10/10
+//! decision per span, until the count is met ([`predict_spans`]).
+//!
 //! Fixes: the random token is drawn from the vocabulary without special and `[unused]` entries
 //! (Google drew from all of it, `[PAD]` and `[CLS]` included); whole-word decisions are per word
 //! (Google decided per piece); a `##` piece right after `[SEP]` starts its own word (Google
@@ -24,7 +28,14 @@ pub struct MaskSettings {
     pub masked_lm_prob: f64,
     pub max_predictions: usize,
     pub whole_word_mask: bool,
+    /// SpanBERT's spans of whole words instead of single tokens or words.
+    pub mask_spans: bool,
 }
+
+/// SpanBERT's span lengths: geometric with this `p`, in whole words...
+pub const SPAN_P: f64 = 0.2;
+/// ... truncated to at most this many words (and renormalised: mean 3.8 words).
+pub const MAX_SPAN_WORDS: usize = 10;
 
 /// What masking needs to know about the vocabulary.
 #[derive(Debug, Clone, Copy)]
@@ -67,27 +78,39 @@ pub fn mask(
 ) -> Instance {
     let (mut input_ids, segment_a_len) = lay_out(&pair, &vocab.specials);
     let len = input_ids.len();
-    let mut words = candidate_words(&input_ids, segment_a_len, settings.whole_word_mask, vocab);
-    rng.shuffle(&mut words);
-
+    let whole_words = settings.whole_word_mask || settings.mask_spans;
+    let mut words = candidate_words(&input_ids, segment_a_len, whole_words, vocab);
     let target = num_to_predict(len, settings);
     let mut predictions: Vec<(u32, u32)> = Vec::with_capacity(target);
-    for &(start, end) in &words {
-        if predictions.len() >= target {
-            break;
-        }
-        let size = (end - start) as usize;
-        if predictions.len() + size > target {
-            continue;
-        }
-        predict_word(
+    if settings.mask_spans {
+        predict_spans(
             &mut input_ids,
             &mut predictions,
-            start..end,
+            &words,
+            target,
             vocab,
             rng,
             counters,
         );
+    } else {
+        rng.shuffle(&mut words);
+        for &(start, end) in &words {
+            if predictions.len() >= target {
+                break;
+            }
+            let size = (end - start) as usize;
+            if predictions.len() + size > target {
+                continue;
+            }
+            predict_word(
+                &mut input_ids,
+                &mut predictions,
+                start..end,
+                vocab,
+                rng,
+                counters,
+            );
+        }
     }
     if predictions.is_empty() {
         // Whole words all longer than the count: take the shortest word anyway (capped at
@@ -109,15 +132,84 @@ pub fn mask(
     counters.instances += 1;
     counters.tokens += len as u64;
     counters.masked += predictions.len() as u64;
-    counters.random_next += u64::from(pair.is_random_next);
     counters.truncated += u64::from(pair.truncated);
     counters.short_target += u64::from(pair.short_target);
     Instance {
         input_ids,
         segment_a_len,
         predictions,
-        is_random_next: pair.is_random_next,
+        pair_label: pair.pair_label,
         source: pair.source,
+    }
+}
+
+/// SpanBERT's masking: until `target` positions are predicted, draw a span length in words
+/// ([`span_length`]) and a random anchor word not yet taken, and take that many whole words
+/// from it — rightwards, then leftwards where the end of its segment, a word already taken or
+/// the word that would overshoot `target` stops it — shown by one 80/10/10 decision. `words`
+/// are whole words in position order. Gives up after a bounded number of draws (only when
+/// every word left would overshoot).
+fn predict_spans(
+    input_ids: &mut [u32],
+    predictions: &mut Vec<(u32, u32)>,
+    words: &[(u32, u32)],
+    target: usize,
+    vocab: &MaskVocab<'_>,
+    rng: &mut UnitRng,
+    counters: &mut Counters,
+) {
+    let mut taken = vec![false; words.len()];
+    let mut draws = 4 * words.len() + 16;
+    while predictions.len() < target && draws > 0 && !words.is_empty() {
+        draws -= 1;
+        let want = span_length(rng);
+        let anchor = rng.index(words.len());
+        let fits = |tokens: usize, word: usize| {
+            predictions.len() + tokens + (words[word].1 - words[word].0) as usize <= target
+        };
+        if taken[anchor] || !fits(0, anchor) {
+            continue;
+        }
+        // Grow right from the anchor, then left when something stops it short.
+        let (mut first, mut end) = (anchor, anchor + 1);
+        let mut tokens = (words[anchor].1 - words[anchor].0) as usize;
+        while end - first < want
+            && end < words.len()
+            && !taken[end]
+            && words[end].0 == words[end - 1].1
+            && fits(tokens, end)
+        {
+            tokens += (words[end].1 - words[end].0) as usize;
+            end += 1;
+        }
+        while end - first < want
+            && first > 0
+            && !taken[first - 1]
+            && words[first - 1].1 == words[first].0
+            && fits(tokens, first - 1)
+        {
+            first -= 1;
+            tokens += (words[first].1 - words[first].0) as usize;
+        }
+        taken[first..end].fill(true);
+        let span = words[first].0..words[end - 1].1;
+        predict_word(input_ids, predictions, span, vocab, rng, counters);
+        counters.mask_spans += 1;
+        counters.mask_span_words += (end - first) as u64;
+    }
+}
+
+/// A span length in words: geometric with `p` = [`SPAN_P`], drawn again until it is at most
+/// [`MAX_SPAN_WORDS`] (SpanBERT's truncated, renormalised distribution).
+pub fn span_length(rng: &mut UnitRng) -> usize {
+    loop {
+        let mut len = 1;
+        while len <= MAX_SPAN_WORDS && !rng.chance(SPAN_P) {
+            len += 1;
+        }
+        if len <= MAX_SPAN_WORDS {
+            return len;
+        }
     }
 }
 
@@ -222,7 +314,7 @@ mod tests {
         Pair {
             tokens_a: a.to_vec(),
             tokens_b: b.to_vec(),
-            is_random_next: false,
+            pair_label: false,
             short_target: false,
             truncated: false,
             source: 0,
@@ -235,6 +327,7 @@ mod tests {
             masked_lm_prob: 0.15,
             max_predictions: 20,
             whole_word_mask: false,
+            mask_spans: false,
         };
         assert_eq!(num_to_predict(3, &s), 1);
         assert_eq!(num_to_predict(10, &s), 2); // round(1.5) = 2
@@ -257,6 +350,7 @@ mod tests {
             masked_lm_prob: 0.3,
             max_predictions: 100,
             whole_word_mask: true,
+            mask_spans: false,
         };
         // Words: [10 101 102] [11] [12 103] | [104] is a word of its own after [SEP] | [13 105]
         let a = [10, 101, 102, 11, 12, 103];
@@ -283,5 +377,80 @@ mod tests {
             }
             assert!(!positions.contains(&0) && !positions.contains(&7) && !positions.contains(&11));
         }
+    }
+
+    #[test]
+    fn span_lengths_follow_spanbert_s_distribution() {
+        let mut rng = UnitRng::new(7, Purpose::Instances, 0, 0);
+        let n = 200_000;
+        let mut counts = [0usize; MAX_SPAN_WORDS + 1];
+        for _ in 0..n {
+            counts[span_length(&mut rng)] += 1;
+        }
+        assert_eq!(counts[0], 0);
+        let mean = (1..=MAX_SPAN_WORDS).map(|k| k * counts[k]).sum::<usize>() as f64 / n as f64;
+        // SpanBERT's mean: sum k p (1-p)^(k-1) / sum p (1-p)^(k-1) over k = 1..10.
+        let weights: Vec<f64> = (1..=MAX_SPAN_WORDS)
+            .map(|k| SPAN_P * (1.0 - SPAN_P).powi(k as i32 - 1))
+            .collect();
+        let expected = weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (i + 1) as f64 * w)
+            .sum::<f64>()
+            / weights.iter().sum::<f64>();
+        assert!((expected - 3.8).abs() < 0.01, "{expected}");
+        assert!(
+            (mean - expected).abs() < 0.03,
+            "mean {mean}, expected {expected}"
+        );
+    }
+
+    #[test]
+    fn spans_are_runs_of_whole_words_inside_a_segment_with_one_decision() {
+        // ids >= 100 are continuations; every word is [id, 100 + id].
+        let continuation: Vec<bool> = (0..300).map(|i| i >= 100).collect();
+        let pool: Vec<u32> = (10..100).collect();
+        let vocab = MaskVocab {
+            specials: SPECIALS,
+            continuation: &continuation,
+            random_pool: &pool,
+        };
+        let settings = MaskSettings {
+            masked_lm_prob: 0.3,
+            max_predictions: 60,
+            whole_word_mask: false,
+            mask_spans: true,
+        };
+        let word = |i: u32| [10 + i, 110 + i];
+        let a: Vec<u32> = (0..40).flat_map(word).collect();
+        let b: Vec<u32> = (40..80).flat_map(word).collect();
+        let sep_a = a.len() + 1;
+        let mut counters = Counters::default();
+        for seed in 0..100 {
+            let mut rng = UnitRng::new(seed, Purpose::Instances, 0, 0);
+            let inst = mask(pair(&a, &b), &settings, &vocab, &mut rng, &mut counters);
+            let len = inst.input_ids.len();
+            // Words of two pieces: an odd count is missed by one at most.
+            let want = num_to_predict(len, &settings);
+            assert!(inst.predictions.len() + 1 >= want && inst.predictions.len() <= want);
+            let positions: Vec<usize> = inst.predictions.iter().map(|p| p.0 as usize).collect();
+            // Whole words: a word's two pieces are predicted together.
+            for &p in &positions {
+                let partner = if (p - 1 - usize::from(p > sep_a)) % 2 == 0 {
+                    p + 1
+                } else {
+                    p - 1
+                };
+                assert!(
+                    positions.contains(&partner),
+                    "half a word at {p}: {positions:?}"
+                );
+                assert!(p != 0 && p != sep_a && p != len - 1);
+            }
+        }
+        assert!(counters.mask_spans > 0);
+        let mean = counters.mask_span_words as f64 / counters.mask_spans as f64;
+        assert!((2.5..=3.8).contains(&mean), "mean span {mean} words");
     }
 }

@@ -38,11 +38,13 @@ impl<'a> InstanceSettings<'a> {
             pairs: PairSettings {
                 max_num_tokens: config.max_num_tokens(),
                 short_seq_prob: config.short_seq_prob,
+                objective: config.objective,
             },
             mask: MaskSettings {
                 masked_lm_prob: config.masked_lm_prob,
                 max_predictions: config.max_predictions,
                 whole_word_mask: config.whole_word_mask,
+                mask_spans: config.mask_spans,
             },
             vocab: MaskVocab::new(tokenizer),
         }

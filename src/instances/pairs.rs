@@ -8,6 +8,11 @@
 //! case the chunk's unused sentences are put back. The pair is then truncated to fit, one token
 //! at a time from the longer side, front or back at random.
 //!
+//! With `--objective sop` (ALBERT's sentence-order prediction) B is always the chunk's own
+//! continuation (or, for a single-sentence chunk, the document's next sentence), and the same
+//! fair coin that would have drawn a random B swaps A and B instead: label 1 means B's text comes
+//! first in the document. ALBERT's own generator makes SOP pairs the same way.
+//!
 //! Differences from Google, each a fix:
 //! - The NSP coin is fair. Google forces a random B for every single-sentence chunk, so its
 //!   output is 57-62% random-next on Wikipedia. Here a single-sentence chunk takes the
@@ -21,6 +26,7 @@
 //!   about `short_seq_prob` of the instances are short ones.
 
 use super::record::{Counters, Pair, TokenizedDocument};
+use crate::config::Objective;
 use crate::rng::UnitRng;
 
 /// Probability that B is a random other document's text.
@@ -33,6 +39,9 @@ pub struct PairSettings {
     pub max_num_tokens: usize,
     /// Probability of a short target length.
     pub short_seq_prob: f64,
+    /// NSP draws a random B half the time; SOP keeps B the true continuation and swaps A and B
+    /// half the time.
+    pub objective: Objective,
 }
 
 /// Appends the pairs of `docs[doc_index]` to `out`.
@@ -68,7 +77,10 @@ pub fn create_pairs(
         }
         let a_end = if k >= 2 { rng.inclusive(1, k - 1) } else { 1 };
         let mut tokens_a: Vec<u32> = doc[chunk_start..chunk_start + a_end].concat();
-        let mut is_random_next = rng.chance(RANDOM_NEXT_PROB);
+        // The same coin decides NSP's random B and SOP's swap.
+        let coin = rng.chance(RANDOM_NEXT_PROB);
+        let sop = settings.objective == Objective::Sop;
+        let mut is_random_next = coin && !sop;
         if is_random_next && docs.len() < 2 {
             counters.no_other_document += 1;
             is_random_next = false;
@@ -87,10 +99,16 @@ pub fn create_pairs(
             tokens_b = doc[i].clone();
         }
         let truncated = truncate_pair(&mut tokens_a, &mut tokens_b, max_num_tokens, rng);
+        let swapped = coin && sop;
+        if swapped {
+            std::mem::swap(&mut tokens_a, &mut tokens_b);
+        }
+        counters.random_next += u64::from(is_random_next);
+        counters.swapped += u64::from(swapped);
         out.push(Pair {
             tokens_a,
             tokens_b,
-            is_random_next,
+            pair_label: is_random_next || swapped,
             short_target: short,
             truncated,
             source: docs[doc_index].source,
@@ -197,15 +215,62 @@ mod tests {
         max: usize,
         seed: u64,
     ) -> (Vec<Pair>, Counters) {
+        run_with(docs, index, max, seed, Objective::Nsp)
+    }
+
+    fn run_with(
+        docs: &[TokenizedDocument],
+        index: usize,
+        max: usize,
+        seed: u64,
+        objective: Objective,
+    ) -> (Vec<Pair>, Counters) {
         let mut rng = UnitRng::new(seed, Purpose::Instances, 0, 0);
         let mut counters = Counters::default();
         let mut out = Vec::new();
         let settings = PairSettings {
             max_num_tokens: max,
             short_seq_prob: 0.1,
+            objective,
         };
         create_pairs(docs, index, &settings, &mut rng, &mut counters, &mut out);
         (out, counters)
+    }
+
+    #[test]
+    fn sop_pairs_are_consecutive_text_of_their_document_swapped_half_the_time() {
+        // Token ids rise through each document, so "in order" is "A's ids below B's".
+        let docs = [doc(0, &[5, 9, 3, 12, 7, 4, 6, 8]), doc(1, &[6, 6, 6, 6])];
+        let (mut total, mut swapped) = (0, 0);
+        for seed in 0..400 {
+            let (pairs, counters) = run_with(&docs, 0, 30, seed, Objective::Sop);
+            assert_eq!(counters.random_next, 0);
+            assert_eq!(
+                counters.swapped,
+                pairs.iter().filter(|p| p.pair_label).count() as u64
+            );
+            for p in &pairs {
+                let (first, second) = if p.pair_label {
+                    (&p.tokens_b, &p.tokens_a)
+                } else {
+                    (&p.tokens_a, &p.tokens_b)
+                };
+                let all: Vec<u32> = first.iter().chain(second).copied().collect();
+                assert!(all.iter().all(|&t| (1001..2000).contains(&t)), "{all:?}");
+                assert!(all.windows(2).all(|w| w[0] < w[1]), "not in order: {all:?}");
+                if !p.truncated {
+                    // Untruncated, B starts right where A ends: consecutive text, no gap.
+                    assert_eq!(first.last().unwrap() + 1, second[0], "{p:?}");
+                }
+                total += 1;
+                swapped += usize::from(p.pair_label);
+            }
+        }
+        let share = swapped as f64 / total as f64;
+        assert!(
+            (0.45..0.55).contains(&share),
+            "swapped share {share} of {total}"
+        );
     }
 
     #[test]
@@ -248,7 +313,7 @@ mod tests {
                     assert!(p.tokens_a.iter().all(|&t| doc_of(t) == index as u64));
                     let b_doc = doc_of(p.tokens_b[0]);
                     assert!(p.tokens_b.iter().all(|&t| doc_of(t) == b_doc));
-                    if p.is_random_next {
+                    if p.pair_label {
                         assert_ne!(b_doc, index as u64, "random B from the same document");
                     } else {
                         assert_eq!(b_doc, index as u64);
@@ -267,7 +332,7 @@ mod tests {
         let mut actual = 0;
         for seed in 0..40 {
             let (pairs, _) = run(&docs, 0, 20, seed);
-            for p in pairs.iter().filter(|p| !p.is_random_next) {
+            for p in pairs.iter().filter(|p| !p.pair_label) {
                 actual += 1;
                 assert!(p.truncated);
                 assert!(p.tokens_b[0] > *p.tokens_a.last().unwrap());
@@ -282,7 +347,7 @@ mod tests {
         let mut fallbacks = 0;
         for seed in 0..20 {
             let (pairs, counters) = run(&docs, 0, 8, seed);
-            assert!(pairs.iter().all(|p| !p.is_random_next));
+            assert!(pairs.iter().all(|p| !p.pair_label));
             fallbacks += counters.no_other_document;
         }
         assert!(fallbacks > 0);

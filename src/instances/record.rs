@@ -27,8 +27,9 @@ pub struct Pair {
     pub tokens_a: Vec<u32>,
     /// Segment B token ids (non-empty).
     pub tokens_b: Vec<u32>,
-    /// B was drawn from another document.
-    pub is_random_next: bool,
+    /// The pair's label: under NSP, B was drawn from another document; under SOP, A and B
+    /// are swapped (B's text comes first in the document).
+    pub pair_label: bool,
     /// The chunk had a short target length (probability `short_seq_prob`).
     pub short_target: bool,
     /// Tokens were cut to fit `max_seq_len`.
@@ -46,8 +47,8 @@ pub struct Instance {
     pub segment_a_len: usize,
     /// `(position, original id)` of every prediction, ascending by position.
     pub predictions: Vec<(u32, u32)>,
-    /// B is a random other document's text (NSP label 1).
-    pub is_random_next: bool,
+    /// The pair's label, 1 in the shard: B is random (NSP) or A and B are swapped (SOP).
+    pub pair_label: bool,
     /// Document A came from.
     pub source: u64,
 }
@@ -81,6 +82,15 @@ pub struct Counters {
     pub masked_as_kept: u64,
     /// Instances whose B is random.
     pub random_next: u64,
+    /// Instances whose A and B are swapped (`--objective sop`; absent otherwise).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub swapped: u64,
+    /// Spans masked (`--mask-spans`; absent otherwise).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mask_spans: u64,
+    /// Whole words in those spans (`--mask-spans`; absent otherwise).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mask_span_words: u64,
     /// Parts of the input skipped under `--on-error skip` (see the manifest's `skipped`).
     #[serde(default)]
     pub skipped: u64,
@@ -113,6 +123,9 @@ impl Counters {
         self.masked_as_random += other.masked_as_random;
         self.masked_as_kept += other.masked_as_kept;
         self.random_next += other.random_next;
+        self.swapped += other.swapped;
+        self.mask_spans += other.mask_spans;
+        self.mask_span_words += other.mask_span_words;
         self.truncated += other.truncated;
         self.skipped += other.skipped;
         self.short_target += other.short_target;
@@ -120,4 +133,8 @@ impl Counters {
         self.no_other_document += other.no_other_document;
         self.pages.add(&other.pages);
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

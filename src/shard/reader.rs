@@ -32,7 +32,7 @@ use super::meta::{key_value_metadata, ShardMetadata};
 use super::row::{RowView, ShardRow};
 use super::schema::{
     check_columns, column, ATTENTION_MASK, COLUMNS, INPUT_IDS, LABELS, NEXT_SENTENCE_LABEL,
-    NUM_TOKENS, SOURCE, TOKEN_TYPE_IDS,
+    NUM_TOKENS, SENTENCE_ORDER_LABEL, SOURCE, TOKEN_TYPE_IDS,
 };
 use crate::error::{Error, Result};
 
@@ -40,6 +40,18 @@ use crate::error::{Error, Result};
 pub const BATCH_ROWS: usize = 1024;
 
 const MAGIC: &[u8; 4] = b"PAR1";
+
+/// Every column either objective's shards may hold (a file's missing ones are skipped).
+const ALL_COLUMNS: [&str; 8] = [
+    COLUMNS[0],
+    COLUMNS[1],
+    COLUMNS[2],
+    COLUMNS[3],
+    COLUMNS[4],
+    SENTENCE_ORDER_LABEL,
+    COLUMNS[5],
+    COLUMNS[6],
+];
 
 /// Which columns to decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +66,15 @@ impl Columns {
     /// The column names decoded.
     pub fn names(self) -> &'static [&'static str] {
         match self {
-            Columns::All => &COLUMNS,
-            Columns::Stats => &[INPUT_IDS, LABELS, NEXT_SENTENCE_LABEL, NUM_TOKENS, SOURCE],
+            Columns::All => &ALL_COLUMNS,
+            Columns::Stats => &[
+                INPUT_IDS,
+                LABELS,
+                NEXT_SENTENCE_LABEL,
+                SENTENCE_ORDER_LABEL,
+                NUM_TOKENS,
+                SOURCE,
+            ],
         }
     }
 }
@@ -319,7 +338,14 @@ impl Batch {
         let labels = values::<i32, Int32Array>(path, list_of(LABELS)?, LABELS)?;
         let token_type_ids = optional(TOKEN_TYPE_IDS)?;
         let attention_mask = optional(ATTENTION_MASK)?;
-        let (next_sentence_label, n1) = scalar::<i8, Int8Array>(path, batch, NEXT_SENTENCE_LABEL)?;
+        let label_column = if batch.column_by_name(NEXT_SENTENCE_LABEL).is_none()
+            && batch.column_by_name(SENTENCE_ORDER_LABEL).is_some()
+        {
+            SENTENCE_ORDER_LABEL
+        } else {
+            NEXT_SENTENCE_LABEL
+        };
+        let (next_sentence_label, n1) = scalar::<i8, Int8Array>(path, batch, label_column)?;
         let (num_tokens, n2) = scalar::<i16, Int16Array>(path, batch, NUM_TOKENS)?;
         let (source, n3) = scalar::<u64, UInt64Array>(path, batch, SOURCE)?;
         let nulls = input_ids.nulls

@@ -68,7 +68,7 @@ impl ShardRow {
             token_type_ids: columns.token_type_ids,
             attention_mask: columns.attention_mask,
             labels: columns.labels,
-            next_sentence_label: i8::from(inst.is_random_next),
+            next_sentence_label: i8::from(inst.pair_label),
             num_tokens: inst.input_ids.len() as i16,
             source: inst.source,
         }

@@ -11,6 +11,7 @@
 //! | `attention_mask` | list<int8> | 1 on the first `num_tokens` positions, 0 after |
 //! | `labels` | list<int32> | original id at predicted positions, -100 elsewhere |
 //! | `next_sentence_label` | int8 | 0 = B follows A, 1 = B is random |
+//! | or `sentence_order_label` | int8 | (`--objective sop`) 0 = A then B in document order, 1 = swapped |
 //! | `num_tokens` | int16 | real length before padding |
 //! | `source` | uint64 | `(input file index << 32) \| document index in that file` |
 //!
@@ -25,6 +26,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::meta::{META_CONFIG, META_SCHEMA_VERSION, META_SPECIAL_TOKENS, META_TOKENIZER_SHA256};
+use crate::config::Objective;
 use crate::error::Error;
 
 /// Version of the shard layout; bump on any change to columns or metadata keys.
@@ -39,6 +41,9 @@ pub const TOKEN_TYPE_IDS: &str = "token_type_ids";
 pub const ATTENTION_MASK: &str = "attention_mask";
 pub const LABELS: &str = "labels";
 pub const NEXT_SENTENCE_LABEL: &str = "next_sentence_label";
+/// The pair label of an `--objective sop` build, in place of [`NEXT_SENTENCE_LABEL`] (the name
+/// `transformers`' `AlbertForPreTraining` takes).
+pub const SENTENCE_ORDER_LABEL: &str = "sentence_order_label";
 pub const NUM_TOKENS: &str = "num_tokens";
 pub const SOURCE: &str = "source";
 
@@ -91,11 +96,32 @@ pub(crate) fn columns() -> [(&'static str, DataType, &'static str); 7] {
     ]
 }
 
-/// The Arrow schema of a shard (without metadata).
+/// The Arrow schema of a shard of the default objective (without metadata).
 pub fn arrow_schema() -> SchemaRef {
+    arrow_schema_for(Objective::Nsp)
+}
+
+/// The name of the pair-label column under `objective`.
+pub fn pair_label_column(objective: Objective) -> &'static str {
+    match objective {
+        Objective::Nsp => NEXT_SENTENCE_LABEL,
+        Objective::Sop => SENTENCE_ORDER_LABEL,
+    }
+}
+
+/// The Arrow schema of a shard of a build with `objective` (without metadata): the pair-label
+/// column is named for the objective.
+pub fn arrow_schema_for(objective: Objective) -> SchemaRef {
     let fields: Vec<Field> = columns()
         .into_iter()
-        .map(|(name, t, _)| Field::new(name, t, false))
+        .map(|(name, t, _)| {
+            let name = if name == NEXT_SENTENCE_LABEL {
+                pair_label_column(objective)
+            } else {
+                name
+            };
+            Field::new(name, t, false)
+        })
         .collect();
     Arc::new(Schema::new(fields))
 }
@@ -111,6 +137,9 @@ pub fn schema_description() -> String {
         "format": "parquet, zstd",
         "row": "one BERT pre-training instance, padded to max_seq_len",
         "columns": cols,
+        "variants": {
+            "--objective sop": format!("{SENTENCE_ORDER_LABEL} (int8; 0 = A then B in document order, 1 = A and B swapped) in place of {NEXT_SENTENCE_LABEL}"),
+        },
         "metadata": {
             META_SCHEMA_VERSION: "schema version, decimal string",
             META_CONFIG: "the build config as JSON (see manifest.json's config)",
@@ -162,10 +191,13 @@ pub struct ColumnError(pub String);
 
 /// What keeps `found` from being a shard schema: each column of [`arrow_schema`] that is missing
 /// (`missing column input_ids`) or has another type (`column num_tokens is int32, expected
-/// int16`). Empty when every column is there with its type; extra columns are allowed.
+/// int16`); the pair label may be either objective's column. Empty when every column is there with its type; extra columns are allowed.
 pub fn schema_problems(found: &Schema) -> Vec<String> {
     let mut problems = Vec::new();
-    for field in arrow_schema().fields() {
+    let sop = found.field_with_name(NEXT_SENTENCE_LABEL).is_err()
+        && found.field_with_name(SENTENCE_ORDER_LABEL).is_ok();
+    let objective = if sop { Objective::Sop } else { Objective::Nsp };
+    for field in arrow_schema_for(objective).fields() {
         match found.field_with_name(field.name()) {
             Err(_) => problems.push(format!("missing column {}", field.name())),
             Ok(f) if type_name(f.data_type()) != type_name(field.data_type()) => {

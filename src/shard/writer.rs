@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 use super::meta::ShardMeta;
 use super::row::{pad_row, PaddedColumns};
-use super::schema::{arrow_schema, columns};
+use super::schema::{arrow_schema_for, columns};
 use crate::error::{Error, Result};
 use crate::instances::Instance;
 use crate::output::layout::{self, Worker};
@@ -232,7 +232,12 @@ impl<'a> ShardWriter<'a> {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        let schema = Arc::new(arrow_schema().as_ref().clone().with_metadata(schema_meta));
+        let schema = Arc::new(
+            arrow_schema_for(config.objective)
+                .as_ref()
+                .clone()
+                .with_metadata(schema_meta),
+        );
         let level = ZstdLevel::try_new(config.zstd_level)
             .map_err(|e| Error::Config(format!("--zstd-level: {e}")))?;
         let props = WriterProperties::builder()
@@ -513,7 +518,7 @@ pub fn to_batch(
         list(2, Arc::new(Int8Array::from(padded.attention_mask)))?,
         list(3, Arc::new(Int32Array::from(padded.labels)))?,
         Arc::new(Int8Array::from_iter_values(
-            instances.iter().map(|i| i8::from(i.is_random_next)),
+            instances.iter().map(|i| i8::from(i.pair_label)),
         )),
         Arc::new(Int16Array::from_iter_values(
             instances.iter().map(|i| i.input_ids.len() as i16),
@@ -543,7 +548,7 @@ mod tests {
             input_ids: ids.to_vec(),
             segment_a_len: a_len,
             predictions: preds.to_vec(),
-            is_random_next: random,
+            pair_label: random,
             source: 7 << 32 | 3,
         }
     }

@@ -1,5 +1,6 @@
 //! Property tests: every instance holds its invariants whatever the documents and settings.
 
+use bertprep::config::Objective;
 use bertprep::instances::masking::{num_to_predict, MaskSettings, MaskVocab};
 use bertprep::instances::pairs::PairSettings;
 use bertprep::instances::{create_instances, Counters, InstanceSettings, TokenizedDocument};
@@ -68,6 +69,8 @@ struct Case {
     max_predictions: usize,
     short_seq_prob: f64,
     whole_word_mask: bool,
+    mask_spans: bool,
+    objective: Objective,
     dupe_factor: usize,
     seed: u64,
 }
@@ -80,17 +83,21 @@ fn case_strategy() -> impl Strategy<Value = Case> {
         1usize..40,
         0.0f64..1.0,
         any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
         1usize..3,
         any::<u64>(),
     )
         .prop_map(
-            |(docs, max_seq_len, p, max_pred, short, wwm, dupe, seed)| Case {
+            |(docs, max_seq_len, p, max_pred, short, wwm, spans, sop, dupe, seed)| Case {
                 docs,
                 max_seq_len,
                 masked_lm_prob: p,
                 max_predictions: max_pred.min(max_seq_len - 3),
                 short_seq_prob: short,
                 whole_word_mask: wwm,
+                mask_spans: spans,
+                objective: if sop { Objective::Sop } else { Objective::Nsp },
                 dupe_factor: dupe,
                 seed,
             },
@@ -107,11 +114,16 @@ proptest! {
         let settings = InstanceSettings {
             seed: case.seed,
             dupe_factor: case.dupe_factor,
-            pairs: PairSettings { max_num_tokens: case.max_seq_len - 3, short_seq_prob: case.short_seq_prob },
+            pairs: PairSettings {
+                max_num_tokens: case.max_seq_len - 3,
+                short_seq_prob: case.short_seq_prob,
+                objective: case.objective,
+            },
             mask: MaskSettings {
                 masked_lm_prob: case.masked_lm_prob,
                 max_predictions: case.max_predictions,
                 whole_word_mask: case.whole_word_mask,
+                mask_spans: case.mask_spans,
             },
             vocab: MaskVocab { specials: SPECIALS, continuation: &continuation, random_pool: &pool },
         };
@@ -140,8 +152,8 @@ proptest! {
                 p
             };
             let original = originals(inst);
-            if case.whole_word_mask {
-                // Whole words that would overshoot are passed over, so fewer may be taken; one word
+            if case.whole_word_mask || case.mask_spans {
+                // Whole words (and spans of them) that would overshoot are passed over, so fewer may be taken; one word
                 // is always taken, capped at max_predictions.
                 prop_assert!(predictions <= case.max_predictions);
                 // Every piece of a masked word is predicted, unless the cap cut the word short:
@@ -174,9 +186,10 @@ proptest! {
             let b_docs: std::collections::BTreeSet<usize> = b.iter().map(|&t| doc_of(t)).collect();
             prop_assert_eq!(b_docs.len(), 1, "B {:?} spans documents", b);
             let b_doc = *b_docs.iter().next().unwrap();
-            if inst.is_random_next {
+            if inst.pair_label && case.objective == Objective::Nsp {
                 prop_assert_ne!(b_doc, a_doc);
             } else {
+                // A true next B, and both halves of an SOP pair, swapped or not.
                 prop_assert_eq!(b_doc, a_doc);
             }
         }
@@ -184,5 +197,14 @@ proptest! {
             counters.masked,
             instances.iter().map(|i| i.predictions.len() as u64).sum::<u64>()
         );
+        let labelled = instances.iter().filter(|i| i.pair_label).count() as u64;
+        let (random_next, swapped) = match case.objective {
+            Objective::Nsp => (labelled, 0),
+            Objective::Sop => (0, labelled),
+        };
+        prop_assert_eq!((counters.random_next, counters.swapped), (random_next, swapped));
+        if !case.mask_spans {
+            prop_assert_eq!((counters.mask_spans, counters.mask_span_words), (0, 0));
+        }
     }
 }

@@ -17,7 +17,7 @@ use bert_train::data::ShardSet;
 use bert_train::metrics::{self, MetricsLine};
 use bert_train::model::BertForPreTraining;
 use bert_train::plot;
-use bertprep::config::BuildConfig;
+use bertprep::config::{BuildConfig, Objective};
 use bertprep::shard::RowView;
 use bertprep::tokenize::TokenizerSource;
 use candle_core::Device;
@@ -101,12 +101,23 @@ fn fixture_vocab(dir: &Path) -> PathBuf {
 
 /// Shards of the fixtures at `max_seq_len` with the fixture vocabulary.
 fn fixture_shards(dir: &Path, max_seq_len: usize, dupe_factor: usize) -> PathBuf {
+    fixture_shards_for(dir, max_seq_len, dupe_factor, Objective::Nsp)
+}
+
+/// [`fixture_shards`] of a build with `objective`.
+fn fixture_shards_for(
+    dir: &Path,
+    max_seq_len: usize,
+    dupe_factor: usize,
+    objective: Objective,
+) -> PathBuf {
     let vocab = fixture_vocab(dir);
     let out = dir.join("shards");
     let config = BuildConfig {
         dupe_factor,
         rows_per_shard: 300,
         row_group_rows: 64,
+        objective,
         ..config_at(max_seq_len)
     };
     let tokenizer = TokenizerSource::Vocab {
@@ -150,6 +161,40 @@ fn lines(run: &Path, split: &str) -> Vec<MetricsLine> {
         .into_iter()
         .filter(|l| l.split == split)
         .collect()
+}
+
+#[test]
+fn sentence_order_shards_train_the_two_way_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let shards = fixture_shards_for(dir.path(), 64, 1, Objective::Sop);
+    let rows = bertprep::shard::read_shard(&shards.join("shard-0000.parquet")).unwrap();
+    let swapped = rows
+        .rows
+        .iter()
+        .filter(|r| r.next_sentence_label == 1)
+        .count();
+    assert!(swapped > 0 && swapped < rows.rows.len());
+    let run = dir.path().join("run");
+    train_ok(&tiny(
+        &shards,
+        &run,
+        &[
+            "--max-steps",
+            "4",
+            "--batch-size",
+            "8",
+            "--log-every",
+            "1",
+            "--threads",
+            "1",
+            "--quiet",
+        ],
+    ));
+    let train = lines(&run, "train");
+    assert_eq!(train.len(), 4);
+    // The two-way head's loss on the sentence_order_label column, near ln 2 untrained.
+    assert!(train.iter().all(|l| (0.3..1.2).contains(&l.nsp_loss)));
+    assert!(run.join("checkpoint-4/model.safetensors").is_file());
 }
 
 #[test]
