@@ -4,12 +4,13 @@
     python3 scripts/check_checkpoint.py RUN_DIR/checkpoint-STEP [--compare FILE]
 
 Loads the directory with ``BertForPreTraining.from_pretrained(..., output_loading_info=True)``
+(``BertForMaskedLM`` when ``config.json`` names it: a run on shards without a sentence pair)
 and fails unless there are no missing, unexpected or mismatched keys and no errors; checks that
 the MLM decoder is tied to the word embeddings (and its bias to ``cls.predictions.bias``), that
 every tensor of ``model.safetensors`` equals the loaded parameter, and that ``AutoTokenizer``
 opens the tokenizer files. With ``--compare FILE`` (JSON written by the Rust test: a batch and
-bert-train's logits for it) it also runs the model in eval mode and compares the NSP logits and
-the MLM logits at the given positions within 1e-4.
+bert-train's logits for it) it also runs the model in eval mode and compares the NSP logits (when
+the model has them) and the MLM logits at the given positions within 1e-4.
 
 Needs ``pip install torch transformers safetensors``. Prints one line and exits 0 on success.
 """
@@ -21,7 +22,7 @@ import sys
 import torch
 from safetensors.torch import load_file
 from safetensors import safe_open
-from transformers import AutoTokenizer, BertForPreTraining
+from transformers import AutoTokenizer, BertForMaskedLM, BertForPreTraining
 
 
 def main():
@@ -31,7 +32,12 @@ def main():
     args = parser.parse_args()
     path = args.checkpoint
 
-    model, info = BertForPreTraining.from_pretrained(path, output_loading_info=True)
+    with open(f"{path}/config.json") as f:
+        architecture = json.load(f)["architectures"][0]
+    classes = {"BertForPreTraining": BertForPreTraining, "BertForMaskedLM": BertForMaskedLM}
+    if architecture not in classes:
+        sys.exit(f"config.json names {architecture}")
+    model, info = classes[architecture].from_pretrained(path, output_loading_info=True)
     problems = {k: v for k, v in info.items() if v}
     if problems:
         sys.exit(f"loading {path}: {problems}")
@@ -71,9 +77,16 @@ def main():
                 token_type_ids=torch.tensor(want["token_type_ids"]),
                 attention_mask=torch.tensor(want["attention_mask"]),
             )
-        nsp = out.seq_relationship_logits
-        diff = (nsp - torch.tensor(want["nsp_logits"])).abs().max().item()
-        flat = out.prediction_logits.reshape(-1, out.prediction_logits.shape[-1])
+        diff = 0.0
+        if architecture == "BertForPreTraining":
+            nsp = out.seq_relationship_logits
+            diff = (nsp - torch.tensor(want["nsp_logits"])).abs().max().item()
+            logits = out.prediction_logits
+        else:
+            if want["nsp_logits"] is not None:
+                sys.exit("bert-train has NSP logits for a BertForMaskedLM checkpoint")
+            logits = out.logits
+        flat = logits.reshape(-1, logits.shape[-1])
         picked = flat[torch.tensor(want["mlm_positions"])]
         diff = max(diff, (picked - torch.tensor(want["mlm_logits"])).abs().max().item())
         if diff > 1e-4:
@@ -81,7 +94,7 @@ def main():
         compared = f", logits equal bert-train's (max difference {diff:.1e})"
 
     print(
-        f"ok: {path} loads as BertForPreTraining with no missing or unexpected keys "
+        f"ok: {path} loads as {architecture} with no missing or unexpected keys "
         f"({len(stored)} tensors, decoder tied){compared}"
     )
 

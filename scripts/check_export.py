@@ -17,7 +17,10 @@ Readers (``pip install pyarrow numpy h5py tensorflow-cpu mosaicml-streaming``):
             ``parse_single_example`` with Google BERT's feature spec from run_pretraining.py.
   mds       ``streaming.StreamingDataset(local=DIR)``, every sample by index; with
             ``--same-bytes-as-mdswriter`` the rows are also written with streaming's own
-            ``MDSWriter`` and every shard file must be byte-identical to ours.
+            ``MDSWriter`` and every shard file must be byte-identical to ours. A build of
+            ``--masking dynamic`` is held to ModernBERT's pre-tokenised layout: one column
+            ``input_ids``, read as ModernBERT's ``text_data.py`` reads it
+            (``np.frombuffer(sample["input_ids"], dtype=np.int64)``), the row's real tokens.
 
 Prints ``OK <format> <rows> rows`` and exits 0, or prints the first difference and exits 1.
 """
@@ -145,13 +148,25 @@ MDS_COLUMNS = ["attention_mask", "input_ids", "labels", "next_sentence_label", "
                "source", "token_type_ids"]
 
 
+def real_tokens(row):
+    return row["input_ids"][: int(row["num_tokens"])].astype(np.int64)
+
+
 def check_mds(rows, seq_len, out, same_bytes):
     from streaming import StreamingDataset
 
     dataset = StreamingDataset(local=out, shuffle=False, batch_size=1)
     if len(dataset) != len(rows):
         fail(f"StreamingDataset holds {len(dataset)} samples, the build {len(rows)}")
-    for i in range(len(dataset)):
+    index = json.load(open(os.path.join(out, "index.json")))
+    tokens = index["shards"][0]["column_names"] == ["input_ids"]
+    for i in range(len(dataset) if tokens else 0):
+        sample = dataset[i]
+        if set(sample) != {"input_ids"}:
+            fail(f"sample {i} holds {sorted(sample)}, expected input_ids alone")
+        ids = np.frombuffer(sample["input_ids"], dtype=np.int64)
+        expect_equal(f"sample {i} input_ids", ids, real_tokens(rows[i]))
+    for i in range(0 if tokens else len(dataset)):
         sample = dataset[i]
         for column in MDS_COLUMNS:
             expect_equal(f"sample {i} {column}", sample[column], rows[i][column])
@@ -164,6 +179,8 @@ def check_mds(rows, seq_len, out, same_bytes):
 
 def as_encoded(value, encoding):
     """A source value in the type an MDS encoding takes (`ndarray:int8:128`, `int16`, ...)."""
+    if encoding == "ndarray:int64":
+        return value
     if encoding.startswith("ndarray:"):
         return value.astype(encoding.split(":")[1])
     return value.item()
@@ -192,7 +209,8 @@ def compare_with_mdswriter(rows, seq_len, out):
         with tempfile.TemporaryDirectory() as tmp:
             with MDSWriter(out=tmp, columns=columns, size_limit=size_limit) as writer:
                 for row in rows[first:first + count]:
-                    writer.write({c: as_encoded(row[c], enc) for c, enc in columns.items()})
+                    values = dict(row, input_ids=real_tokens(row)) if len(columns) == 1 else row
+                    writer.write({c: as_encoded(values[c], enc) for c, enc in columns.items()})
             theirs = json.load(open(os.path.join(tmp, "index.json")))["shards"]
             for k, shard in enumerate(theirs):
                 mine = ours[shard_index + k]

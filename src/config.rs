@@ -40,6 +40,19 @@ pub struct BuildConfig {
     /// out of the JSON then) or `sop` (ALBERT's sentence order).
     #[serde(default, skip_serializing_if = "Objective::is_nsp")]
     pub objective: Objective,
+    /// With `--objective none`: rows run on across document boundaries (RoBERTa's
+    /// FULL-SENTENCES, the default, left out of the JSON then) or end with each document
+    /// (DOC-SENTENCES, `--no-cross-document`).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub cross_document: bool,
+    /// `static` masks at build time (the default, left out of the JSON then); `dynamic` stores
+    /// the unmasked ids and `special_tokens_mask`, for masks drawn at training time.
+    #[serde(default, skip_serializing_if = "Masking::is_static")]
+    pub masking: Masking,
+    /// `max` pads every row to `max_seq_len` (the default, left out of the JSON then); `none`
+    /// stores each row at its real length.
+    #[serde(default, skip_serializing_if = "Padding::is_max")]
+    pub padding: Padding,
     /// Each input line is already one sentence (Google's input format). Default off.
     pub presplit: bool,
     /// Input format; `auto` detects it per file. Default auto.
@@ -90,6 +103,9 @@ impl Default for BuildConfig {
             whole_word_mask: false,
             mask_spans: false,
             objective: Objective::Nsp,
+            cross_document: true,
+            masking: Masking::Static,
+            padding: Padding::Max,
             presplit: false,
             format: Format::Auto,
             rows_per_shard: 100_000,
@@ -148,6 +164,72 @@ pub enum Objective {
     /// ALBERT's sentence-order prediction: A and B are always consecutive text of one document,
     /// swapped with probability 0.5 (`sentence_order_label` 1).
     Sop,
+    /// No sentence-pair task (RoBERTa): rows of whole sentences, `[CLS] ... [SEP]`.
+    None,
+}
+
+/// When masks are drawn (`--masking`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Masking {
+    /// At build time: `input_ids` masked, `labels` stored.
+    #[default]
+    Static,
+    /// At training time: `input_ids` unmasked, `special_tokens_mask` stored, no `labels`.
+    Dynamic,
+}
+
+impl Masking {
+    /// Whether this is the default, `Static`.
+    pub fn is_static(&self) -> bool {
+        *self == Masking::Static
+    }
+}
+
+impl std::str::FromStr for Masking {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "static" => Ok(Masking::Static),
+            "dynamic" => Ok(Masking::Dynamic),
+            other => Err(format!(
+                "unknown --masking '{other}' (expected static or dynamic)"
+            )),
+        }
+    }
+}
+
+/// How rows are stored (`--padding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Padding {
+    /// Every list padded to `max_seq_len`.
+    #[default]
+    Max,
+    /// Every list at the row's real length (`num_tokens`).
+    None,
+}
+
+impl Padding {
+    /// Whether this is the default, `Max`.
+    pub fn is_max(&self) -> bool {
+        *self == Padding::Max
+    }
+}
+
+impl std::str::FromStr for Padding {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "max" => Ok(Padding::Max),
+            "none" => Ok(Padding::None),
+            other => Err(format!(
+                "unknown --padding '{other}' (expected max or none)"
+            )),
+        }
+    }
 }
 
 impl Objective {
@@ -161,6 +243,7 @@ impl Objective {
         match self {
             Objective::Nsp => "nsp",
             Objective::Sop => "sop",
+            Objective::None => "none",
         }
     }
 }
@@ -172,8 +255,9 @@ impl std::str::FromStr for Objective {
         match s {
             "nsp" => Ok(Objective::Nsp),
             "sop" => Ok(Objective::Sop),
+            "none" => Ok(Objective::None),
             other => Err(format!(
-                "unknown --objective '{other}' (expected nsp or sop)"
+                "unknown --objective '{other}' (expected nsp, sop or none)"
             )),
         }
     }
@@ -181,6 +265,14 @@ impl std::str::FromStr for Objective {
 
 fn is_false(value: &bool) -> bool {
     !*value
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_text_column() -> String {
@@ -258,6 +350,26 @@ impl BuildConfig {
                 self.max_seq_len - 3,
                 self.max_predictions
             ));
+        }
+        if self.masking == Masking::Dynamic {
+            if self.dupe_factor > 1 {
+                return fail(format!(
+                    "--dupe-factor {} with --masking dynamic: dynamic masking draws new masks \
+                     every epoch at training time, so more passes would only store the same \
+                     rows again",
+                    self.dupe_factor
+                ));
+            }
+            if self.whole_word_mask || self.mask_spans {
+                return fail(
+                    "--whole-word-mask and --mask-spans choose masks at build time; they need \
+                     --masking static"
+                        .into(),
+                );
+            }
+        }
+        if !self.cross_document && self.objective != Objective::None {
+            return fail("--no-cross-document applies to --objective none only".into());
         }
         if !(0.0..=1.0).contains(&self.short_seq_prob) {
             return fail(format!(

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use bertprep::build::progress::ProgressMode;
 use bertprep::build::{self, BuildOptions};
-use bertprep::config::{default_max_predictions_at, default_row_group_rows, Objective, OnError};
+use bertprep::config::{
+    default_max_predictions_at, default_row_group_rows, Masking, Objective, OnError, Padding,
+};
 use bertprep::error::one_line;
 use bertprep::export::{Compression, ExportOptions, Target};
 use bertprep::input::Format;
@@ -253,10 +255,21 @@ struct BuildArgs {
     /// Mask SpanBERT's spans of whole words (geometric lengths, p = 0.2, at most 10 words).
     #[arg(long)]
     mask_spans: bool,
-    /// Sentence-pair objective: nsp (BERT's next sentence) or sop (ALBERT's sentence order,
-    /// column sentence_order_label).
+    /// Sentence-pair objective: nsp (BERT's next sentence), sop (ALBERT's sentence order,
+    /// column sentence_order_label) or none (RoBERTa: rows of whole sentences, no pair label).
     #[arg(long, default_value = "nsp", value_parser = parse_objective)]
     objective: Objective,
+    /// With --objective none: end rows with each document (DOC-SENTENCES) instead of running on
+    /// across documents with [SEP] between them (FULL-SENTENCES).
+    #[arg(long)]
+    no_cross_document: bool,
+    /// static: mask at build time (labels); dynamic: store unmasked ids and
+    /// special_tokens_mask, for masks drawn at training time.
+    #[arg(long, default_value = "static", value_parser = parse_masking)]
+    masking: Masking,
+    /// max: pad every row to --max-seq-len; none: store each row at its real length.
+    #[arg(long, default_value = "max", value_parser = parse_padding)]
+    padding: Padding,
     /// Hugging Face tokenizer.json to use instead of the embedded BERT base uncased.
     #[arg(long, value_name = "FILE", conflicts_with = "vocab")]
     tokenizer: Option<PathBuf>,
@@ -337,6 +350,14 @@ fn parse_objective(s: &str) -> Result<Objective, String> {
     s.parse()
 }
 
+fn parse_masking(s: &str) -> Result<Masking, String> {
+    s.parse()
+}
+
+fn parse_padding(s: &str) -> Result<Padding, String> {
+    s.parse()
+}
+
 impl BuildArgs {
     fn into_options(self) -> anyhow::Result<BuildOptions> {
         let tokenizer = match (self.tokenizer, self.vocab) {
@@ -359,6 +380,9 @@ impl BuildArgs {
             whole_word_mask: self.whole_word_mask,
             mask_spans: self.mask_spans,
             objective: self.objective,
+            cross_document: !self.no_cross_document,
+            masking: self.masking,
+            padding: self.padding,
             presplit: self.presplit,
             format: self.format,
             rows_per_shard: self.rows_per_shard,

@@ -30,6 +30,9 @@ pub enum Purpose {
     DataShuffle = 7,
     /// Holding rows out for evaluation (`unit` = shard, `pass` = row group).
     Holdout = 8,
+    /// Masks drawn in training for rows of a `--masking dynamic` build (`unit` = epoch,
+    /// `pass` = row group in file order).
+    TrainMasks = 9,
 }
 
 /// A seeded random stream with the sampling helpers the pipeline needs.

@@ -10,6 +10,11 @@
 //! header's 8 bytes and config, 4 bytes of offset per sample); with zstd the file on disk is
 //! `NAME.mds.zstd` and `index.json` records both sizes, as `MDSWriter` does.
 //!
+//! Builds with `--masking dynamic` export in ModernBERT's pre-tokenised layout instead
+//! ([`MdsLayout::Tokens`]): one `input_ids` column of each row's real tokens, for a trainer
+//! that masks and pads (`StreamingTextDataset`/`NoStreamingDataset` of ModernBERT's
+//! `text_data.py`, or `DataCollatorForLanguageModeling`).
+//!
 //! MDS shards never straddle two source shards: each source shard becomes its own run of MDS
 //! files, named `STEM.NNNN.mds`, so an interrupted export resumes per source shard. Memory is
 //! one MDS shard (the size limit, 64 MiB by default).
@@ -43,23 +48,38 @@ pub struct MdsPart {
     pub samples: u64,
 }
 
-/// The columns: `(name, encoding, bytes per sample)`, in name order as `MDSWriter` sorts them.
-fn columns(seq_len: usize) -> [(&'static str, String, usize); 7] {
-    let l = seq_len;
-    [
-        ("attention_mask", format!("ndarray:int8:{l}"), l),
-        ("input_ids", format!("ndarray:int32:{l}"), 4 * l),
-        ("labels", format!("ndarray:int32:{l}"), 4 * l),
-        ("next_sentence_label", "int8".into(), 1),
-        ("num_tokens", "int16".into(), 2),
-        ("source", "uint64".into(), 8),
-        ("token_type_ids", format!("ndarray:int8:{l}"), l),
+/// Which samples an MDS export holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MdsLayout {
+    /// Our padded rows, every column under its name, fixed shapes at this sequence length.
+    Rows(usize),
+    /// Unmasked rows (`--masking dynamic`) as ModernBERT's and MosaicBERT's text datasets read
+    /// pre-tokenised data: one column `input_ids` (`ndarray:int64`, each row at its real
+    /// length); the trainer masks and pads.
+    Tokens,
+}
+
+/// The columns: `(name, encoding, bytes per sample)` (`None`: variable), in name order as
+/// `MDSWriter` sorts them.
+fn columns(layout: MdsLayout) -> Vec<(&'static str, String, Option<usize>)> {
+    let l = match layout {
+        MdsLayout::Tokens => return vec![("input_ids", "ndarray:int64".into(), None)],
+        MdsLayout::Rows(l) => l,
+    };
+    vec![
+        ("attention_mask", format!("ndarray:int8:{l}"), Some(l)),
+        ("input_ids", format!("ndarray:int32:{l}"), Some(4 * l)),
+        ("labels", format!("ndarray:int32:{l}"), Some(4 * l)),
+        ("next_sentence_label", "int8".into(), Some(1)),
+        ("num_tokens", "int16".into(), Some(2)),
+        ("source", "uint64".into(), Some(8)),
+        ("token_type_ids", format!("ndarray:int8:{l}"), Some(l)),
     ]
 }
 
-/// The shard config `MDSWriter.get_config` gives for our columns.
-fn config(seq_len: usize, zstd: bool, size_limit: u64) -> Value {
-    let cols = columns(seq_len);
+/// The shard config `MDSWriter.get_config` gives for the layout's columns.
+fn config(layout: MdsLayout, zstd: bool, size_limit: u64) -> Value {
+    let cols = columns(layout);
     json!({
         "column_encodings": cols.iter().map(|c| c.1.clone()).collect::<Vec<_>>(),
         "column_names": cols.iter().map(|c| c.0).collect::<Vec<_>>(),
@@ -116,67 +136,53 @@ pub struct MdsWriter<'a> {
     zstd: bool,
     size_limit: u64,
     config: Vec<u8>,
-    sample_bytes: usize,
+    layout: MdsLayout,
     samples: Vec<u8>,
-    count: usize,
+    /// Where each held sample ends in `samples`.
+    ends: Vec<usize>,
     /// Files complete under temporary names, with what `index.json` needs of each.
     pub written: Vec<(Pending, MdsPart)>,
 }
 
 impl<'a> MdsWriter<'a> {
-    pub fn new(dir: &'a Path, stem: &str, seq_len: usize, zstd: bool, size_limit: u64) -> Self {
+    pub fn new(dir: &'a Path, stem: &str, layout: MdsLayout, zstd: bool, size_limit: u64) -> Self {
         MdsWriter {
             dir,
             stem: stem.to_string(),
             zstd,
             size_limit,
-            config: python_json(&config(seq_len, zstd, size_limit)),
-            sample_bytes: columns(seq_len).iter().map(|c| c.2).sum(),
+            config: python_json(&config(layout, zstd, size_limit)),
+            layout,
             samples: Vec::new(),
-            count: 0,
+            ends: Vec::new(),
             written: Vec::new(),
         }
     }
 
     fn shard_size(&self) -> u64 {
-        (8 + self.config.len() + self.samples.len() + 4 * self.count) as u64
+        (8 + self.config.len() + self.samples.len() + 4 * self.ends.len()) as u64
     }
 
-    /// Appends one row (already checked: every list holds `seq_len` values) as a sample's bytes.
-    pub fn encode(row: &RowView<'_>, s: &mut Vec<u8>) {
-        s.extend(
-            row.attention_mask
-                .unwrap_or_default()
-                .iter()
-                .map(|&v| v as u8),
-        );
-        row.input_ids
-            .iter()
-            .for_each(|v| s.extend_from_slice(&v.to_le_bytes()));
-        row.labels
-            .iter()
-            .for_each(|v| s.extend_from_slice(&v.to_le_bytes()));
-        s.push(row.next_sentence_label as u8);
-        s.extend_from_slice(&row.num_tokens.to_le_bytes());
-        s.extend_from_slice(&row.source.to_le_bytes());
-        s.extend(
-            row.token_type_ids
-                .unwrap_or_default()
-                .iter()
-                .map(|&v| v as u8),
-        );
+    /// Appends one row (already checked) as a sample's bytes, in `layout`.
+    pub fn encode(layout: MdsLayout, row: &RowView<'_>, s: &mut Vec<u8>) {
+        match layout {
+            MdsLayout::Rows(_) => encode_row(row, s),
+            MdsLayout::Tokens => encode_tokens(row, s),
+        }
     }
 
-    /// Adds samples made by [`MdsWriter::encode`], in order, starting a new file whenever the
-    /// next sample would pass the size limit.
-    pub fn push_encoded(&mut self, samples: &[u8]) -> Result<()> {
-        let next = (self.sample_bytes + 4) as u64;
-        for sample in samples.chunks(self.sample_bytes) {
-            if self.count > 0 && self.size_limit < self.shard_size() + next {
+    /// Adds samples made by [`MdsWriter::encode`] (`ends`: where each ends in `samples`), in
+    /// order, starting a new file whenever the next sample would pass the size limit.
+    pub fn push_encoded(&mut self, samples: &[u8], ends: &[usize]) -> Result<()> {
+        let mut start = 0;
+        for &end in ends {
+            let next = (end - start + 4) as u64;
+            if !self.ends.is_empty() && self.size_limit < self.shard_size() + next {
                 self.flush()?;
             }
-            self.samples.extend_from_slice(sample);
-            self.count += 1;
+            self.samples.extend_from_slice(&samples[start..end]);
+            self.ends.push(self.samples.len());
+            start = end;
         }
         Ok(())
     }
@@ -184,11 +190,12 @@ impl<'a> MdsWriter<'a> {
     /// Writes the samples held as one MDS shard file.
     fn flush(&mut self) -> Result<()> {
         let raw_basename = format!("{}.{:04}.mds", self.stem, self.written.len());
-        let header_len = 4 + 4 * (self.count + 1) + self.config.len();
+        let count = self.ends.len();
+        let header_len = 4 + 4 * (count + 1) + self.config.len();
         let mut header = Vec::with_capacity(header_len);
-        header.extend_from_slice(&(self.count as u32).to_le_bytes());
-        for i in 0..=self.count {
-            let offset = header_len + i * self.sample_bytes;
+        header.extend_from_slice(&(count as u32).to_le_bytes());
+        for end in std::iter::once(0).chain(self.ends.iter().copied()) {
+            let offset = header_len + end;
             let offset = u32::try_from(offset).map_err(|_| {
                 Error::Config("an MDS shard over 4 GiB: lower --mds-size-limit".into())
             })?;
@@ -217,35 +224,78 @@ impl<'a> MdsWriter<'a> {
         let part = MdsPart {
             raw_basename,
             raw_bytes: (header.len() + self.samples.len()) as u64,
-            samples: self.count as u64,
+            samples: count as u64,
         };
         self.written.push((out.finish(self.dir, &name)?, part));
-        // The buffer is kept for the next shard.
+        // The buffers are kept for the next shard.
         self.samples.clear();
-        self.count = 0;
+        self.ends.clear();
         Ok(())
     }
 
     /// Writes what is left; the files written, ready to commit.
     pub fn finish(mut self) -> Result<Vec<(Pending, MdsPart)>> {
-        if self.count > 0 {
+        let _ = self.layout;
+        if !self.ends.is_empty() {
             self.flush()?;
         }
         Ok(self.written)
     }
 }
 
+/// A row's columns' bytes in name order (fixed sizes, so no size header).
+fn encode_row(row: &RowView<'_>, s: &mut Vec<u8>) {
+    let bytes = |v: Option<&[i8]>| {
+        v.unwrap_or_default()
+            .iter()
+            .map(|&b| b as u8)
+            .collect::<Vec<_>>()
+    };
+    s.extend(bytes(row.attention_mask));
+    row.input_ids
+        .iter()
+        .for_each(|v| s.extend_from_slice(&v.to_le_bytes()));
+    row.labels
+        .iter()
+        .for_each(|v| s.extend_from_slice(&v.to_le_bytes()));
+    s.push(row.next_sentence_label as u8);
+    s.extend_from_slice(&row.num_tokens.to_le_bytes());
+    s.extend_from_slice(&row.source.to_le_bytes());
+    s.extend(bytes(row.token_type_ids));
+}
+
+/// A row's real tokens as `ndarray:int64` of dynamic shape, after the u32 size `MDSWriter`
+/// puts before each variable-size column: one byte `ndim << 2 | shape dtype` (1-D; the shape's
+/// dtype uint8 below 256 tokens, else uint16), the length in that dtype, the int64 values.
+fn encode_tokens(row: &RowView<'_>, s: &mut Vec<u8>) {
+    let ids = &row.input_ids[..row.len()];
+    let n = ids.len();
+    // ndim 1; shape dtype 0 = uint8, 1 = uint16.
+    const ONE_AXIS: u8 = 1 << 2;
+    let shape: Vec<u8> = if n < 256 {
+        vec![ONE_AXIS, n as u8]
+    } else {
+        let [a, b] = (n as u16).to_le_bytes();
+        vec![ONE_AXIS | 1, a, b]
+    };
+    let size = shape.len() + 8 * n;
+    s.extend_from_slice(&(size as u32).to_le_bytes());
+    s.extend_from_slice(&shape);
+    ids.iter()
+        .for_each(|&v| s.extend_from_slice(&i64::from(v).to_le_bytes()));
+}
+
 /// `index.json` for the parts listed, `(file on disk, part)` in order.
 pub fn index_json(
     parts: &[(String, u64, &MdsPart)],
-    seq_len: usize,
+    layout: MdsLayout,
     zstd: bool,
     size_limit: u64,
 ) -> Vec<u8> {
     let shards: Vec<Value> = parts
         .iter()
         .map(|(file, bytes, part)| {
-            let mut shard = config(seq_len, zstd, size_limit);
+            let mut shard = config(layout, zstd, size_limit);
             let raw = json!({"basename": part.raw_basename, "bytes": part.raw_bytes, "hashes": {}});
             let zip = json!({"basename": file, "bytes": bytes, "hashes": {}});
             shard["raw_data"] = raw;
@@ -282,6 +332,14 @@ pub fn read_rows(dir: &Path) -> Result<Vec<ShardRow>> {
         if zip.is_some() {
             raw = zstd::stream::decode_all(&raw[..]).map_err(|e| Error::io(&path, e))?;
         }
+        let u32_at =
+            |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().expect("4 bytes")) as usize;
+        let n = u32_at(0);
+        let samples = (0..n).map(|i| &raw[u32_at(4 + 4 * i)..u32_at(8 + 4 * i)]);
+        if shard["column_names"] == json!(["input_ids"]) {
+            rows.extend(samples.map(decode_tokens));
+            continue;
+        }
         let sizes: Vec<usize> = shard["column_sizes"]
             .as_array()
             .ok_or_else(|| bad(&path, "no column sizes"))?
@@ -289,11 +347,7 @@ pub fn read_rows(dir: &Path) -> Result<Vec<ShardRow>> {
             .map(|v| v.as_u64().unwrap_or(0) as usize)
             .collect();
         let l = sizes[0];
-        let u32_at =
-            |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().expect("4 bytes")) as usize;
-        let n = u32_at(0);
-        for i in 0..n {
-            let s = &raw[u32_at(4 + 4 * i)..u32_at(8 + 4 * i)];
+        for s in samples {
             let (mask, s) = s.split_at(l);
             let (ids, s) = s.split_at(4 * l);
             let (labels, s) = s.split_at(4 * l);
@@ -307,6 +361,7 @@ pub fn read_rows(dir: &Path) -> Result<Vec<ShardRow>> {
                 token_type_ids: s[11..].iter().map(|&b| b as i8).collect(),
                 attention_mask: mask.iter().map(|&b| b as i8).collect(),
                 labels: i32s(labels),
+                special_tokens_mask: Vec::new(),
                 next_sentence_label: s[0] as i8,
                 num_tokens: i16::from_le_bytes([s[1], s[2]]),
                 source: u64::from_le_bytes(s[3..11].try_into().expect("8 bytes")),
@@ -314,4 +369,23 @@ pub fn read_rows(dir: &Path) -> Result<Vec<ShardRow>> {
         }
     }
     Ok(rows)
+}
+
+/// A sample of the tokens layout back as a row holding only its ids (and their count).
+fn decode_tokens(s: &[u8]) -> ShardRow {
+    let head = if s[4] & 3 == 0 { 2 } else { 3 };
+    let input_ids: Vec<i32> = s[4 + head..]
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().expect("8")) as i32)
+        .collect();
+    ShardRow {
+        num_tokens: input_ids.len() as i16,
+        input_ids,
+        token_type_ids: Vec::new(),
+        attention_mask: Vec::new(),
+        labels: Vec::new(),
+        special_tokens_mask: Vec::new(),
+        next_sentence_label: -1,
+        source: 0,
+    }
 }

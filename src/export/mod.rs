@@ -322,18 +322,20 @@ fn export_shard(
         }
         Target::Mds => {
             let zstd = compression == Compression::Zstd;
-            let mut writer = mds::MdsWriter::new(out, stem, l, zstd, opts.mds_size_limit);
+            let layout = source.mds_layout();
+            let mut writer = mds::MdsWriter::new(out, stem, layout, zstd, opts.mds_size_limit);
             source.map_row_groups(
                 shard,
                 |group| {
-                    let mut samples = Vec::new();
+                    let (mut samples, mut ends) = (Vec::new(), Vec::new());
                     group.for_each(|row, _| {
-                        mds::MdsWriter::encode(row, &mut samples);
+                        mds::MdsWriter::encode(layout, row, &mut samples);
+                        ends.push(samples.len());
                         Ok(())
                     })?;
-                    Ok(samples)
+                    Ok((samples, ends))
                 },
-                |samples| writer.push_encoded(&samples),
+                |(samples, ends)| writer.push_encoded(&samples, &ends),
             )?;
             writer
                 .finish()?
@@ -422,7 +424,7 @@ fn finish(
             .filter_map(|f| f.mds.as_ref().map(|m| (f.file.clone(), f.bytes, m)))
             .collect();
         let zstd = record.compression == Compression::Zstd;
-        let index = mds::index_json(&parts, source.entry.max_seq_len, zstd, opts.mds_size_limit);
+        let index = mds::index_json(&parts, source.mds_layout(), zstd, opts.mds_size_limit);
         let mut out = HashingWriter::create(&opts.out, mds::INDEX_FILE)?;
         out.write_all(&index)
             .map_err(|e| Error::io(opts.out.join(mds::INDEX_FILE), e))?;

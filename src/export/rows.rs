@@ -86,6 +86,7 @@ mod tests {
             token_type_ids: None,
             attention_mask: None,
             labels,
+            special_tokens_mask: None,
             next_sentence_label: 0,
             num_tokens: input_ids.len() as i16,
             source: 0,

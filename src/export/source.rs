@@ -20,8 +20,10 @@ use crate::output::layout::{self, MANIFEST_FILE};
 use crate::output::manifest::{sha256_file, Manifest};
 use crate::shard::check::{check_row, RowRules};
 use crate::shard::reader::Batch;
+use crate::shard::schema::RowForm;
 use crate::shard::{RowView, ShardEntry, ShardFile, SCHEMA_VERSION};
 
+use super::mds::MdsLayout;
 use super::record::{SourceEntry, Target};
 use super::rows::Predictions;
 
@@ -34,6 +36,15 @@ pub struct Source {
 }
 
 impl Source {
+    /// The MDS layout of this build: ids alone for dynamic masking, else our rows.
+    pub fn mds_layout(&self) -> MdsLayout {
+        if self.rules.form.is_static() {
+            MdsLayout::Rows(self.entry.max_seq_len)
+        } else {
+            MdsLayout::Tokens
+        }
+    }
+
     /// Opens the build in `dir` for `target`, or says why it cannot be exported.
     pub fn open(dir: &Path, target: Target) -> Result<Source> {
         let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
@@ -74,6 +85,7 @@ impl Source {
             max_seq_len: Some(config.max_seq_len),
             specials: manifest.tokenizer.special_tokens,
             vocab_size: Some(manifest.tokenizer.vocab_size),
+            form: RowForm::of(config),
         };
         Ok(Source {
             dir: dir.to_path_buf(),
@@ -207,15 +219,33 @@ fn incomplete_reason(dir: &Path) -> String {
 
 /// Whether `target` can hold rows of this build; the reason when it cannot.
 fn expressible(target: Target, config: &BuildConfig) -> std::result::Result<(), String> {
+    let form = RowForm::of(config);
     match target {
         Target::Hdf5 | Target::Tfrecord if config.max_predictions == 0 => Err(format!(
             "max_predictions is 0: {} holds the predictions as [N, max_predictions] lists",
+            target.name()
+        )),
+        // ModernBERT's pre-tokenised layout: ids only, masked by the trainer.
+        Target::Mds if !form.is_static() && form.pair_label().is_none() => Ok(()),
+        Target::Mds if !form.is_static() => Err(
+            "it is a --masking dynamic build with a sentence pair: mds export writes such \
+             builds as input_ids alone (ModernBERT's layout), which has no pair label; build \
+             with --objective none"
+                .into(),
+        ),
+        _ if !form.is_static() => Err(format!(
+            "it is a --masking dynamic build: {} export writes masked rows with their \
+             predictions (export it --to mds, as input_ids for a trainer that masks)",
             target.name()
         )),
         _ if config.objective != Objective::Nsp => Err(format!(
             "it is an --objective {} build: {} export writes next-sentence labels, which \
              NVIDIA's, Google's and MosaicML's BERT trainers read as NSP",
             config.objective.name(),
+            target.name()
+        )),
+        _ if !form.is_padded() => Err(format!(
+            "it is a --padding none build: {} export writes rows padded to max_seq_len",
             target.name()
         )),
         _ => Ok(()),

@@ -335,6 +335,7 @@ mod tests {
             token_type_ids: vec![0; len],
             attention_mask: vec![0; len],
             labels: l,
+            special_tokens_mask: Vec::new(),
             next_sentence_label: 1,
             num_tokens: ids.len() as i16,
             source: 3 << 32 | 9,

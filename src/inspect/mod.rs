@@ -274,6 +274,7 @@ fn row_rules(
         max_seq_len: meta.max_seq_len(),
         specials,
         vocab_size,
+        form: meta.row_form(),
     })
 }
 
@@ -807,7 +808,9 @@ fn check_build(target: &Target, meta: &ShardMetadata, rows: Option<&Stats>, foun
         ("masked", c.masked, s.predictions.total),
         ("masked_as_mask", c.masked_as_mask, s.predictions.mask),
         match manifest.config.objective {
-            Objective::Nsp => ("random_next", c.random_next, s.next_sentence.random_next),
+            Objective::Nsp | Objective::None => {
+                ("random_next", c.random_next, s.next_sentence.random_next)
+            }
             Objective::Sop => ("swapped", c.swapped, s.next_sentence.random_next),
         },
     ];

@@ -12,6 +12,9 @@ use std::fmt::Write;
 use super::decode::{PredictionKind, Span};
 use super::stats::StatsSummary;
 use super::{CheckReport, Report, TokenizerReport};
+use crate::config::Objective;
+use crate::shard::meta::row_form_of;
+use crate::shard::RowForm;
 
 /// Columns decoded text is wrapped at.
 pub const WIDTH: usize = 100;
@@ -59,12 +62,7 @@ pub fn text(report: &Report, color: bool) -> String {
     let mut out = String::new();
     header(&mut out, report);
     files(&mut out, report, p);
-    statistics(
-        &mut out,
-        &report.stats,
-        objective_is_sop(report.config.as_ref()),
-        p,
-    );
+    statistics(&mut out, &report.stats, report.config.as_ref(), p);
     if report.kind == "directory" {
         shards(&mut out, report, p);
     }
@@ -217,7 +215,12 @@ fn build_config(out: &mut String, config: Option<&serde_json::Value>) {
     }
 }
 
-fn statistics(out: &mut String, s: &StatsSummary, sop: bool, p: Paint) {
+fn statistics(out: &mut String, s: &StatsSummary, config: Option<&serde_json::Value>, p: Paint) {
+    let form = row_form_of(config);
+    let max_seq_len = config
+        .and_then(|c| c.get("max_seq_len"))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(1);
     let _ = writeln!(out, "\n{}", p.heading("Statistics"));
     line(
         out,
@@ -246,33 +249,51 @@ fn statistics(out: &mut String, s: &StatsSummary, sop: bool, p: Paint) {
         );
     }
     let pr = &s.predictions;
-    line(
-        out,
-        "predictions",
-        format!(
-            "{:.2} per instance (min {}, max {}), {} in all",
-            pr.per_instance_mean,
-            pr.per_instance_min,
-            pr.per_instance_max,
-            grouped(pr.total)
-        ),
-    );
-    more(
-        out,
-        format!(
-            "{} {}, {} {}, {} {}",
-            p.kind(PredictionKind::Mask, "[MASK]"),
-            percent(pr.mask_share),
-            p.kind(PredictionKind::Random, "random"),
-            percent(pr.random_share),
-            p.kind(PredictionKind::Kept, "kept"),
-            percent(pr.kept_share)
-        ),
-    );
-    let (task, label) = if sop {
-        ("sentence order", "swapped")
+    if form.is_static() {
+        line(
+            out,
+            "predictions",
+            format!(
+                "{:.2} per instance (min {}, max {}), {} in all",
+                pr.per_instance_mean,
+                pr.per_instance_min,
+                pr.per_instance_max,
+                grouped(pr.total)
+            ),
+        );
+        more(
+            out,
+            format!(
+                "{} {}, {} {}, {} {}",
+                p.kind(PredictionKind::Mask, "[MASK]"),
+                percent(pr.mask_share),
+                p.kind(PredictionKind::Random, "random"),
+                percent(pr.random_share),
+                p.kind(PredictionKind::Kept, "kept"),
+                percent(pr.kept_share)
+            ),
+        );
     } else {
-        ("next sentence", "random")
+        line(
+            out,
+            "predictions",
+            "none stored: masks are drawn in training (--masking dynamic)",
+        );
+    }
+    let (task, label) = match form.objective {
+        Objective::Nsp => ("next sentence", "random"),
+        Objective::Sop => ("sentence order", "swapped"),
+        Objective::None => {
+            line(
+                out,
+                "rows",
+                format!(
+                    "whole sentences, no sentence pair (--objective none); mean fill {}",
+                    percent(s.num_tokens.mean / max_seq_len.max(1) as f64)
+                ),
+            );
+            return padding_line(out, s, form);
+        }
     };
     line(
         out,
@@ -294,6 +315,15 @@ fn statistics(out: &mut String, s: &StatsSummary, sop: bool, p: Paint) {
         "segment B",
         format!("mean {:.2} tokens", s.segment_b_mean),
     );
+    padding_line(out, s, form);
+}
+
+/// The `padding` line: the share of stored positions that are padding.
+fn padding_line(out: &mut String, s: &StatsSummary, form: RowForm) {
+    if !form.is_padded() {
+        line(out, "padding", "none stored (--padding none)");
+        return;
+    }
     line(
         out,
         "padding",
@@ -303,10 +333,7 @@ fn statistics(out: &mut String, s: &StatsSummary, sop: bool, p: Paint) {
 
 /// Whether the build config says `--objective sop` (its pair label is "A and B swapped").
 fn objective_is_sop(config: Option<&serde_json::Value>) -> bool {
-    config
-        .and_then(|c| c.get("objective"))
-        .and_then(|o| o.as_str())
-        == Some("sop")
+    row_form_of(config).objective == Objective::Sop
 }
 
 fn shards(out: &mut String, r: &Report, p: Paint) {
@@ -360,7 +387,7 @@ fn instances(out: &mut String, r: &Report, p: Paint) {
         return;
     }
     let _ = writeln!(out, "\n{}", p.heading("Instances"));
-    let sop = objective_is_sop(r.config.as_ref());
+    let form = row_form_of(r.config.as_ref());
     for (i, d) in r.instances.iter().enumerate() {
         if i > 0 {
             out.push('\n');
@@ -377,7 +404,9 @@ fn instances(out: &mut String, r: &Report, p: Paint) {
             d.predictions.len(),
             plural(d.predictions.len() as u64)
         );
-        if sop {
+        if form.objective == Objective::None {
+            // No pair label to show.
+        } else if form.objective == Objective::Sop {
             let order = match d.next_sentence_label {
                 0 => "A then B, in document order".to_string(),
                 1 => "A and B swapped".to_string(),

@@ -280,6 +280,7 @@ mod tests {
             token_type_ids: vec![0, 0, 0, 0, 1, 1, 0, 0],
             attention_mask: vec![1, 1, 1, 1, 1, 1, 0, 0],
             labels,
+            special_tokens_mask: Vec::new(),
             next_sentence_label: nsp,
             num_tokens: 6,
             source: 0,

@@ -143,6 +143,32 @@ pub fn mask(
     }
 }
 
+/// Masks a stored unmasked row at training time (`--masking dynamic`), with the build's rules:
+/// exactly [`num_to_predict`] positions among those whose id is not `[CLS]`, `[SEP]` or `[PAD]`
+/// (`ids` holds the row's real tokens), each shown as `[MASK]` (80%), a random token (10%) or
+/// unchanged (10%). Returns `(position, original id)` of every prediction, ascending.
+pub fn mask_row(
+    ids: &mut [u32],
+    settings: &MaskSettings,
+    vocab: &MaskVocab<'_>,
+    rng: &mut UnitRng,
+) -> Vec<(u32, u32)> {
+    let sp = &vocab.specials;
+    let mut positions: Vec<(u32, u32)> = (0..ids.len() as u32)
+        .filter(|&i| ![sp.cls, sp.sep, sp.pad].contains(&ids[i as usize]))
+        .map(|i| (i, i + 1))
+        .collect();
+    rng.shuffle(&mut positions);
+    let target = num_to_predict(ids.len(), settings);
+    let mut predictions = Vec::with_capacity(target);
+    let mut counters = Counters::default();
+    for &(start, end) in positions.iter().take(target) {
+        predict_word(ids, &mut predictions, start..end, vocab, rng, &mut counters);
+    }
+    predictions.sort_unstable_by_key(|p| p.0);
+    predictions
+}
+
 /// SpanBERT's masking: until `target` positions are predicted, draw a span length in words
 /// ([`span_length`]) and a random anchor word not yet taken, and take that many whole words
 /// from it — rightwards, then leftwards where the end of its segment, a word already taken or
@@ -213,7 +239,8 @@ pub fn span_length(rng: &mut UnitRng) -> usize {
     }
 }
 
-/// `[CLS] A [SEP] B [SEP]`, and the length of `[CLS] A [SEP]`.
+/// `[CLS] A [SEP] B [SEP]`, and the length of `[CLS] A [SEP]`; a row without a pair (`B`
+/// empty) is `[CLS] A [SEP]`, all of it segment 0.
 fn lay_out(pair: &Pair, specials: &SpecialTokens) -> (Vec<u32>, usize) {
     let len = pair.tokens_a.len() + pair.tokens_b.len() + 3;
     let mut input_ids = Vec::with_capacity(len);
@@ -221,13 +248,32 @@ fn lay_out(pair: &Pair, specials: &SpecialTokens) -> (Vec<u32>, usize) {
     input_ids.extend_from_slice(&pair.tokens_a);
     input_ids.push(specials.sep);
     let segment_a_len = input_ids.len();
-    input_ids.extend_from_slice(&pair.tokens_b);
-    input_ids.push(specials.sep);
+    if !pair.tokens_b.is_empty() {
+        input_ids.extend_from_slice(&pair.tokens_b);
+        input_ids.push(specials.sep);
+    }
     (input_ids, segment_a_len)
 }
 
-/// Candidate words as (start, end) position ranges, in order; special positions are never
-/// candidates. With `whole_word_mask`, a `##` piece joins the word right before it.
+/// Lays out one pair or row without masking it (`--masking dynamic`: masks are drawn at
+/// training time).
+pub fn unmasked(pair: Pair, vocab: &MaskVocab<'_>, counters: &mut Counters) -> Instance {
+    let (input_ids, segment_a_len) = lay_out(&pair, &vocab.specials);
+    counters.instances += 1;
+    counters.tokens += input_ids.len() as u64;
+    counters.truncated += u64::from(pair.truncated);
+    counters.short_target += u64::from(pair.short_target);
+    Instance {
+        input_ids,
+        segment_a_len,
+        predictions: Vec::new(),
+        pair_label: pair.pair_label,
+        source: pair.source,
+    }
+}
+
+/// Candidate words as (start, end) position ranges, in order; special positions (and the
+/// [SEP] between documents of a row without a pair) are never candidates. With `whole_word_mask`, a `##` piece joins the word right before it.
 fn candidate_words(
     input_ids: &[u32],
     segment_a_len: usize,
@@ -235,9 +281,11 @@ fn candidate_words(
     vocab: &MaskVocab<'_>,
 ) -> Vec<(u32, u32)> {
     let len = input_ids.len();
+    // A row without a pair (segment A is all of it) holds [SEP] between documents.
+    let packed = segment_a_len == len;
     let mut words: Vec<(u32, u32)> = Vec::with_capacity(len);
     for (pos, &id) in input_ids.iter().enumerate().take(len - 1).skip(1) {
-        if pos == segment_a_len - 1 {
+        if pos == segment_a_len - 1 || (packed && id == vocab.specials.sep) {
             continue;
         }
         let glue = whole_word_mask
@@ -452,5 +500,65 @@ mod tests {
         assert!(counters.mask_spans > 0);
         let mean = counters.mask_span_words as f64 / counters.mask_spans as f64;
         assert!((2.5..=3.8).contains(&mean), "mean span {mean} words");
+    }
+
+    #[test]
+    fn rows_masked_in_training_follow_the_build_s_rules() {
+        let pool: Vec<u32> = (10..100).collect();
+        let continuation = vec![false; 100];
+        let vocab = MaskVocab {
+            specials: SPECIALS,
+            continuation: &continuation,
+            random_pool: &pool,
+        };
+        let settings = MaskSettings {
+            masked_lm_prob: 0.3,
+            max_predictions: 40,
+            whole_word_mask: false,
+            mask_spans: false,
+        };
+        // [CLS] 40 words [SEP] 20 words [SEP]
+        let row: Vec<u32> = std::iter::once(SPECIALS.cls)
+            .chain(10..50)
+            .chain([SPECIALS.sep])
+            .chain(50..70)
+            .chain([SPECIALS.sep])
+            .collect();
+        let (mut shown, mut total) = ([0usize; 3], 0);
+        let mut first = None;
+        for epoch in 0..300 {
+            let mut rng = UnitRng::new(1, Purpose::TrainMasks, epoch, 0);
+            let mut ids = row.clone();
+            let predictions = mask_row(&mut ids, &settings, &vocab, &mut rng);
+            assert_eq!(predictions.len(), num_to_predict(row.len(), &settings));
+            first.get_or_insert_with(|| predictions.clone());
+            for &(pos, original) in &predictions {
+                assert_eq!(row[pos as usize], original);
+                assert!(![SPECIALS.cls, SPECIALS.sep].contains(&original));
+                let kind = match ids[pos as usize] {
+                    t if t == SPECIALS.mask => 0,
+                    t if t == original => 1,
+                    _ => 2,
+                };
+                shown[kind] += 1;
+                total += 1;
+            }
+            let untouched =
+                (0..row.len() as u32).filter(|p| !predictions.iter().any(|q| q.0 == *p));
+            assert!(untouched
+                .into_iter()
+                .all(|p| ids[p as usize] == row[p as usize]));
+        }
+        let share = |n: usize| n as f64 / total as f64;
+        assert!((share(shown[0]) - 0.8).abs() < 0.02, "{shown:?}");
+        // The kept share includes random draws of the original token (1 in 90 here).
+        assert!((share(shown[1]) - 0.1).abs() < 0.015, "{shown:?}");
+        // Another epoch, other masks.
+        let mut rng = UnitRng::new(1, Purpose::TrainMasks, 1, 0);
+        let mut ids = row.clone();
+        assert_ne!(
+            mask_row(&mut ids, &settings, &vocab, &mut rng),
+            first.unwrap()
+        );
     }
 }

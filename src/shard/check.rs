@@ -3,8 +3,10 @@
 //! [`check_row`] states, for one stored row, what the property tests assert of every instance
 //! and returns the first one broken; `inspect --check`, `bert-train` and the tests all use it:
 //!
-//! - every list has `max_seq_len` entries (from the build config in the shard's metadata);
-//! - `num_tokens` is in `5..=max_seq_len` (`[CLS] a [SEP] b [SEP]` at least);
+//! - every list has `max_seq_len` entries (from the build config in the shard's metadata), or
+//!   `num_tokens` with `--padding none`;
+//! - `num_tokens` is in `5..=max_seq_len` (`[CLS] a [SEP] b [SEP]` at least; 3 for a row
+//!   without a pair, whose only `[SEP]`s are the last and those between documents);
 //! - exactly one `[CLS]`, at 0; exactly two `[SEP]` among the first `num_tokens`, the last at
 //!   `num_tokens - 1`, neither segment empty; `[PAD]` after `num_tokens`;
 //! - `token_type_ids` 0 through the first `[SEP]`, 1 through the last, 0 on padding;
@@ -13,7 +15,9 @@
 //!   never `[PAD]`/`[CLS]`/`[SEP]`/`[MASK]` (`[UNK]` is a word like any other); a `[MASK]` input
 //!   always has a label; a random replacement is never a special token;
 //! - every id and label is below the vocabulary size (when it is known);
-//! - at least one prediction; `next_sentence_label` is 0 or 1.
+//! - at least one prediction; the pair label is 0 or 1 (absent with `--objective none`);
+//! - with `--masking dynamic`, instead of the label rules: no `[MASK]`, and
+//!   `special_tokens_mask` 1 exactly on `[CLS]`, `[SEP]` and `[PAD]`.
 //!
 //! For a build directory, [`check_manifest_entry`] and [`sha256_file`] hold each shard to
 //! `manifest.json`: present, same size, same row count, same SHA-256 — which is what catches a
@@ -21,7 +25,8 @@
 
 use serde::Serialize;
 
-use super::row::RowView;
+use super::row::{RowView, NO_PAIR_LABEL};
+use super::schema::RowForm;
 pub use crate::output::manifest::sha256_file;
 use crate::shard::{ShardEntry, IGNORE_LABEL};
 use crate::tokenize::SpecialTokens;
@@ -49,13 +54,15 @@ impl std::fmt::Display for Violation {
 /// What a row is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowRules {
-    /// Length of every list; `None` when the shard does not say (then the rows must agree with
-    /// their own `input_ids`).
+    /// Length of every padded list; `None` when the shard does not say (then the rows must
+    /// agree with their own `input_ids`).
     pub max_seq_len: Option<usize>,
     /// Special-token ids.
     pub specials: SpecialTokens,
     /// Size of the vocabulary, when known.
     pub vocab_size: Option<usize>,
+    /// The recipe's rows: pair label or none, labels or special-tokens mask, padded or not.
+    pub form: RowForm,
 }
 
 /// The invariant a row breaks, in words.
@@ -68,55 +75,82 @@ type Check<T = ()> = std::result::Result<T, RowProblem>;
 
 /// The first invariant `row` breaks, if any.
 pub fn check_row(row: &RowView<'_>, rules: &RowRules) -> std::result::Result<(), RowProblem> {
-    let len = rules.max_seq_len.unwrap_or(row.input_ids.len());
-    check_list_lengths(row, len)?;
-    let n = check_num_tokens(row.num_tokens, len)?;
-    let layout = check_special_layout(row.input_ids, n, len, &rules.specials)?;
+    let form = rules.form;
+    let bound = rules.max_seq_len.unwrap_or(row.input_ids.len());
+    // `[CLS] a [SEP] b [SEP]` at least, or `[CLS] a [SEP]` for a row without a pair.
+    let shortest = if form.pair_label().is_some() { 5 } else { 3 };
+    if form.is_padded() {
+        check_list_lengths(row, bound, "max_seq_len")?;
+    }
+    let n = check_num_tokens(row.num_tokens, shortest, bound)?;
+    if !form.is_padded() {
+        check_list_lengths(row, n, "num_tokens, --padding none")?;
+    }
+    let len = row.input_ids.len();
+    let layout = check_special_layout(row.input_ids, n, len, &rules.specials, form)?;
     check_segment_columns(row, layout)?;
     check_id_range(row.input_ids, rules.vocab_size)?;
-    check_labels(row, layout, rules)?;
-    check_next_sentence_label(row.next_sentence_label)
+    if form.is_static() {
+        check_labels(row, layout, rules)?;
+    } else {
+        check_unmasked(row, &rules.specials)?;
+    }
+    check_pair_label(row.next_sentence_label, form)
 }
 
-/// Where a row's real tokens end and its two `[SEP]` sit, once its special tokens are checked.
+/// Where a row's real tokens end and its `[SEP]`s sit, once its special tokens are checked.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
     /// `num_tokens`, as an index.
     n: usize,
-    /// Position of the `[SEP]` closing segment A.
+    /// Position of the `[SEP]` closing segment A (`n - 1` for a row without a pair).
     first: usize,
-    /// Position of the `[SEP]` closing segment B (`n - 1`).
+    /// Position of the `[SEP]` closing the row (`n - 1`).
     last: usize,
 }
 
-/// Every list has `len` entries (the columns not decoded are skipped).
-fn check_list_lengths(row: &RowView<'_>, len: usize) -> Check {
-    let lists: [(&str, Option<usize>); 4] = [
+/// Every stored list has `len` entries (the columns not decoded are skipped).
+fn check_list_lengths(row: &RowView<'_>, len: usize, why: &str) -> Check {
+    let labels =
+        (!row.labels.is_empty() || row.special_tokens_mask.is_none()).then_some(row.labels.len());
+    let lists: [(&str, Option<usize>); 5] = [
         ("input_ids", Some(row.input_ids.len())),
         ("token_type_ids", row.token_type_ids.map(<[i8]>::len)),
         ("attention_mask", row.attention_mask.map(<[i8]>::len)),
-        ("labels", Some(row.labels.len())),
+        ("labels", labels),
+        (
+            "special_tokens_mask",
+            row.special_tokens_mask.map(<[i8]>::len),
+        ),
     ];
     for (name, n) in lists {
         if let Some(n) = n.filter(|&n| n != len) {
             return Err(RowProblem(format!(
-                "{name} has {n} entries, expected {len} (max_seq_len)"
+                "{name} has {n} entries, expected {len} ({why})"
             )));
         }
     }
     Ok(())
 }
 
-/// `num_tokens` is in `5..=len`; returns it as an index.
-fn check_num_tokens(n: i16, len: usize) -> Check<usize> {
-    if n < 5 || n as usize > len {
-        return Err(RowProblem(format!("num_tokens {n} is outside 5..={len}")));
+/// `num_tokens` is in `shortest..=len`; returns it as an index.
+fn check_num_tokens(n: i16, shortest: usize, len: usize) -> Check<usize> {
+    if (n as i64) < shortest as i64 || n as usize > len {
+        return Err(RowProblem(format!(
+            "num_tokens {n} is outside {shortest}..={len}"
+        )));
     }
     Ok(n as usize)
 }
 
 /// One `[CLS]` at 0, two `[SEP]` closing non-empty segments, `[PAD]` after the real tokens.
-fn check_special_layout(ids: &[i32], n: usize, len: usize, sp: &SpecialTokens) -> Check<Layout> {
+fn check_special_layout(
+    ids: &[i32],
+    n: usize,
+    len: usize,
+    sp: &SpecialTokens,
+    form: RowForm,
+) -> Check<Layout> {
     let (pad, cls) = (sp.pad as i32, sp.cls as i32);
     if ids[0] != cls {
         return Err(RowProblem(format!(
@@ -127,7 +161,11 @@ fn check_special_layout(ids: &[i32], n: usize, len: usize, sp: &SpecialTokens) -
     if let Some(i) = ids.iter().skip(1).position(|&t| t == cls) {
         return Err(RowProblem(format!("a second [CLS] at position {}", i + 1)));
     }
-    let layout = check_separators(ids, n, sp.sep as i32)?;
+    let layout = if form.pair_label().is_some() {
+        check_separators(ids, n, sp.sep as i32)?
+    } else {
+        check_document_separators(ids, n, sp.sep as i32)?
+    };
     if let Some(i) = (n..len).find(|&i| ids[i] != pad) {
         return Err(RowProblem(format!(
             "padding position {i} holds {}, expected [PAD] ({pad})",
@@ -160,6 +198,28 @@ fn check_separators(ids: &[i32], n: usize, sep: i32) -> Check<Layout> {
         return Err(RowProblem("segment B is empty".to_string()));
     }
     Ok(Layout { n, first, last })
+}
+
+/// A row without a pair: `[SEP]` at `n - 1`; any other `[SEP]` (between documents) neither
+/// right after `[CLS]` nor next to another.
+fn check_document_separators(ids: &[i32], n: usize, sep: i32) -> Check<Layout> {
+    if ids[n - 1] != sep {
+        return Err(RowProblem(format!(
+            "input_ids[{}] is {}, expected [SEP] ({sep}) at num_tokens - 1",
+            n - 1,
+            ids[n - 1]
+        )));
+    }
+    if let Some(i) = (1..n).find(|&i| ids[i] == sep && (i == 1 || ids[i - 1] == sep)) {
+        return Err(RowProblem(format!(
+            "[SEP] at position {i} closes an empty piece of text"
+        )));
+    }
+    Ok(Layout {
+        n,
+        first: n - 1,
+        last: n - 1,
+    })
 }
 
 /// `token_type_ids` and `attention_mask` (when decoded) follow the segments and the padding.
@@ -260,14 +320,40 @@ fn check_label(i: usize, label: i32, id: i32, layout: Layout, rules: &RowRules) 
     Ok(())
 }
 
-/// `next_sentence_label` is 0 or 1.
-fn check_next_sentence_label(label: i8) -> Check {
-    if !matches!(label, 0 | 1) {
+/// A row of dynamic masking: no `[MASK]` stored, and `special_tokens_mask` (when decoded) 1
+/// exactly on `[CLS]`, `[SEP]` and `[PAD]`.
+fn check_unmasked(row: &RowView<'_>, sp: &SpecialTokens) -> Check {
+    let mask = sp.mask as i32;
+    if let Some(i) = row.input_ids.iter().position(|&t| t == mask) {
         return Err(RowProblem(format!(
-            "next_sentence_label is {label}, expected 0 or 1"
+            "[MASK] at position {i} of a row for dynamic masking (masks are drawn in training)"
         )));
     }
+    if let Some(specials) = row.special_tokens_mask {
+        let special = [sp.cls, sp.sep, sp.pad].map(|t| t as i32);
+        for (i, (&m, &id)) in specials.iter().zip(row.input_ids).enumerate() {
+            let want = i8::from(special.contains(&id));
+            if m != want {
+                return Err(RowProblem(format!(
+                    "special_tokens_mask[{i}] is {m}, expected {want} (input id {id})"
+                )));
+            }
+        }
+    }
     Ok(())
+}
+
+/// The pair label is 0 or 1 where the recipe has one, and absent where it has none.
+fn check_pair_label(label: i8, form: RowForm) -> Check {
+    match form.pair_label() {
+        Some(name) if !matches!(label, 0 | 1) => {
+            Err(RowProblem(format!("{name} is {label}, expected 0 or 1")))
+        }
+        None if label != NO_PAIR_LABEL => Err(RowProblem(format!(
+            "a pair label {label} in a row of --objective none"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Holds a shard on disk (`bytes`, `sha256`, counted `rows`) to its manifest entry.
@@ -301,6 +387,7 @@ mod tests {
     const SP: SpecialTokens = SpecialTokens::BERT;
 
     const RULES: RowRules = RowRules {
+        form: RowForm::BERT,
         max_seq_len: Some(10),
         specials: SP,
         vocab_size: Some(30_522),
@@ -316,6 +403,7 @@ mod tests {
             token_type_ids: vec![0, 0, 0, 0, 1, 1, 1, 0, 0, 0],
             attention_mask: vec![1, 1, 1, 1, 1, 1, 1, 0, 0, 0],
             labels,
+            special_tokens_mask: Vec::new(),
             next_sentence_label: 1,
             num_tokens: 7,
             source: 0,

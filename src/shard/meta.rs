@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use parquet::file::metadata::FileMetaData;
 
+use super::schema::RowForm;
 use crate::config::BuildConfig;
 use crate::error::{Error, Result};
 use crate::tokenize::SpecialTokens;
@@ -78,6 +79,29 @@ impl ShardMetadata {
             .get("max_seq_len")?
             .as_u64()
             .and_then(|n| usize::try_from(n).ok())
+    }
+
+    /// The recipe's rows, from the config's `objective`, `masking` and `padding` (each absent
+    /// for BERT's default).
+    pub fn row_form(&self) -> RowForm {
+        row_form_of(self.config.as_ref())
+    }
+}
+
+/// The recipe's rows a build config (as JSON) names: its `objective`, `masking` and `padding`,
+/// each BERT's default when absent.
+pub fn row_form_of(config: Option<&serde_json::Value>) -> RowForm {
+    fn parse<T: serde::de::DeserializeOwned>(
+        config: Option<&serde_json::Value>,
+        key: &str,
+    ) -> Option<T> {
+        serde_json::from_value(config?.get(key)?.clone()).ok()
+    }
+    let bert = RowForm::BERT;
+    RowForm {
+        objective: parse(config, "objective").unwrap_or(bert.objective),
+        masking: parse(config, "masking").unwrap_or(bert.masking),
+        padding: parse(config, "padding").unwrap_or(bert.padding),
     }
 }
 

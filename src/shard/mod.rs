@@ -18,5 +18,5 @@ pub use crate::output::manifest::ShardEntry;
 pub use meta::ShardMeta;
 pub use reader::{read_shard, ShardFile};
 pub use row::{RowView, ShardRow};
-pub use schema::{arrow_schema, schema_description, IGNORE_LABEL, SCHEMA_VERSION};
+pub use schema::{arrow_schema, schema_description, RowForm, IGNORE_LABEL, SCHEMA_VERSION};
 pub use writer::ShardWriter;

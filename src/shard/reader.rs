@@ -29,10 +29,10 @@ use parquet::arrow::ProjectionMask;
 use parquet::basic::Compression;
 
 use super::meta::{key_value_metadata, ShardMetadata};
-use super::row::{RowView, ShardRow};
+use super::row::{RowView, ShardRow, NO_PAIR_LABEL};
 use super::schema::{
     check_columns, column, ATTENTION_MASK, COLUMNS, INPUT_IDS, LABELS, NEXT_SENTENCE_LABEL,
-    NUM_TOKENS, SENTENCE_ORDER_LABEL, SOURCE, TOKEN_TYPE_IDS,
+    NUM_TOKENS, SENTENCE_ORDER_LABEL, SOURCE, SPECIAL_TOKENS_MASK, TOKEN_TYPE_IDS,
 };
 use crate::error::{Error, Result};
 
@@ -42,11 +42,12 @@ pub const BATCH_ROWS: usize = 1024;
 const MAGIC: &[u8; 4] = b"PAR1";
 
 /// Every column either objective's shards may hold (a file's missing ones are skipped).
-const ALL_COLUMNS: [&str; 8] = [
+const ALL_COLUMNS: [&str; 9] = [
     COLUMNS[0],
     COLUMNS[1],
     COLUMNS[2],
     COLUMNS[3],
+    SPECIAL_TOKENS_MASK,
     COLUMNS[4],
     SENTENCE_ORDER_LABEL,
     COLUMNS[5],
@@ -70,6 +71,7 @@ impl Columns {
             Columns::Stats => &[
                 INPUT_IDS,
                 LABELS,
+                SPECIAL_TOKENS_MASK,
                 NEXT_SENTENCE_LABEL,
                 SENTENCE_ORDER_LABEL,
                 NUM_TOKENS,
@@ -287,8 +289,9 @@ pub struct Batch {
     input_ids: ListColumn<i32>,
     token_type_ids: Option<ListColumn<i8>>,
     attention_mask: Option<ListColumn<i8>>,
-    labels: ListColumn<i32>,
-    next_sentence_label: ScalarBuffer<i8>,
+    labels: Option<ListColumn<i32>>,
+    special_tokens_mask: Option<ListColumn<i8>>,
+    next_sentence_label: Option<ScalarBuffer<i8>>,
     num_tokens: ScalarBuffer<i16>,
     source: ScalarBuffer<u64>,
     rows: usize,
@@ -335,24 +338,28 @@ impl Batch {
             }
         };
         let input_ids = values::<i32, Int32Array>(path, list_of(INPUT_IDS)?, INPUT_IDS)?;
-        let labels = values::<i32, Int32Array>(path, list_of(LABELS)?, LABELS)?;
+        // Static masking stores labels; dynamic masking a special-tokens mask instead.
+        let labels = match batch.column_by_name(LABELS) {
+            None => None,
+            Some(_) => Some(values::<i32, Int32Array>(path, list_of(LABELS)?, LABELS)?),
+        };
+        let special_tokens_mask = optional(SPECIAL_TOKENS_MASK)?;
         let token_type_ids = optional(TOKEN_TYPE_IDS)?;
         let attention_mask = optional(ATTENTION_MASK)?;
-        let label_column = if batch.column_by_name(NEXT_SENTENCE_LABEL).is_none()
-            && batch.column_by_name(SENTENCE_ORDER_LABEL).is_some()
-        {
-            SENTENCE_ORDER_LABEL
-        } else {
-            NEXT_SENTENCE_LABEL
-        };
-        let (next_sentence_label, n1) = scalar::<i8, Int8Array>(path, batch, label_column)?;
+        // The pair label under either objective's name; none under `--objective none`.
+        let pair_label = [NEXT_SENTENCE_LABEL, SENTENCE_ORDER_LABEL]
+            .into_iter()
+            .find(|name| batch.column_by_name(name).is_some())
+            .map(|name| scalar::<i8, Int8Array>(path, batch, name))
+            .transpose()?;
         let (num_tokens, n2) = scalar::<i16, Int16Array>(path, batch, NUM_TOKENS)?;
         let (source, n3) = scalar::<u64, UInt64Array>(path, batch, SOURCE)?;
         let nulls = input_ids.nulls
-            + labels.nulls
+            + labels.as_ref().map_or(0, |c| c.nulls)
+            + special_tokens_mask.as_ref().map_or(0, |c| c.nulls)
             + token_type_ids.as_ref().map_or(0, |c| c.nulls)
             + attention_mask.as_ref().map_or(0, |c| c.nulls)
-            + n1
+            + pair_label.as_ref().map_or(0, |p| p.1)
             + n2
             + n3;
         Ok(Batch {
@@ -360,7 +367,8 @@ impl Batch {
             token_type_ids,
             attention_mask,
             labels,
-            next_sentence_label,
+            special_tokens_mask,
+            next_sentence_label: pair_label.map(|p| p.0),
             num_tokens,
             source,
             rows: batch.num_rows(),
@@ -389,8 +397,12 @@ impl Batch {
             input_ids: self.input_ids.row(i),
             token_type_ids: self.token_type_ids.as_ref().map(|c| c.row(i)),
             attention_mask: self.attention_mask.as_ref().map(|c| c.row(i)),
-            labels: self.labels.row(i),
-            next_sentence_label: self.next_sentence_label.get(i).copied().unwrap_or(-1),
+            labels: self.labels.as_ref().map_or(&[], |c| c.row(i)),
+            special_tokens_mask: self.special_tokens_mask.as_ref().map(|c| c.row(i)),
+            next_sentence_label: self
+                .next_sentence_label
+                .as_ref()
+                .map_or(NO_PAIR_LABEL, |l| l.get(i).copied().unwrap_or(-1)),
             num_tokens: self.num_tokens.get(i).copied().unwrap_or(-1),
             source: self.source.get(i).copied().unwrap_or(0),
         }

@@ -26,7 +26,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::meta::{META_CONFIG, META_SCHEMA_VERSION, META_SPECIAL_TOKENS, META_TOKENIZER_SHA256};
-use crate::config::Objective;
+use crate::config::{BuildConfig, Masking, Objective, Padding};
 use crate::error::Error;
 
 /// Version of the shard layout; bump on any change to columns or metadata keys.
@@ -44,6 +44,9 @@ pub const NEXT_SENTENCE_LABEL: &str = "next_sentence_label";
 /// The pair label of an `--objective sop` build, in place of [`NEXT_SENTENCE_LABEL`] (the name
 /// `transformers`' `AlbertForPreTraining` takes).
 pub const SENTENCE_ORDER_LABEL: &str = "sentence_order_label";
+/// `--masking dynamic`'s column in place of [`LABELS`]: 1 where the id is [CLS], [SEP] or
+/// [PAD] (`DataCollatorForLanguageModeling` never masks those).
+pub const SPECIAL_TOKENS_MASK: &str = "special_tokens_mask";
 pub const NUM_TOKENS: &str = "num_tokens";
 pub const SOURCE: &str = "source";
 
@@ -96,32 +99,124 @@ pub(crate) fn columns() -> [(&'static str, DataType, &'static str); 7] {
     ]
 }
 
-/// The Arrow schema of a shard of the default objective (without metadata).
+/// The Arrow schema of a shard of BERT's recipe, the default (without metadata).
 pub fn arrow_schema() -> SchemaRef {
-    arrow_schema_for(Objective::Nsp)
+    arrow_schema_for(RowForm::BERT)
 }
 
-/// The name of the pair-label column under `objective`.
-pub fn pair_label_column(objective: Objective) -> &'static str {
-    match objective {
-        Objective::Nsp => NEXT_SENTENCE_LABEL,
-        Objective::Sop => SENTENCE_ORDER_LABEL,
+/// What a build's rows hold, from its recipe: the pair-label column (or none), masked ids with
+/// `labels` or unmasked ids with `special_tokens_mask`, lists padded or at their real length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowForm {
+    pub objective: Objective,
+    pub masking: Masking,
+    pub padding: Padding,
+}
+
+impl Default for RowForm {
+    fn default() -> Self {
+        RowForm::BERT
     }
 }
 
-/// The Arrow schema of a shard of a build with `objective` (without metadata): the pair-label
-/// column is named for the objective.
-pub fn arrow_schema_for(objective: Objective) -> SchemaRef {
-    let fields: Vec<Field> = columns()
+impl RowForm {
+    /// BERT's rows: NSP, masked at build time, padded.
+    pub const BERT: RowForm = RowForm {
+        objective: Objective::Nsp,
+        masking: Masking::Static,
+        padding: Padding::Max,
+    };
+
+    /// The rows a build config makes.
+    pub fn of(config: &BuildConfig) -> RowForm {
+        RowForm {
+            objective: config.objective,
+            masking: config.masking,
+            padding: config.padding,
+        }
+    }
+
+    /// The pair-label column, if the objective has one.
+    pub fn pair_label(&self) -> Option<&'static str> {
+        match self.objective {
+            Objective::Nsp => Some(NEXT_SENTENCE_LABEL),
+            Objective::Sop => Some(SENTENCE_ORDER_LABEL),
+            Objective::None => None,
+        }
+    }
+
+    /// Whether masks are stored (`labels`), rather than drawn at training time.
+    pub fn is_static(&self) -> bool {
+        self.masking == Masking::Static
+    }
+
+    /// Whether every list is padded to `max_seq_len`.
+    pub fn is_padded(&self) -> bool {
+        self.padding == Padding::Max
+    }
+
+    /// Whether this form stores column `name`.
+    fn holds(&self, name: &str) -> bool {
+        match name {
+            NEXT_SENTENCE_LABEL | SENTENCE_ORDER_LABEL => self.pair_label() == Some(name),
+            LABELS => self.is_static(),
+            SPECIAL_TOKENS_MASK => !self.is_static(),
+            _ => true,
+        }
+    }
+
+    /// The form a file's columns show (padding cannot be seen in a schema: `Max` is assumed).
+    fn seen_in(found: &Schema) -> RowForm {
+        let has = |name| found.field_with_name(name).is_ok();
+        let objective = if has(NEXT_SENTENCE_LABEL) {
+            Objective::Nsp
+        } else if has(SENTENCE_ORDER_LABEL) {
+            Objective::Sop
+        } else {
+            Objective::None
+        };
+        let masking = if !has(LABELS) && has(SPECIAL_TOKENS_MASK) {
+            Masking::Dynamic
+        } else {
+            Masking::Static
+        };
+        RowForm {
+            objective,
+            masking,
+            padding: Padding::Max,
+        }
+    }
+}
+
+/// Every column any recipe stores, in the order a shard holds them.
+fn all_columns() -> Vec<(&'static str, DataType, &'static str)> {
+    let list = |t: DataType| DataType::List(Arc::new(Field::new("item", t, false)));
+    let mut all = columns().to_vec();
+    all.insert(
+        4,
+        (
+            SPECIAL_TOKENS_MASK,
+            list(DataType::Int8),
+            "(--masking dynamic, in place of labels) 1 on [CLS], [SEP] and [PAD], 0 elsewhere",
+        ),
+    );
+    all.insert(
+        6,
+        (
+            SENTENCE_ORDER_LABEL,
+            DataType::Int8,
+            "(--objective sop, in place of next_sentence_label) 0 = A then B, 1 = swapped",
+        ),
+    );
+    all
+}
+
+/// The Arrow schema of a shard of rows of `form` (without metadata).
+pub fn arrow_schema_for(form: RowForm) -> SchemaRef {
+    let fields: Vec<Field> = all_columns()
         .into_iter()
-        .map(|(name, t, _)| {
-            let name = if name == NEXT_SENTENCE_LABEL {
-                pair_label_column(objective)
-            } else {
-                name
-            };
-            Field::new(name, t, false)
-        })
+        .filter(|(name, _, _)| form.holds(name))
+        .map(|(name, t, _)| Field::new(name, t, false))
         .collect();
     Arc::new(Schema::new(fields))
 }
@@ -139,6 +234,9 @@ pub fn schema_description() -> String {
         "columns": cols,
         "variants": {
             "--objective sop": format!("{SENTENCE_ORDER_LABEL} (int8; 0 = A then B in document order, 1 = A and B swapped) in place of {NEXT_SENTENCE_LABEL}"),
+            "--objective none": format!("no {NEXT_SENTENCE_LABEL}; rows [CLS] sentences [SEP], [SEP] between documents; token_type_ids all 0"),
+            "--masking dynamic": format!("{SPECIAL_TOKENS_MASK} (list<int8>; 1 on [CLS], [SEP] and [PAD]) in place of {LABELS}; input_ids unmasked"),
+            "--padding none": "every list at the row's real length (num_tokens); attention_mask all 1",
         },
         "metadata": {
             META_SCHEMA_VERSION: "schema version, decimal string",
@@ -191,13 +289,11 @@ pub struct ColumnError(pub String);
 
 /// What keeps `found` from being a shard schema: each column of [`arrow_schema`] that is missing
 /// (`missing column input_ids`) or has another type (`column num_tokens is int32, expected
-/// int16`); the pair label may be either objective's column. Empty when every column is there with its type; extra columns are allowed.
+/// int16`), for the recipe its columns show (pair label, `labels` or `special_tokens_mask`).
+/// Empty when every column is there with its type; extra columns are allowed.
 pub fn schema_problems(found: &Schema) -> Vec<String> {
     let mut problems = Vec::new();
-    let sop = found.field_with_name(NEXT_SENTENCE_LABEL).is_err()
-        && found.field_with_name(SENTENCE_ORDER_LABEL).is_ok();
-    let objective = if sop { Objective::Sop } else { Objective::Nsp };
-    for field in arrow_schema_for(objective).fields() {
+    for field in arrow_schema_for(RowForm::seen_in(found)).fields() {
         match found.field_with_name(field.name()) {
             Err(_) => problems.push(format!("missing column {}", field.name())),
             Ok(f) if type_name(f.data_type()) != type_name(field.data_type()) => {

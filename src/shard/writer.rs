@@ -16,7 +16,7 @@ use arrow_array::{
     ArrayRef, Int16Array, Int32Array, Int8Array, ListArray, RecordBatch, UInt64Array,
 };
 use arrow_buffer::OffsetBuffer;
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::{ArrowError, DataType, SchemaRef};
 use crossbeam_channel::Receiver;
 use parquet::arrow::arrow_writer::{
     compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
@@ -30,13 +30,21 @@ use parquet::schema::types::ColumnPath;
 use sha2::{Digest, Sha256};
 
 use super::meta::ShardMeta;
-use super::row::{pad_row, PaddedColumns};
-use super::schema::{arrow_schema_for, columns};
+use super::row::{pad_row, PaddedColumns, RowLayout};
+use super::schema::{
+    arrow_schema_for, RowForm, ATTENTION_MASK, INPUT_IDS, LABELS, NEXT_SENTENCE_LABEL, NUM_TOKENS,
+    SENTENCE_ORDER_LABEL, SOURCE, SPECIAL_TOKENS_MASK, TOKEN_TYPE_IDS,
+};
 use crate::error::{Error, Result};
 use crate::instances::Instance;
 use crate::output::layout::{self, Worker};
 use crate::output::manifest::ShardEntry;
 use crate::tokenize::hex;
+
+/// Moves a column's values out, leaving it empty.
+fn take<T>(values: &mut Vec<T>) -> Vec<T> {
+    std::mem::take(values)
+}
 
 /// One row group to encode: the rows, padded into columns, and the settings to encode them with.
 ///
@@ -45,8 +53,7 @@ use crate::tokenize::hex;
 pub struct RowGroupJob {
     instances: Vec<Instance>,
     writers: Vec<ArrowColumnWriter>,
-    max_seq_len: usize,
-    pad: u32,
+    layout: RowLayout,
     schema: SchemaRef,
 }
 
@@ -59,7 +66,7 @@ impl RowGroupJob {
         let failed = |what: &str, e: &dyn std::fmt::Display| {
             Error::Internal(format!("row-group encoding: {what}: {e}"))
         };
-        let batch = to_batch(&self.instances, self.max_seq_len, self.pad, &self.schema)
+        let batch = to_batch(&self.instances, &self.layout, &self.schema)
             .map_err(|e| failed("padding", &e))?;
         drop(self.instances);
         let mut writers = self.writers.into_iter();
@@ -101,12 +108,11 @@ pub fn inline_encoder<'a>() -> Encoder<'a> {
 /// written depend on neither the encoder nor `in_flight`.
 pub struct ShardWriter<'a> {
     dir: PathBuf,
-    max_seq_len: usize,
     rows_per_shard: usize,
     row_group_rows: usize,
     in_flight: usize,
     encoder: Encoder<'a>,
-    pad: u32,
+    layout: RowLayout,
     schema: SchemaRef,
     props: WriterProperties,
     worker: Option<Worker>,
@@ -233,7 +239,7 @@ impl<'a> ShardWriter<'a> {
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
         let schema = Arc::new(
-            arrow_schema_for(config.objective)
+            arrow_schema_for(RowForm::of(config))
                 .as_ref()
                 .clone()
                 .with_metadata(schema_meta),
@@ -250,22 +256,26 @@ impl<'a> ShardWriter<'a> {
             .set_dictionary_enabled(false);
         // No min/max statistics for the padded token lists: no reader filters on them, and
         // computing them took 3% of a build. The scalar columns keep theirs.
-        let props = columns()
+        let props = schema
+            .fields()
             .iter()
-            .filter(|(_, t, _)| matches!(t, DataType::List(_)))
-            .fold(props, |props, (name, _, _)| {
-                let path = ColumnPath::new(vec![name.to_string(), "list".into(), "item".into()]);
+            .filter(|f| matches!(f.data_type(), DataType::List(_)))
+            .fold(props, |props, f| {
+                let path = ColumnPath::new(vec![f.name().clone(), "list".into(), "item".into()]);
                 props.set_column_statistics_enabled(path, EnabledStatistics::None)
             })
             .build();
         Ok(ShardWriter {
             dir: dir.to_path_buf(),
-            max_seq_len: config.max_seq_len,
             rows_per_shard: config.rows_per_shard,
             row_group_rows: config.row_group_rows.min(config.rows_per_shard),
             in_flight: 1,
             encoder: inline_encoder(),
-            pad: meta.specials.pad,
+            layout: RowLayout {
+                max_seq_len: config.max_seq_len,
+                form: RowForm::of(config),
+                specials: meta.specials,
+            },
             schema,
             props,
             worker,
@@ -354,8 +364,7 @@ impl<'a> ShardWriter<'a> {
         shard.encoding.push_back((self.encoder)(RowGroupJob {
             instances,
             writers,
-            max_seq_len: self.max_seq_len,
-            pad: self.pad,
+            layout: self.layout,
             schema: self.schema.clone(),
         }));
         if shard.rows >= self.rows_per_shard {
@@ -486,47 +495,68 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Pads `instances` into a record batch (each row by [`pad_row`]).
+/// Pads `instances` into a record batch (each row by [`pad_row`]), the columns of `schema`.
 pub fn to_batch(
     instances: &[Instance],
-    max_seq_len: usize,
-    pad: u32,
+    layout: &RowLayout,
     schema: &SchemaRef,
 ) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
     let n = instances.len();
-    let mut padded = PaddedColumns::with_capacity(n * max_seq_len);
+    let mut padded = PaddedColumns::with_capacity(n * layout.max_seq_len);
     for inst in instances {
-        pad_row(inst, max_seq_len, pad, &mut padded);
+        pad_row(inst, layout, &mut padded);
     }
-    let fields = schema.fields();
-    let list =
-        |i: usize, values: ArrayRef| -> std::result::Result<ArrayRef, arrow_schema::ArrowError> {
-            let DataType::List(item) = fields[i].data_type() else {
-                return Err(arrow_schema::ArrowError::SchemaError("not a list".into()));
-            };
-            let offsets = OffsetBuffer::<i32>::from_lengths(std::iter::repeat_n(max_seq_len, n));
-            Ok(Arc::new(ListArray::try_new(
-                item.clone(),
-                offsets,
-                values,
-                None,
-            )?))
+    let offsets = OffsetBuffer::<i32>::from_lengths(instances.iter().map(|i| layout.width(i)));
+    let list = |name: &str, values: ArrayRef| -> std::result::Result<ArrayRef, ArrowError> {
+        let field = schema.field_with_name(name)?;
+        let DataType::List(item) = field.data_type() else {
+            return Err(ArrowError::SchemaError(format!("{name} is not a list")));
         };
-    let columns: Vec<ArrayRef> = vec![
-        list(0, Arc::new(Int32Array::from(padded.input_ids)))?,
-        list(1, Arc::new(Int8Array::from(padded.token_type_ids)))?,
-        list(2, Arc::new(Int8Array::from(padded.attention_mask)))?,
-        list(3, Arc::new(Int32Array::from(padded.labels)))?,
-        Arc::new(Int8Array::from_iter_values(
-            instances.iter().map(|i| i8::from(i.pair_label)),
-        )),
-        Arc::new(Int16Array::from_iter_values(
-            instances.iter().map(|i| i.input_ids.len() as i16),
-        )),
-        Arc::new(UInt64Array::from_iter_values(
-            instances.iter().map(|i| i.source),
-        )),
-    ];
+        Ok(Arc::new(ListArray::try_new(
+            item.clone(),
+            offsets.clone(),
+            values,
+            None,
+        )?))
+    };
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        let name = field.name().as_str();
+        let column: ArrayRef = match name {
+            INPUT_IDS => list(
+                name,
+                Arc::new(Int32Array::from(take(&mut padded.input_ids))),
+            )?,
+            TOKEN_TYPE_IDS => list(
+                name,
+                Arc::new(Int8Array::from(take(&mut padded.token_type_ids))),
+            )?,
+            ATTENTION_MASK => list(
+                name,
+                Arc::new(Int8Array::from(take(&mut padded.attention_mask))),
+            )?,
+            LABELS => list(name, Arc::new(Int32Array::from(take(&mut padded.labels))))?,
+            SPECIAL_TOKENS_MASK => list(
+                name,
+                Arc::new(Int8Array::from(take(&mut padded.special_tokens_mask))),
+            )?,
+            NEXT_SENTENCE_LABEL | SENTENCE_ORDER_LABEL => Arc::new(Int8Array::from_iter_values(
+                instances.iter().map(|i| i8::from(i.pair_label)),
+            )),
+            NUM_TOKENS => Arc::new(Int16Array::from_iter_values(
+                instances.iter().map(|i| i.input_ids.len() as i16),
+            )),
+            SOURCE => Arc::new(UInt64Array::from_iter_values(
+                instances.iter().map(|i| i.source),
+            )),
+            other => {
+                return Err(ArrowError::SchemaError(format!(
+                    "no values for column {other}"
+                )))
+            }
+        };
+        columns.push(column);
+    }
     RecordBatch::try_new(schema.clone(), columns)
 }
 
@@ -743,7 +773,17 @@ mod tests {
         }
         let expected: Vec<ShardRow> = instances
             .iter()
-            .map(|i| ShardRow::from_instance(i, 12, 0))
+            .map(|i| {
+                let layout = RowLayout {
+                    max_seq_len: 12,
+                    form: RowForm::BERT,
+                    specials: crate::tokenize::SpecialTokens {
+                        pad: 0,
+                        ..meta.specials
+                    },
+                };
+                ShardRow::from_instance(i, &layout)
+            })
             .collect();
         assert_eq!(read_back, expected);
         let row = &read_back[0];

@@ -204,6 +204,44 @@ fn mds_holds_every_row_plain_and_zstd_with_its_own_shard_size() {
 }
 
 #[test]
+fn dynamic_masking_builds_export_as_input_ids_alone() {
+    for padding in ["max", "none"] {
+        let build = tempfile::tempdir().unwrap();
+        let flags = [
+            "--max-seq-len",
+            "128",
+            "--rows-per-shard",
+            "25",
+            "--objective",
+            "none",
+            "--masking",
+            "dynamic",
+            "--padding",
+            padding,
+        ];
+        build_ok(&fixtures(), build.path(), &flags);
+        let rows = source_rows(build.path());
+        let out = tempfile::tempdir().unwrap();
+        let manifest = export_ok(build.path(), out.path(), &["--to", "mds"]);
+        assert_manifest_true(out.path(), &manifest, rows.len());
+        let index = std::fs::read_to_string(out.path().join(mds::INDEX_FILE)).unwrap();
+        assert!(
+            index.contains(r#""column_encodings": ["ndarray:int64"]"#),
+            "{index}"
+        );
+        let back = mds::read_rows(out.path()).unwrap();
+        assert_eq!(back.len(), rows.len());
+        for (got, want) in back.iter().zip(&rows) {
+            // The real tokens, unmasked: the padding of a padded build is not exported.
+            assert_eq!(got.input_ids, want.input_ids[..want.num_tokens as usize]);
+        }
+        // Other formats say why they cannot hold it.
+        let fresh = out.path().join("other");
+        assert_refused(build.path(), &fresh, &["--to", "hdf5"], "--to mds");
+    }
+}
+
+#[test]
 fn export_bytes_do_not_depend_on_threads() {
     let build = small_build();
     for format in ["hdf5", "tfrecord", "mds"] {
@@ -389,28 +427,55 @@ fn the_trainers_readers_read_every_export_as_the_build() {
         return;
     }
     let build = small_build();
+    // RoBERTa-style rows masked in training: MDS in ModernBERT's input_ids-only layout.
+    let tokens = tempfile::tempdir().unwrap();
+    build_ok(
+        &fixtures(),
+        tokens.path(),
+        &[
+            "--max-seq-len",
+            "128",
+            "--rows-per-shard",
+            "25",
+            "--objective",
+            "none",
+            "--masking",
+            "dynamic",
+            "--padding",
+            "none",
+        ],
+    );
     let script = root().join("scripts/check_export.py");
-    let cases: [(&str, &[&str], &[&str]); 5] = [
-        ("hdf5", &[], &[]),
-        ("tfrecord", &[], &[]),
-        ("tfrecord", &["--compression", "gzip"], &["--gzip"]),
+    let cases: [(&Path, &str, &[&str], &[&str]); 7] = [
+        (build.path(), "hdf5", &[], &[]),
+        (build.path(), "tfrecord", &[], &[]),
         (
+            build.path(),
+            "tfrecord",
+            &["--compression", "gzip"],
+            &["--gzip"],
+        ),
+        (
+            build.path(),
             "mds",
             &["--mds-size-limit", "100000"],
             &["--same-bytes-as-mdswriter"],
         ),
-        ("mds", &["--compression", "zstd"], &[]),
+        (build.path(), "mds", &["--compression", "zstd"], &[]),
+        (
+            tokens.path(),
+            "mds",
+            &["--mds-size-limit", "5000"],
+            &["--same-bytes-as-mdswriter"],
+        ),
+        (tokens.path(), "mds", &["--compression", "zstd"], &[]),
     ];
-    for (format, flags, check_flags) in cases {
+    for (source, format, flags, check_flags) in cases {
         let out = tempfile::tempdir().unwrap();
-        export_ok(
-            build.path(),
-            out.path(),
-            &[&["--to", format], flags].concat(),
-        );
+        export_ok(source, out.path(), &[&["--to", format], flags].concat());
         let output = Command::new("python3")
             .arg(&script)
-            .arg(build.path())
+            .arg(source)
             .arg(format)
             .arg(out.path())
             .args(check_flags)

@@ -1,10 +1,12 @@
 //! Property tests: every instance holds its invariants whatever the documents and settings.
 
-use bertprep::config::Objective;
+use bertprep::config::{Masking, Objective, Padding};
 use bertprep::instances::masking::{num_to_predict, MaskSettings, MaskVocab};
 use bertprep::instances::pairs::PairSettings;
 use bertprep::instances::{create_instances, Counters, InstanceSettings, TokenizedDocument};
-use bertprep::shard::ShardRow;
+use bertprep::shard::check::{check_row, RowRules};
+use bertprep::shard::row::RowLayout;
+use bertprep::shard::{RowForm, ShardRow};
 use bertprep::tokenize::SpecialTokens;
 use proptest::prelude::*;
 
@@ -71,6 +73,8 @@ struct Case {
     whole_word_mask: bool,
     mask_spans: bool,
     objective: Objective,
+    cross_document: bool,
+    dynamic: bool,
     dupe_factor: usize,
     seed: u64,
 }
@@ -84,12 +88,23 @@ fn case_strategy() -> impl Strategy<Value = Case> {
         0.0f64..1.0,
         any::<bool>(),
         any::<bool>(),
-        any::<bool>(),
+        (0usize..3, any::<bool>(), any::<bool>()),
         1usize..3,
         any::<u64>(),
     )
         .prop_map(
-            |(docs, max_seq_len, p, max_pred, short, wwm, spans, sop, dupe, seed)| Case {
+            |(
+                docs,
+                max_seq_len,
+                p,
+                max_pred,
+                short,
+                wwm,
+                spans,
+                (objective, cross, dynamic),
+                dupe,
+                seed,
+            )| Case {
                 docs,
                 max_seq_len,
                 masked_lm_prob: p,
@@ -97,11 +112,97 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                 short_seq_prob: short,
                 whole_word_mask: wwm,
                 mask_spans: spans,
-                objective: if sop { Objective::Sop } else { Objective::Nsp },
+                objective: [Objective::Nsp, Objective::Sop, Objective::None][objective],
+                cross_document: cross,
+                dynamic,
                 dupe_factor: dupe,
                 seed,
             },
         )
+}
+
+/// The masking invariants of a statically masked instance (and its padded row).
+fn check_masking(
+    case: &Case,
+    mask: &MaskSettings,
+    inst: &bertprep::instances::Instance,
+    row: &ShardRow,
+    pool: &[u32],
+) -> Result<(), TestCaseError> {
+    let predictions = if case.objective == Objective::None {
+        row.labels.iter().filter(|&&l| l >= 0).count()
+    } else {
+        assert_row_invariants(row, SPECIALS, case.max_seq_len)
+    };
+    let want = num_to_predict(inst.input_ids.len(), mask);
+    let mut predicted = vec![false; inst.input_ids.len()];
+    for &(pos, _) in &inst.predictions {
+        predicted[pos as usize] = true;
+    }
+    let original = originals(inst);
+    if case.whole_word_mask || case.mask_spans {
+        // Whole words (and spans of them) that would overshoot are passed over, so fewer may
+        // be taken; one word is always taken, capped at max_predictions.
+        prop_assert!(predictions <= case.max_predictions);
+        // Every piece of a masked word is predicted, unless the cap cut the word short: a
+        // word's pieces are the positions joined by `##` continuations.
+        if predictions < case.max_predictions {
+            for i in 1..original.len() {
+                if is_continuation(original[i]) && original[i - 1] >= FIRST_WORD {
+                    prop_assert_eq!(
+                        predicted[i],
+                        predicted[i - 1],
+                        "a word split at position {} of {:?}",
+                        i,
+                        original
+                    );
+                }
+            }
+        }
+    } else {
+        prop_assert_eq!(predictions, want);
+    }
+    // Predicted positions hold their original token in labels; kept/random/mask only.
+    for &(pos, original) in &inst.predictions {
+        let shown = inst.input_ids[pos as usize];
+        prop_assert!(shown == SPECIALS.mask || shown == original || pool.contains(&shown));
+        prop_assert!((FIRST_WORD..VOCAB).contains(&original));
+    }
+    Ok(())
+}
+
+/// A row without a pair: `[CLS]` pieces of documents in order, `[SEP]` between them (one
+/// piece only without `cross_document`), `[SEP]` at the end; its source the first piece's.
+fn check_packed_row(
+    case: &Case,
+    inst: &bertprep::instances::Instance,
+    original: &[u32],
+) -> Result<(), TestCaseError> {
+    let n = original.len();
+    prop_assert_eq!(inst.segment_a_len, n);
+    prop_assert_eq!((original[0], original[n - 1]), (SPECIALS.cls, SPECIALS.sep));
+    let pieces: Vec<&[u32]> = original[1..n - 1].split(|&t| t == SPECIALS.sep).collect();
+    prop_assert!(
+        pieces.iter().all(|p| !p.is_empty()),
+        "empty piece in {:?}",
+        original
+    );
+    prop_assert!(case.cross_document || pieces.len() == 1);
+    let docs: Vec<usize> = pieces.iter().map(|p| doc_of(p[0])).collect();
+    for (piece, &doc) in pieces.iter().zip(&docs) {
+        prop_assert!(
+            piece.iter().all(|&t| doc_of(t) == doc),
+            "piece {:?} spans documents",
+            piece
+        );
+    }
+    prop_assert_eq!(docs[0], inst.source as usize);
+    prop_assert!(
+        docs.windows(2).all(|w| w[0] < w[1]),
+        "documents out of order: {:?}",
+        docs
+    );
+    Ok(())
 }
 
 proptest! {
@@ -119,6 +220,8 @@ proptest! {
                 short_seq_prob: case.short_seq_prob,
                 objective: case.objective,
             },
+            cross_document: case.cross_document,
+            dynamic: case.dynamic,
             mask: MaskSettings {
                 masked_lm_prob: case.masked_lm_prob,
                 max_predictions: case.max_predictions,
@@ -140,42 +243,31 @@ proptest! {
         let mut again = Counters::default();
         prop_assert_eq!(&create_instances(&docs, 0, &settings, &mut again), &instances);
 
+        let form = RowForm {
+            objective: case.objective,
+            masking: if case.dynamic { Masking::Dynamic } else { Masking::Static },
+            padding: Padding::Max,
+        };
+        let layout = RowLayout { max_seq_len: case.max_seq_len, form, specials: SPECIALS };
+        let rules = RowRules {
+            max_seq_len: Some(case.max_seq_len),
+            specials: SPECIALS,
+            vocab_size: Some(VOCAB as usize),
+            form,
+        };
         for inst in &instances {
-            let row = ShardRow::from_instance(inst, case.max_seq_len, SPECIALS.pad);
-            let predictions = assert_row_invariants(&row, SPECIALS, case.max_seq_len);
-            let want = num_to_predict(inst.input_ids.len(), &settings.mask);
-            let predicted: Vec<bool> = {
-                let mut p = vec![false; inst.input_ids.len()];
-                for &(pos, _) in &inst.predictions {
-                    p[pos as usize] = true;
-                }
-                p
-            };
-            let original = originals(inst);
-            if case.whole_word_mask || case.mask_spans {
-                // Whole words (and spans of them) that would overshoot are passed over, so fewer may be taken; one word
-                // is always taken, capped at max_predictions.
-                prop_assert!(predictions <= case.max_predictions);
-                // Every piece of a masked word is predicted, unless the cap cut the word short:
-                // a word's pieces are the positions joined by `##` continuations.
-                if predictions < case.max_predictions {
-                    for i in 1..original.len() {
-                        if is_continuation(original[i]) && original[i - 1] >= FIRST_WORD {
-                            prop_assert_eq!(
-                                predicted[i], predicted[i - 1],
-                                "a word split at position {} of {:?}", i, original
-                            );
-                        }
-                    }
-                }
+            let row = ShardRow::from_instance(inst, &layout);
+            prop_assert_eq!(check_row(&row.view(), &rules), Ok(()));
+            if case.dynamic {
+                prop_assert!(inst.predictions.is_empty());
+                prop_assert!(!inst.input_ids.contains(&SPECIALS.mask));
             } else {
-                prop_assert_eq!(predictions, want);
+                check_masking(&case, &settings.mask, inst, &row, &pool)?;
             }
-            // Predicted positions hold their original token in labels; kept/random/mask only.
-            for &(pos, original) in &inst.predictions {
-                let shown = inst.input_ids[pos as usize];
-                prop_assert!(shown == SPECIALS.mask || shown == original || pool.contains(&shown));
-                prop_assert!((FIRST_WORD..VOCAB).contains(&original));
+            let original = originals(inst);
+            if case.objective == Objective::None {
+                check_packed_row(&case, inst, &original)?;
+                continue;
             }
             // By document: A is all from the instance's document; a true-next B always is too,
             // and a random B never is (and comes from one other document).
@@ -201,7 +293,9 @@ proptest! {
         let (random_next, swapped) = match case.objective {
             Objective::Nsp => (labelled, 0),
             Objective::Sop => (0, labelled),
+            Objective::None => (0, 0),
         };
+        prop_assert!(case.objective != Objective::None || labelled == 0);
         prop_assert_eq!((counters.random_next, counters.swapped), (random_next, swapped));
         if !case.mask_spans {
             prop_assert_eq!((counters.mask_spans, counters.mask_span_words), (0, 0));

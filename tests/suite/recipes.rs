@@ -7,6 +7,7 @@ use bertprep::output::manifest::Manifest;
 use bertprep::shard::{read_shard, ShardRow};
 use bertprep::tokenize::Tokenizer;
 
+use crate::util::REQUIRE_CORPORA;
 use crate::util::*;
 
 /// The row's ids with every prediction put back to its original.
@@ -187,4 +188,210 @@ fn spans_on_wikipedia_follow_spanbert() {
             c.masked
         );
     }
+}
+
+/// Token counts of `ids`, specials left out.
+fn histogram(ids: impl Iterator<Item = u32>, specials: &[u32]) -> HashMap<u32, u64> {
+    let mut counts = HashMap::new();
+    for id in ids.filter(|id| !specials.contains(id)) {
+        *counts.entry(id).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn full_sentence_rows_hold_the_whole_corpus_unmasked_and_unpadded() {
+    let flags = [
+        "--objective",
+        "none",
+        "--masking",
+        "dynamic",
+        "--padding",
+        "none",
+    ];
+    let Some(out) = build_shared_wiki("enwiki-2019-small", &flags) else {
+        return;
+    };
+    let manifest = Manifest::read(out.path()).unwrap();
+    let tokenizer = Tokenizer::embedded().unwrap();
+    let sp = tokenizer.specials();
+    // The corpus as the build sees it: `bertprep sentences`, one sentence per line.
+    let corpus = shared_corpus("enwiki-2019-small").unwrap().join("wiki");
+    let sentences = bertprep(&["sentences", &corpus.display().to_string()]);
+    assert!(sentences.status.success());
+    let mut text = Vec::new();
+    for line in String::from_utf8(sentences.stdout).unwrap().lines() {
+        text.extend(tokenizer.encode(line).unwrap());
+    }
+    let mut stored = Vec::new();
+    let (mut rows, mut full, mut tokens) = (0u64, 0u64, 0u64);
+    for shard in &manifest.shards {
+        for row in read_shard(&out.path().join(&shard.file)).unwrap().rows {
+            let n = row.num_tokens as usize;
+            assert_eq!(
+                row.input_ids.len(),
+                n,
+                "an unpadded row is stored at its length"
+            );
+            assert!(row.labels.is_empty() && row.next_sentence_label == -1);
+            assert!(!row.input_ids.contains(&(sp.mask as i32)));
+            assert_eq!((row.input_ids[0], row.input_ids[n - 1]), (101, 102));
+            rows += 1;
+            tokens += n as u64;
+            full += u64::from(n * 100 >= 512 * 95);
+            stored.extend(row.input_ids.iter().map(|&t| t as u32));
+        }
+    }
+    // Every token of the text is in exactly one row: packing loses and repeats nothing.
+    let skip = [sp.cls, sp.sep];
+    assert_eq!(
+        histogram(stored.into_iter(), &skip),
+        histogram(text.into_iter(), &skip),
+        "the rows' tokens differ from the corpus's"
+    );
+    let fill = tokens as f64 / (rows * 512) as f64;
+    let full_share = full as f64 / rows as f64;
+    eprintln!(
+        "{rows} FULL-SENTENCES rows at 512: mean fill {fill:.4}, {full_share:.4} at least 95% full"
+    );
+    // Whole sentences do not split to fill a row exactly: rows are 95% full on average.
+    assert!(fill >= 0.95, "mean fill {fill}");
+    assert!(full_share >= 0.7, "rows at least 95% full: {full_share}");
+    let check = bertprep(&["inspect", &out.path().display().to_string(), "--check"]);
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{report}");
+    assert!(report.contains("masks are drawn in training"), "{report}");
+    // DOC-SENTENCES: a row never holds a document boundary.
+    let docs = tempfile::tempdir().unwrap();
+    build_ok(
+        &corpus,
+        docs.path(),
+        &[&flags[..], &["--no-cross-document"]].concat(),
+    );
+    for shard in &Manifest::read(docs.path()).unwrap().shards {
+        for row in read_shard(&docs.path().join(&shard.file)).unwrap().rows {
+            let seps = row
+                .input_ids
+                .iter()
+                .filter(|&&t| t == sp.sep as i32)
+                .count();
+            assert_eq!(seps, 1, "a DOC-SENTENCES row crosses a document");
+        }
+    }
+}
+
+#[test]
+fn transformers_trains_on_roberta_style_shards_as_they_are() {
+    let ready = ["datasets", "transformers", "torch"].iter().all(|m| {
+        std::process::Command::new("python3")
+            .args(["-c", &format!("import {m}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !ready {
+        let required = std::env::var_os("CI").is_some()
+            || std::env::var(REQUIRE_CORPORA).is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "CI: python3 cannot import datasets, transformers and torch"
+        );
+        eprintln!("SKIPPED: pip install datasets transformers torch to run the check");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    build_ok(
+        &fixtures(),
+        out.path(),
+        &[
+            "--max-seq-len",
+            "128",
+            "--objective",
+            "none",
+            "--masking",
+            "dynamic",
+            "--padding",
+            "none",
+        ],
+    );
+    let output = std::process::Command::new("python3")
+        .arg(root().join("scripts/check_recipes.py"))
+        .arg(out.path())
+        .env("TF_CPP_MIN_LOG_LEVEL", "3")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("ok: "),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    eprintln!("{stdout}");
+}
+
+#[test]
+fn recipe_flags_that_cannot_work_together_are_refused() {
+    let out = tempfile::tempdir().unwrap();
+    let input = fixtures().display().to_string();
+    let dir = out.path().join("o").display().to_string();
+    for (flags, says) in [
+        (
+            &["--masking", "dynamic", "--dupe-factor", "2"][..],
+            "--dupe-factor 2",
+        ),
+        (
+            &["--masking", "dynamic", "--mask-spans"][..],
+            "--masking static",
+        ),
+        (&["--no-cross-document"][..], "--objective none"),
+        (&["--objective", "mlm"][..], "expected nsp, sop or none"),
+    ] {
+        let run = bertprep(&[&["build", "--in", &input, "--out", &dir][..], flags].concat());
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            !run.status.success() && stderr.contains(says),
+            "{flags:?}: {stderr}"
+        );
+        assert!(!out.path().join("o").join("manifest.json").exists());
+    }
+}
+
+#[test]
+fn static_rows_without_a_pair_hold_their_invariants_at_thirty_percent() {
+    let out = tempfile::tempdir().unwrap();
+    let flags = [
+        "--max-seq-len",
+        "128",
+        "--objective",
+        "none",
+        "--masked-lm-prob",
+        "0.3",
+    ];
+    build_ok(&fixtures(), out.path(), &flags);
+    let manifest = Manifest::read(out.path()).unwrap();
+    assert_eq!(manifest.config.max_predictions, 38);
+    for shard in &manifest.shards {
+        for row in read_shard(&out.path().join(&shard.file)).unwrap().rows {
+            assert_eq!(row.input_ids.len(), 128);
+            assert!(row.token_type_ids.iter().all(|&t| t == 0));
+            let n = row.num_tokens as usize;
+            let predicted = row.labels.iter().filter(|&&l| l >= 0).count();
+            let want = ((n as f64 * 0.3).round_ties_even() as usize).clamp(1, 38);
+            assert!(
+                predicted <= want && predicted + 2 >= want,
+                "{predicted} of {want}"
+            );
+            // No prediction on [CLS] or any [SEP], the ones between documents included.
+            for (i, &l) in row.labels.iter().enumerate() {
+                if l >= 0 {
+                    assert!(l != 101 && l != 102, "label {l} at {i}");
+                }
+            }
+        }
+    }
+    let check = bertprep(&["inspect", &out.path().display().to_string(), "--check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 }

@@ -170,6 +170,7 @@ mod tests {
                 token_type_ids: Some(&r.types),
                 attention_mask: Some(&r.mask),
                 labels: &r.labels,
+                special_tokens_mask: None,
                 next_sentence_label: r.nsp,
                 num_tokens: r.n,
                 source: 0,

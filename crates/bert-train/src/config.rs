@@ -41,6 +41,10 @@ pub struct ModelConfig {
     pub position_embedding_type: String,
     /// Must be false: this is an encoder.
     pub is_decoder: bool,
+    /// The masked-LM head alone (`BertForMaskedLM`: no pooler, no NSP head), for shards without
+    /// a sentence-pair objective. Written as `architectures` in `config.json`.
+    #[serde(skip)]
+    pub mlm_only: bool,
 }
 
 impl Default for ModelConfig {
@@ -62,6 +66,7 @@ impl Default for ModelConfig {
             pad_token_id: 0,
             position_embedding_type: "absolute".into(),
             is_decoder: false,
+            mlm_only: false,
         }
     }
 }
@@ -101,10 +106,13 @@ impl ModelConfig {
     /// Reads a Hugging Face `config.json`.
     pub fn read(path: &Path) -> Result<ModelConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let config: ModelConfig = serde_json::from_str(&text).map_err(|source| Error::Json {
+        let json = |source| Error::Json {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(json)?;
+        let mut config: ModelConfig = serde_json::from_value(value.clone()).map_err(json)?;
+        config.mlm_only = value["architectures"][0] == "BertForMaskedLM";
         config
             .validate()
             .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
@@ -173,6 +181,15 @@ impl ModelConfig {
         Ok(())
     }
 
+    /// The `transformers` class of the model: `BertForMaskedLM` or `BertForPreTraining`.
+    pub fn architecture(&self) -> &'static str {
+        if self.mlm_only {
+            "BertForMaskedLM"
+        } else {
+            "BertForPreTraining"
+        }
+    }
+
     /// Size of one attention head.
     pub fn head_size(&self) -> usize {
         self.hidden_size / self.num_attention_heads
@@ -186,7 +203,7 @@ impl ModelConfig {
             map.insert("model_type".into(), "bert".into());
             map.insert(
                 "architectures".into(),
-                serde_json::json!(["BertForPreTraining"]),
+                serde_json::json!([self.architecture()]),
             );
             map.insert("torch_dtype".into(), "float32".into());
             map.insert("use_cache".into(), true.into());
@@ -204,9 +221,14 @@ impl ModelConfig {
         let embeddings =
             (self.vocab_size + self.max_position_embeddings + self.type_vocab_size) * h + 2 * h;
         let layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h;
-        let pooler = h * h + h;
-        let heads = (h * h + h) + 2 * h + self.vocab_size + (2 * h + 2);
-        embeddings + self.num_hidden_layers * layer + pooler + heads
+        let mlm_head = (h * h + h) + 2 * h + self.vocab_size;
+        // The pooler and the NSP head, which a masked-LM-only model lacks.
+        let pair_heads = if self.mlm_only {
+            0
+        } else {
+            (h * h + h) + (2 * h + 2)
+        };
+        embeddings + self.num_hidden_layers * layer + mlm_head + pair_heads
     }
 }
 

@@ -5,7 +5,8 @@
 //! `ignore_index = -100`, i.e. the mean over labelled positions; candle's `cross_entropy` has
 //! no ignore index, so the model's MLM logits are already gathered at the labelled positions
 //! ([`crate::batch`]) and the mean here is over exactly those. The total is
-//! `mlm + nsp`. Accuracies are counted (argmax equals the label) for the metrics.
+//! `mlm + nsp` (`mlm` alone for a model without the NSP head, trained on `--objective none`
+//! shards, as `BertForMaskedLM` computes it). Accuracies are counted (argmax equals the label) for the metrics.
 
 use candle_core::{DType, Tensor, D};
 
@@ -15,10 +16,11 @@ use crate::model::Output;
 /// The differentiable losses of one forward pass.
 #[derive(Debug, Clone)]
 pub struct Losses {
-    /// `mlm + nsp`, the scalar to differentiate.
+    /// `mlm + nsp`, the scalar to differentiate (`mlm` alone for a masked-LM-only model).
     pub total: Tensor,
     pub mlm: Tensor,
-    pub nsp: Tensor,
+    /// `None` for a masked-LM-only model.
+    pub nsp: Option<Tensor>,
 }
 
 /// Mean cross-entropy of `logits` `[N, C]` against `labels` `[N]` (u32).
@@ -35,15 +37,18 @@ pub fn correct(logits: &Tensor, labels: &Tensor) -> Result<usize> {
     Ok(hits.to_scalar::<u32>()? as usize)
 }
 
-/// MLM and NSP losses of `out` against the labels.
+/// MLM and NSP losses of `out` against the labels (MLM alone when `out` has no NSP logits).
 pub fn pretraining_loss(out: &Output, mlm_labels: &Tensor, nsp_labels: &Tensor) -> Result<Losses> {
     let mlm = cross_entropy(&out.mlm_logits, mlm_labels)?;
-    let nsp = cross_entropy(&out.nsp_logits, nsp_labels)?;
-    Ok(Losses {
-        total: (&mlm + &nsp)?,
-        mlm,
-        nsp,
-    })
+    let nsp = match &out.nsp_logits {
+        Some(logits) => Some(cross_entropy(logits, nsp_labels)?),
+        None => None,
+    };
+    let total = match &nsp {
+        Some(nsp) => (&mlm + nsp)?,
+        None => mlm.clone(),
+    };
+    Ok(Losses { total, mlm, nsp })
 }
 
 #[cfg(test)]

@@ -116,6 +116,10 @@ struct Cli {
     /// shards once; sizes, schemas and the tokenizer are always checked).
     #[arg(long, conflicts_with = "resume")]
     verify: bool,
+    /// Share of tokens masked in training, for shards built with --masking dynamic [default:
+    /// the build's --masked-lm-prob].
+    #[arg(long, value_name = "P", conflicts_with = "resume")]
+    mlm_probability: Option<f64>,
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -148,6 +152,7 @@ impl Cli {
             stop_at: self.stop_at,
             device: self.device.clone().unwrap_or(d.device),
             verify: self.verify,
+            mlm_probability: self.mlm_probability,
         };
         config.validate()?;
         Ok(config)

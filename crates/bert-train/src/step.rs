@@ -89,12 +89,22 @@ pub fn evaluate(
     let losses = pretraining_loss(&out, &tensors.mlm_labels, &tensors.nsp_labels)?;
     let tally = Tally {
         mlm_loss: losses.mlm.to_scalar::<f32>()? as f64,
-        nsp_loss: losses.nsp.to_scalar::<f32>()? as f64,
+        nsp_loss: match &losses.nsp {
+            Some(nsp) => nsp.to_scalar::<f32>()? as f64,
+            None => 0.0,
+        },
         batches: 1,
         mlm_correct: correct(&out.mlm_logits, &tensors.mlm_labels)?,
         mlm_count: batch.mlm_positions.len(),
-        nsp_correct: correct(&out.nsp_logits, &tensors.nsp_labels)?,
-        nsp_count: batch.rows,
+        nsp_correct: match &out.nsp_logits {
+            Some(logits) => correct(logits, &tensors.nsp_labels)?,
+            None => 0,
+        },
+        nsp_count: if out.nsp_logits.is_some() {
+            batch.rows
+        } else {
+            0
+        },
         tokens: batch.real_tokens,
         sequences: batch.rows,
     };

@@ -84,6 +84,10 @@ pub struct TrainConfig {
     /// them all once).
     #[serde(default)]
     pub verify: bool,
+    /// Share of tokens masked in training for a `--masking dynamic` build, instead of the
+    /// build's `--masked-lm-prob`.
+    #[serde(default)]
+    pub mlm_probability: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -112,6 +116,7 @@ impl Default for TrainConfig {
             stop_at: None,
             device: "cpu".into(),
             verify: false,
+            mlm_probability: None,
         }
     }
 }
@@ -143,6 +148,9 @@ impl TrainConfig {
         }
         if self.log_every == 0 || self.eval_batches == 0 || self.shuffle_rows == 0 {
             return fail("--log-every, --eval-batches and --shuffle-rows must be positive");
+        }
+        if self.mlm_probability.is_some_and(|p| !(p > 0.0 && p <= 1.0)) {
+            return fail("--mlm-probability must be in (0, 1]");
         }
         if !matches!(self.device.as_str(), "cpu" | "cuda") {
             return fail("--device must be cpu or cuda");
@@ -253,7 +261,18 @@ fn plans(spec: &RunSpec, shards: &Arc<ShardSet>) -> Result<(Plan, Option<Plan>)>
         );
         (Selection::Train { fraction: f }, Some(held))
     } else if let Some(dir) = &c.eval_shards {
-        let set = Arc::new(ShardSet::open(dir)?);
+        let mut set = ShardSet::open(dir)?;
+        if let Some(p) = c.mlm_probability {
+            set = set.with_mlm_probability(p);
+        }
+        if set.has_pair_label() == spec.model.mlm_only {
+            return Err(Error::shards(
+                dir,
+                "the evaluation shards and the training shards differ in their sentence-pair \
+                 objective (one has a pair label, the other none)",
+            ));
+        }
+        let set = Arc::new(set);
         set.check(lim)?;
         (
             Selection::All,
@@ -266,19 +285,30 @@ fn plans(spec: &RunSpec, shards: &Arc<ShardSet>) -> Result<(Plan, Option<Plan>)>
     Ok((train, eval))
 }
 
+/// The training shards, with dynamic masks at `--mlm-probability` when it is given.
+fn open_shards(config: &TrainConfig) -> Result<ShardSet> {
+    let shards = ShardSet::open(&config.shards)?;
+    Ok(match config.mlm_probability {
+        Some(p) => shards.with_mlm_probability(p),
+        None => shards,
+    })
+}
+
 impl Trainer {
     /// Starts a fresh run in `config.out` (which must hold no checkpoint: a run there is
     /// continued with [`Trainer::resume`]).
     pub fn start(config: TrainConfig) -> Result<Trainer> {
         config.validate()?;
-        let shards = Arc::new(ShardSet::open(&config.shards)?);
+        let shards = Arc::new(open_shards(&config)?);
         if config.verify {
             shards.verify()?;
         }
-        let model_config = match &config.model_config {
+        let mut model_config = match &config.model_config {
             Some(path) => ModelConfig::read(path)?,
             None => ModelConfig::preset(&config.model, shards.vocab_size())?,
         };
+        // Shards without a sentence pair train `BertForMaskedLM`, whatever the config says.
+        model_config.mlm_only = !shards.has_pair_label();
         shards.check(limits(&model_config))?;
         let device = config.device()?;
         let out = &config.out;
@@ -368,7 +398,8 @@ impl Trainer {
         }
         spec.config.validate()?;
         let device = spec.config.device()?;
-        let shards = Arc::new(ShardSet::open(&spec.config.shards)?);
+        let shards = Arc::new(open_shards(&spec.config)?);
+        spec.model.mlm_only = !shards.has_pair_label();
         shards.check(limits(&spec.model))?;
         let model = checkpoint::load_model(&ckpt, &device)?;
         if model.config != spec.model {

@@ -74,6 +74,7 @@ impl Reference {
                 token_type_ids: Some(&types[r]),
                 attention_mask: Some(&mask[r]),
                 labels: &labels[r],
+                special_tokens_mask: None,
                 next_sentence_label: nsp[r] as i8,
                 num_tokens: mask[r].iter().filter(|&&m| m == 1).count() as i16,
                 source: 0,
@@ -162,7 +163,7 @@ fn logits_and_losses_equal_transformers() {
     );
     assert_close(
         "seq_relationship_logits",
-        &flat(&out.nsp_logits),
+        &flat(out.nsp_logits.as_ref().unwrap()),
         &r.values("out.seq_relationship_logits"),
         1e-4,
     );
@@ -171,13 +172,61 @@ fn logits_and_losses_equal_transformers() {
     let losses = pretraining_loss(&out, &tensors.mlm_labels, &tensors.nsp_labels).unwrap();
     for (name, t) in [
         ("out.mlm_loss", &losses.mlm),
-        ("out.nsp_loss", &losses.nsp),
+        ("out.nsp_loss", losses.nsp.as_ref().unwrap()),
         ("out.loss", &losses.total),
     ] {
         let got = t.to_scalar::<f32>().unwrap();
         let want = r.values(name)[0];
         assert!((got - want).abs() <= 1e-4, "{name}: {got} vs {want}");
     }
+}
+
+#[test]
+fn a_masked_lm_only_model_equals_transformers_mlm_head() {
+    // `BertForMaskedLM` is `BertForPreTraining` without the pooler and the NSP head: the same
+    // weights give the same prediction logits and the same masked-LM loss.
+    let r = reference();
+    let weights: HashMap<String, Tensor> = r
+        .tensors
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("weight.")
+                .map(|n| (n.to_string(), v.clone()))
+        })
+        .filter(|(n, _)| !n.starts_with("bert.pooler.") && !n.starts_with("cls.seq_relationship."))
+        .collect();
+    let config = ModelConfig {
+        mlm_only: true,
+        ..r.config.clone()
+    };
+    let model =
+        BertForPreTraining::new(ParamBuilder::loaded(weights, &Device::Cpu), &config).unwrap();
+    assert_eq!(model.params.len(), 46 - 4);
+    let batch = r.batch();
+    let tensors = BatchTensors::new(&batch, &Device::Cpu).unwrap();
+    let all = Tensor::arange(0u32, (batch.rows * batch.seq_len) as u32, &Device::Cpu).unwrap();
+    let out = model.forward_at(&tensors, &all, None).unwrap();
+    assert!(out.nsp_logits.is_none());
+    assert_close(
+        "prediction_logits",
+        &flat(&out.mlm_logits),
+        &r.values("out.prediction_logits"),
+        1e-4,
+    );
+    let out = model.forward(&tensors, None).unwrap();
+    let losses = pretraining_loss(&out, &tensors.mlm_labels, &tensors.nsp_labels).unwrap();
+    assert!(losses.nsp.is_none());
+    let total = losses.total.to_scalar::<f32>().unwrap();
+    let want = r.values("out.mlm_loss")[0];
+    assert!(
+        (total - want).abs() <= 1e-4,
+        "masked-LM loss {total} vs {want}"
+    );
+    let (grads, _) = gradients(&model, &[batch], 0, 0, false).unwrap();
+    assert!(
+        grads.iter().all(Option::is_some),
+        "a parameter got no gradient"
+    );
 }
 
 #[test]

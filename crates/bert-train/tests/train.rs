@@ -17,7 +17,7 @@ use bert_train::data::ShardSet;
 use bert_train::metrics::{self, MetricsLine};
 use bert_train::model::BertForPreTraining;
 use bert_train::plot;
-use bertprep::config::{BuildConfig, Objective};
+use bertprep::config::{BuildConfig, Masking, Objective, Padding};
 use bertprep::shard::RowView;
 use bertprep::tokenize::TokenizerSource;
 use candle_core::Device;
@@ -101,25 +101,25 @@ fn fixture_vocab(dir: &Path) -> PathBuf {
 
 /// Shards of the fixtures at `max_seq_len` with the fixture vocabulary.
 fn fixture_shards(dir: &Path, max_seq_len: usize, dupe_factor: usize) -> PathBuf {
-    fixture_shards_for(dir, max_seq_len, dupe_factor, Objective::Nsp)
+    fixture_shards_with(dir, max_seq_len, dupe_factor, |_| {})
 }
 
-/// [`fixture_shards`] of a build with `objective`.
-fn fixture_shards_for(
+/// [`fixture_shards`] of a build whose config `recipe` changes (objective, masking, padding).
+fn fixture_shards_with(
     dir: &Path,
     max_seq_len: usize,
     dupe_factor: usize,
-    objective: Objective,
+    recipe: impl FnOnce(&mut BuildConfig),
 ) -> PathBuf {
     let vocab = fixture_vocab(dir);
     let out = dir.join("shards");
-    let config = BuildConfig {
+    let mut config = BuildConfig {
         dupe_factor,
         rows_per_shard: 300,
         row_group_rows: 64,
-        objective,
         ..config_at(max_seq_len)
     };
+    recipe(&mut config);
     let tokenizer = TokenizerSource::Vocab {
         path: vocab,
         cased: false,
@@ -166,7 +166,7 @@ fn lines(run: &Path, split: &str) -> Vec<MetricsLine> {
 #[test]
 fn sentence_order_shards_train_the_two_way_head() {
     let dir = tempfile::tempdir().unwrap();
-    let shards = fixture_shards_for(dir.path(), 64, 1, Objective::Sop);
+    let shards = fixture_shards_with(dir.path(), 64, 1, |c| c.objective = Objective::Sop);
     let rows = bertprep::shard::read_shard(&shards.join("shard-0000.parquet")).unwrap();
     let swapped = rows
         .rows
@@ -495,10 +495,25 @@ fn transformers_loads_the_checkpoint_and_computes_the_same_logits() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let shards = fixture_shards(dir.path(), 64, 1);
-    let run = dir.path().join("run");
+    check_in_transformers(&fixture_shards(dir.path(), 64, 1), dir.path());
+}
+
+#[test]
+fn shards_without_a_pair_train_a_masked_lm_that_transformers_loads() {
+    if !python_with_transformers() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let shards = fixture_shards_with(dir.path(), 64, 1, |c| c.objective = Objective::None);
+    check_in_transformers(&shards, dir.path());
+}
+
+/// Trains 3 steps on `shards`, then has `scripts/check_checkpoint.py` load the checkpoint in
+/// `transformers` and compare its logits for the first rows with ours.
+fn check_in_transformers(shards: &Path, dir: &Path) {
+    let run = dir.join("run");
     train_ok(&tiny(
-        &shards,
+        shards,
         &run,
         &[
             "--max-steps",
@@ -521,16 +536,17 @@ fn transformers_loads_the_checkpoint_and_computes_the_same_logits() {
     let (b, l) = (batch.rows, batch.seq_len);
     let grid = |v: &[u32]| -> Vec<Vec<u32>> { v.chunks(l).map(|c| c.to_vec()).collect() };
     let mask: Vec<u32> = batch.attention_mask.iter().map(|&m| m as u32).collect();
+    let nsp = out.nsp_logits.as_ref().map(|t| t.to_vec2::<f32>().unwrap());
     let compare = serde_json::json!({
         "input_ids": grid(&batch.input_ids),
         "token_type_ids": grid(&batch.token_type_ids),
         "attention_mask": grid(&mask),
-        "nsp_logits": out.nsp_logits.to_vec2::<f32>().unwrap(),
+        "nsp_logits": nsp,
         "mlm_positions": batch.mlm_positions,
         "mlm_logits": out.mlm_logits.to_vec2::<f32>().unwrap(),
     });
     assert_eq!(b, 3);
-    let file = dir.path().join("compare.json");
+    let file = dir.join("compare.json");
     std::fs::write(&file, compare.to_string()).unwrap();
     let script = workspace().join("scripts/check_checkpoint.py");
     let output = Command::new("python3")
@@ -548,6 +564,63 @@ fn transformers_loads_the_checkpoint_and_computes_the_same_logits() {
     );
     assert!(stdout.starts_with("ok:"), "{stdout}");
     eprintln!("{stdout}");
+}
+
+#[test]
+fn dynamic_masks_on_unpadded_rows_train_and_resume_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let shards = fixture_shards_with(dir.path(), 64, 1, |c| {
+        c.objective = Objective::None;
+        c.masking = Masking::Dynamic;
+        c.padding = Padding::None;
+    });
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let common = |run: &Path| {
+        tiny(
+            &shards,
+            run,
+            &[
+                "--max-steps",
+                "6",
+                "--batch-size",
+                "8",
+                "--log-every",
+                "1",
+                "--save-every",
+                "0",
+                "--threads",
+                "1",
+                "--eval-fraction",
+                "0.1",
+                "--eval-every",
+                "3",
+                "--mlm-probability",
+                "0.3",
+                "--quiet",
+            ],
+        )
+    };
+    let straight = dir.path().join("straight");
+    train_ok(&common(&straight));
+    let split = dir.path().join("split");
+    let mut args = common(&split);
+    args.extend(["--stop-at".into(), "3".into()]);
+    train_ok(&args);
+    train_ok(&["--resume", &s(&split), "--threads", "1", "--quiet"]);
+    let train = lines(&straight, "train");
+    assert_eq!(train.len(), 6);
+    assert!(train
+        .iter()
+        .all(|l| l.mlm_loss.is_finite() && l.nsp_loss == 0.0));
+    assert_eq!(lines(&straight, "eval"), lines(&split, "eval"));
+    for file in [checkpoint::MODEL_FILE, checkpoint::OPTIMIZER_FILE] {
+        let one = std::fs::read(straight.join("checkpoint-6").join(file)).unwrap();
+        let two = std::fs::read(split.join("checkpoint-6").join(file)).unwrap();
+        assert!(one == two, "{file} differs after a resume");
+    }
+    // No NSP head was trained: the checkpoint is a masked LM.
+    let config = std::fs::read_to_string(straight.join("checkpoint-6/config.json")).unwrap();
+    assert!(config.contains("BertForMaskedLM"), "{config}");
 }
 
 fn stderr_of<S: AsRef<str>>(args: &[S]) -> (Option<i32>, String) {

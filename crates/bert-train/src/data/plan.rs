@@ -43,6 +43,9 @@ pub enum Selection {
     Held { fraction: f64 },
 }
 
+/// The epoch whose masks evaluation rows of a `--masking dynamic` build get.
+const EVAL_MASKS: u64 = u64::MAX;
+
 /// The rows of a shard set a run reads and the order it reads them in.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -107,18 +110,25 @@ impl Plan {
             .sum()
     }
 
-    /// Reads row group `unit` (an index into the file-order list), keeping the plan's rows.
-    fn read_unit(&self, unit: usize) -> Result<Rows> {
+    /// Reads row group `unit` (an index into the file-order list), keeping the plan's rows;
+    /// rows of a `--masking dynamic` build get the masks of `epoch` (the stream
+    /// `(seed, TrainMasks, epoch, unit)`, so a resumed run draws the same ones).
+    fn read_unit(&self, unit: usize, epoch: u64) -> Result<Rows> {
         let (s, g, rows) = self.units[unit];
         let all = self.shards.read(s, g, self.limits)?;
-        match self.keep(s, g, rows.min(all.len())) {
-            None => Ok(all),
+        let mut kept = match self.keep(s, g, rows.min(all.len())) {
+            None => all,
             Some(keep) => {
                 let mut kept = Rows::default();
                 kept.extend_from(&all, Some(&keep));
-                Ok(kept)
+                kept
             }
+        };
+        if !self.shards.form().is_static() {
+            let mut rng = UnitRng::new(self.seed, Purpose::TrainMasks, epoch, unit as u64);
+            self.shards.mask_rows(&mut kept, &mut rng);
         }
+        Ok(kept)
     }
 
     /// The windows of `epoch`: lists of row-group indices.
@@ -146,7 +156,7 @@ impl Plan {
     pub fn window(&self, epoch: u64, window: usize, units: &[usize]) -> Result<Rows> {
         let mut rows = Rows::default();
         for &u in units {
-            rows.extend_from(&self.read_unit(u)?, None);
+            rows.extend_from(&self.read_unit(u, epoch)?, None);
         }
         let mut order: Vec<usize> = (0..rows.len()).collect();
         UnitRng::new(self.seed, Purpose::DataShuffle, epoch, window as u64).shuffle(&mut order);
@@ -163,7 +173,8 @@ impl Plan {
         let mut batches = Vec::new();
         let mut pending = Rows::default();
         for unit in 0..self.units.len() {
-            let rows = self.read_unit(unit)?;
+            // Evaluation masks are the same at every evaluation.
+            let rows = self.read_unit(unit, EVAL_MASKS)?;
             for i in 0..rows.len() {
                 pending.push(rows.row(i));
                 if pending.len() == batch_size {

@@ -13,11 +13,15 @@
 //! naming the file, row group and row, never a panic or an out-of-range embedding lookup.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use bertprep::config::default_max_predictions_at;
+use bertprep::instances::masking::{mask_row, MaskSettings, MaskVocab};
 use bertprep::output::layout::{MANIFEST_FILE, TOKENIZER_FILE};
 use bertprep::output::Manifest;
+use bertprep::rng::UnitRng;
 use bertprep::shard::check::{check_row, RowProblem, RowRules};
-use bertprep::shard::{RowView, ShardFile};
+use bertprep::shard::{RowForm, RowView, ShardFile, IGNORE_LABEL};
 use bertprep::tokenize::Tokenizer;
 
 use crate::error::{Error, Result};
@@ -36,6 +40,11 @@ pub struct ShardSet {
     pub dir: PathBuf,
     pub manifest: Manifest,
     pub files: Vec<ShardFile>,
+    /// The tokenizer beside the shards (dynamic masks draw random tokens from it).
+    pub tokenizer: Arc<Tokenizer>,
+    /// How masks are drawn in training for a `--masking dynamic` build: the build's rate and
+    /// prediction cap unless [`ShardSet::with_mlm_probability`] says otherwise.
+    pub mlm: MaskSettings,
 }
 
 impl ShardSet {
@@ -54,7 +63,7 @@ impl ShardSet {
         if manifest.shards.is_empty() {
             return Err(Error::shards(dir, "the manifest lists no shards"));
         }
-        check_tokenizer(dir, &manifest)?;
+        let tokenizer = check_tokenizer(dir, &manifest)?;
         let files = manifest
             .shards
             .iter()
@@ -63,10 +72,18 @@ impl ShardSet {
                 ShardFile::open(&dir.join(&s.file))
             })
             .collect::<bertprep::Result<Vec<_>>>()?;
+        let mlm = MaskSettings {
+            masked_lm_prob: manifest.config.masked_lm_prob,
+            max_predictions: manifest.config.max_predictions,
+            whole_word_mask: false,
+            mask_spans: false,
+        };
         Ok(ShardSet {
             dir: dir.to_path_buf(),
             manifest,
             files,
+            tokenizer: Arc::new(tokenizer),
+            mlm,
         })
     }
 
@@ -128,12 +145,49 @@ impl ShardSet {
             .sum()
     }
 
+    /// Dynamic masks drawn at `probability` instead of the build's `--masked-lm-prob` (the
+    /// prediction cap follows it, as `bertprep build`'s default does).
+    #[must_use]
+    pub fn with_mlm_probability(mut self, probability: f64) -> Self {
+        self.mlm.masked_lm_prob = probability;
+        self.mlm.max_predictions =
+            default_max_predictions_at(self.max_seq_len(), probability).min(self.max_seq_len());
+        self
+    }
+
+    /// Draws the masks of `rows` (read from this set, unmasked) from `rng`, in row order, by
+    /// the build's rules ([`mask_row`]).
+    pub fn mask_rows(&self, rows: &mut Rows, rng: &mut UnitRng) {
+        let vocab = MaskVocab::new(&self.tokenizer);
+        for i in 0..rows.len() {
+            let (a, n) = (rows.starts[i], rows.num_tokens[i].max(0) as usize);
+            let mut ids: Vec<u32> = rows.input_ids[a..a + n].iter().map(|&t| t as u32).collect();
+            for (pos, original) in mask_row(&mut ids, &self.mlm, &vocab, rng) {
+                rows.labels[a + pos as usize] = original as i32;
+            }
+            for (slot, id) in rows.input_ids[a..a + n].iter_mut().zip(ids) {
+                *slot = id as i32;
+            }
+        }
+    }
+
+    /// The recipe the shards were built with.
+    pub fn form(&self) -> RowForm {
+        RowForm::of(&self.manifest.config)
+    }
+
+    /// Whether rows carry a sentence-pair label (NSP or SOP) for the two-way head.
+    pub fn has_pair_label(&self) -> bool {
+        self.form().pair_label().is_some()
+    }
+
     /// What every row of the set must hold, from its manifest.
     fn rules(&self) -> RowRules {
         RowRules {
             max_seq_len: Some(self.max_seq_len()),
             specials: self.manifest.tokenizer.special_tokens,
             vocab_size: Some(self.vocab_size()),
+            form: self.form(),
         }
     }
 
@@ -145,6 +199,11 @@ impl ShardSet {
         })?;
         let batch = file.row_group(group)?;
         let rules = self.rules();
+        // Unpadded rows are padded here, to the build's length, as the trainer batches them.
+        let (width, pad) = (
+            self.max_seq_len(),
+            self.manifest.tokenizer.special_tokens.pad as i32,
+        );
         let mut rows = Rows::default();
         for i in 0..batch.len() {
             let row = batch.row(i);
@@ -155,7 +214,7 @@ impl ShardSet {
                     format!("row group {group} row {i}: {problem}"),
                 ));
             }
-            rows.push(row);
+            rows.push_padded(row, width, pad);
         }
         Ok(rows)
     }
@@ -164,7 +223,7 @@ impl ShardSet {
 /// `tokenizer.json` beside the shards loads and is the one the manifest records (a checkpoint
 /// copies it: a missing or altered tokenizer must stop a run before its first step, not at
 /// its first checkpoint).
-fn check_tokenizer(dir: &Path, manifest: &Manifest) -> Result<()> {
+fn check_tokenizer(dir: &Path, manifest: &Manifest) -> Result<Tokenizer> {
     let path = dir.join(&manifest.tokenizer.file);
     let tokenizer = Tokenizer::from_json_file(&path)?;
     if tokenizer.sha256() != manifest.tokenizer.sha256 {
@@ -174,7 +233,7 @@ fn check_tokenizer(dir: &Path, manifest: &Manifest) -> Result<()> {
              manifest's)",
         ));
     }
-    Ok(())
+    Ok(tokenizer)
 }
 
 /// What a valid row still needs for this model: ids inside its vocabulary (which may be
@@ -237,6 +296,7 @@ impl Rows {
             token_type_ids: Some(&self.token_type_ids[a..b]),
             attention_mask: Some(&self.attention_mask[a..b]),
             labels: &self.labels[a..b],
+            special_tokens_mask: None,
             next_sentence_label: self.next_sentence_label[i],
             num_tokens: self.num_tokens[i],
             source: self.source[i],
@@ -254,24 +314,38 @@ impl Rows {
     }
 
     /// Appends one row; a column the view lacks is stored as the invariants fix it (types 0,
-    /// attention on the first `num_tokens` positions).
+    /// attention on the first `num_tokens` positions, no labels).
     pub fn push(&mut self, r: RowView<'_>) {
+        self.push_padded(r, 0, 0);
+    }
+
+    /// Appends one row padded to `width` entries (when shorter) with `pad` ids, type 0,
+    /// attention 0 and no label; a column the view lacks is stored as [`Rows::push`] does.
+    pub fn push_padded(&mut self, r: RowView<'_>, width: usize, pad: i32) {
         if self.starts.is_empty() {
             self.starts.push(0);
         }
         let len = r.input_ids.len();
+        let extra = width.saturating_sub(len);
         self.input_ids.extend_from_slice(r.input_ids);
+        self.input_ids.extend(std::iter::repeat_n(pad, extra));
         match r.token_type_ids.filter(|t| t.len() == len) {
             Some(t) => self.token_type_ids.extend_from_slice(t),
             None => self.token_type_ids.extend(std::iter::repeat_n(0, len)),
         }
+        self.token_type_ids.extend(std::iter::repeat_n(0, extra));
         match r.attention_mask.filter(|m| m.len() == len) {
             Some(m) => self.attention_mask.extend_from_slice(m),
             None => self
                 .attention_mask
                 .extend((0..len).map(|i| i8::from(i < r.len()))),
         }
-        self.labels.extend_from_slice(r.labels);
+        self.attention_mask.extend(std::iter::repeat_n(0, extra));
+        match r.labels.len() == len {
+            true => self.labels.extend_from_slice(r.labels),
+            false => self.labels.extend(std::iter::repeat_n(IGNORE_LABEL, len)),
+        }
+        self.labels.extend(std::iter::repeat_n(IGNORE_LABEL, extra));
         self.next_sentence_label.push(r.next_sentence_label);
         self.num_tokens.push(r.num_tokens);
         self.source.push(r.source);

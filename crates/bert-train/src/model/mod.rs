@@ -34,8 +34,8 @@ use layers::Linear;
 pub struct Output {
     /// `[M, vocab]` at the positions asked for, in their order.
     pub mlm_logits: Tensor,
-    /// `[B, 2]`.
-    pub nsp_logits: Tensor,
+    /// `[B, 2]`; `None` for a masked-LM-only model.
+    pub nsp_logits: Option<Tensor>,
 }
 
 /// The whole pre-training model.
@@ -44,9 +44,11 @@ pub struct BertForPreTraining {
     pub config: ModelConfig,
     pub embeddings: Embeddings,
     pub layers: Vec<Layer>,
-    pub pooler: Pooler,
+    /// `None` for a masked-LM-only model (`BertForMaskedLM`, which has no pooler).
+    pub pooler: Option<Pooler>,
     pub mlm: MlmHead,
-    pub nsp: Linear,
+    /// `None` for a masked-LM-only model.
+    pub nsp: Option<Linear>,
     /// Every trainable parameter, in creation order.
     pub params: Vec<Param>,
 }
@@ -68,10 +70,16 @@ impl BertForPreTraining {
         let layers = (0..config.num_hidden_layers)
             .map(|i| Layer::new(&bert.pp("encoder").pp("layer").pp(i), config))
             .collect::<Result<Vec<_>>>()?;
-        let pooler = Pooler::new(&bert.pp("pooler"), config)?;
+        let pooler = match config.mlm_only {
+            false => Some(Pooler::new(&bert.pp("pooler"), config)?),
+            true => None,
+        };
         let cls = vb.pp("cls");
         let mlm = MlmHead::new(&cls.pp("predictions"), config)?;
-        let nsp = heads::nsp_head(&cls, config)?;
+        let nsp = match config.mlm_only {
+            false => Some(heads::nsp_head(&cls, config)?),
+            true => None,
+        };
         let params = vb.finish(is_tied_or_buffer)?;
         Ok(BertForPreTraining {
             config: config.clone(),
@@ -95,12 +103,13 @@ impl BertForPreTraining {
         self.embeddings.word.device()
     }
 
-    /// The final hidden states `[B, L, H]` and the pooled output `[B, H]`.
+    /// The final hidden states `[B, L, H]` and the pooled output `[B, H]` (`None` without a
+    /// pooler).
     pub fn encode(
         &self,
         batch: &BatchTensors,
         rng: Option<&mut UnitRng>,
-    ) -> Result<(Tensor, Tensor)> {
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let mut rng = rng;
         let mut x =
             self.embeddings
@@ -108,7 +117,10 @@ impl BertForPreTraining {
         for layer in &self.layers {
             x = layer.forward(&x, &batch.attention_bias, rng.as_deref_mut())?;
         }
-        let pooled = self.pooler.forward(&x)?;
+        let pooled = match &self.pooler {
+            Some(pooler) => Some(pooler.forward(&x)?),
+            None => None,
+        };
         Ok((x, pooled))
     }
 
@@ -129,7 +141,10 @@ impl BertForPreTraining {
         let (b, l, h) = hidden.dims3()?;
         let flat = hidden.reshape((b * l, h))?;
         let mlm_logits = self.mlm.forward(&flat, positions, &self.embeddings.word)?;
-        let nsp_logits = self.nsp.forward(&pooled)?;
+        let nsp_logits = match (&self.nsp, &pooled) {
+            (Some(nsp), Some(pooled)) => Some(nsp.forward(pooled)?),
+            _ => None,
+        };
         Ok(Output {
             mlm_logits,
             nsp_logits,
@@ -195,6 +210,7 @@ mod tests {
                 token_type_ids: Some(types),
                 attention_mask: Some(mask),
                 labels,
+                special_tokens_mask: None,
                 next_sentence_label: *nsp,
                 num_tokens: *n,
                 source: 0,
