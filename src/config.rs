@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::input::Format;
+use crate::tokenize::roles::SpecialNames;
 
 /// The largest sequence length a shard can hold (`num_tokens` is an int16 column).
 pub const MAX_SEQ_LEN_LIMIT: usize = i16::MAX as usize;
@@ -89,6 +90,10 @@ pub struct BuildConfig {
     /// Where the tokenizer came from: `embedded:bert-base-uncased`, a `tokenizer.json` path, or
     /// a `vocab.txt` path (with `cased`).
     pub tokenizer: String,
+    /// Special tokens named by role (`cls=<s>`, ...), over what the tokenizer's post-processor
+    /// and spellings say. Empty by default (left out of the JSON then).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub special_tokens: Vec<String>,
 }
 
 impl Default for BuildConfig {
@@ -116,6 +121,7 @@ impl Default for BuildConfig {
             text_column: default_text_column(),
             namespaces: default_namespaces(),
             tokenizer: crate::tokenize::EMBEDDED_ORIGIN.to_string(),
+            special_tokens: Vec::new(),
         }
     }
 }
@@ -368,6 +374,9 @@ impl BuildConfig {
                 );
             }
         }
+        if let Err(e) = self.special_names() {
+            return fail(e);
+        }
         if !self.cross_document && self.objective != Objective::None {
             return fail("--no-cross-document applies to --objective none only".into());
         }
@@ -394,6 +403,11 @@ impl BuildConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The special tokens named by role.
+    pub fn special_names(&self) -> std::result::Result<SpecialNames, String> {
+        self.special_tokens.join(",").parse()
     }
 
     /// Tokens available to segments A and B together: `max_seq_len - 3`.

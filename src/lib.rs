@@ -34,6 +34,7 @@ pub mod segment;
 pub mod sentences;
 pub mod shard;
 pub mod tokenize;
+pub mod vocab;
 
 pub use config::BuildConfig;
 pub use error::{Error, Result};

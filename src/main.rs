@@ -18,7 +18,9 @@ use bertprep::input::Format;
 use bertprep::inspect::{render, InspectOptions, Show};
 use bertprep::output::Worker;
 use bertprep::sentences::{self, Source};
+use bertprep::tokenize::roles::SpecialNames;
 use bertprep::tokenize::{TokenizerImpl, TokenizerSource};
+use bertprep::vocab::{VocabModel, VocabOptions};
 use bertprep::BuildConfig;
 use clap::{Args, Parser, Subcommand};
 
@@ -58,6 +60,45 @@ enum Command {
     /// MosaicML's MDS (one output file per shard, export-manifest.json with checksums;
     /// rerunning resumes an interrupted export).
     Export(ExportArgs),
+    /// Train a vocabulary on your corpus (WordPiece, byte-level BPE or Unigram) with the
+    /// `tokenizers` trainers: DIR/tokenizer.json for `build --tokenizer` and `transformers`.
+    Vocab(VocabArgs),
+}
+
+#[derive(Args, Debug)]
+struct VocabArgs {
+    /// Input files or directories, read as `build` reads them.
+    #[arg(long = "in", value_name = "PATH", required = true, num_args = 1..)]
+    inputs: Vec<PathBuf>,
+    /// Output directory: tokenizer.json (and vocab.txt for WordPiece).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Entries of the vocabulary, special tokens included (BERT's: 30522).
+    #[arg(long, default_value_t = 30522)]
+    vocab_size: usize,
+    /// wordpiece (BERT), bpe (byte-level, RoBERTa) or unigram (SentencePiece, ALBERT).
+    #[arg(long, default_value = "wordpiece", value_parser = parse_vocab_model)]
+    model: VocabModel,
+    /// Keep case and accents (WordPiece; uncased by default, as BERT's).
+    #[arg(long)]
+    cased: bool,
+    /// Fewest occurrences of a pair or word to be learned.
+    #[arg(long, default_value_t = 2)]
+    min_frequency: u64,
+    /// Respell special tokens by role (pad, unk, cls, sep, mask), e.g. cls=<cls> [default:
+    /// [PAD] [UNK] [CLS] [SEP] [MASK]; <s> <pad> </s> <unk> <mask> for bpe; <pad> <unk> [CLS]
+    /// [SEP] [MASK] for unigram].
+    #[arg(long, value_name = "ROLE=TOKEN,...", value_parser = parse_special_names)]
+    special_tokens: Option<SpecialNames>,
+    /// Input format: auto, wiki (WikiExtractor), jsonl, text, mediawiki (an XML dump).
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    format: Format,
+    /// Namespaces of a MediaWiki dump whose pages are read, comma-separated [default: 0].
+    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "0")]
+    namespaces: Vec<i32>,
+    /// Replace a tokenizer.json already in --out.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 #[derive(Args, Debug)]
@@ -279,6 +320,10 @@ struct BuildArgs {
     /// With --vocab: keep case and accents (cased model).
     #[arg(long, requires = "vocab")]
     cased: bool,
+    /// Name special tokens by role where the tokenizer's post-processor and spellings do not
+    /// say (roles pad, unk, cls, sep, mask), e.g. cls=<s>,sep=</s>.
+    #[arg(long, value_name = "ROLE=TOKEN,...", value_delimiter = ',')]
+    special_tokens: Vec<String>,
     /// Tokenizer implementation: fast (exact re-implementation of BERT WordPiece), crate (the
     /// Hugging Face `tokenizers` crate), or auto (fast whenever the tokenizer is BERT-style).
     /// Both give the same ids.
@@ -395,6 +440,7 @@ impl BuildArgs {
             text_column: self.text_column,
             namespaces: self.namespaces,
             tokenizer: tokenizer.origin(),
+            special_tokens: self.special_tokens,
         };
         config.validate()?;
         let worker = match &self.worker {
@@ -508,6 +554,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Extract(args) => extract(args),
         Command::Export(args) => export(args),
+        Command::Vocab(args) => vocab(args),
         Command::Sentences(args) => {
             let sources: Vec<Source> = args.inputs.into_iter().map(Source::from_arg).collect();
             let stdout = std::io::stdout().lock();
@@ -571,6 +618,48 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
         opts.out.join(bertprep::export::EXPORT_MANIFEST).display()
     );
     Ok(())
+}
+
+/// Runs `vocab` and prints its summary.
+fn vocab(args: VocabArgs) -> anyhow::Result<()> {
+    let opts = VocabOptions {
+        inputs: args.inputs,
+        out: args.out,
+        vocab_size: args.vocab_size,
+        model: args.model,
+        cased: args.cased,
+        min_frequency: args.min_frequency,
+        special_tokens: args.special_tokens.unwrap_or_default(),
+        format: args.format,
+        namespaces: args.namespaces,
+        overwrite: args.overwrite,
+    };
+    let started = std::time::Instant::now();
+    let summary = bertprep::vocab::train_vocab(&opts).context("vocab failed")?;
+    eprintln!(
+        "bertprep: trained a vocabulary of {} entries on {} sentences of {} documents ({} \
+         files) in {:.1} s -> {}",
+        summary.vocab_size,
+        summary.sentences,
+        summary.documents,
+        summary.files,
+        started.elapsed().as_secs_f64(),
+        summary
+            .written
+            .iter()
+            .map(|f| opts.out.join(f).display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+fn parse_vocab_model(s: &str) -> Result<VocabModel, String> {
+    s.parse()
+}
+
+fn parse_special_names(s: &str) -> Result<SpecialNames, String> {
+    s.parse()
 }
 
 /// Runs `extract` and prints its summary.

@@ -24,6 +24,8 @@
 //! - `segment_properties` — the splitter's invariants on arbitrary Unicode.
 //! - `sentences` — `bertprep sentences` through the binary.
 //! - `interop` — pyarrow opens the shards and agrees with them.
+//! - `vocab` — `bertprep vocab`: reproducible vocabularies, used by `build`, equal to the Python
+//!   `tokenizers` package's.
 
 #[path = "suite/build.rs"]
 mod build;
@@ -61,3 +63,5 @@ mod sentences;
 mod statistics;
 #[path = "suite/util.rs"]
 mod util;
+#[path = "suite/vocab.rs"]
+mod vocab;

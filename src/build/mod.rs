@@ -57,13 +57,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use crate::config::BuildConfig;
+use crate::config::{BuildConfig, Objective};
 use crate::error::{Error, Result};
 use crate::input::{self, InputFile};
 use crate::instances::InstanceSettings;
 use crate::output::layout::{self, Worker, TOKENIZER_FILE};
 use crate::output::manifest::{Manifest, TokenizerEntry};
 use crate::shard::{ShardEntry, ShardMeta, SCHEMA_VERSION};
+use crate::tokenize::roles::PairLayout;
 use crate::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
 use existing::Existing;
 use progress::{Progress, ProgressMode};
@@ -221,7 +222,16 @@ fn prepare(
             )));
         }
     }
-    let tokenizer = Tokenizer::load_with(&opts.tokenizer, opts.tokenizer_impl)?;
+    let tokenizer = Tokenizer::load_with(&opts.tokenizer, opts.tokenizer_impl)?
+        .with_special_names(&config.special_names().map_err(Error::Config)?)?;
+    if tokenizer.pair_layout() == PairLayout::Roberta && config.objective != Objective::None {
+        return Err(Error::Config(format!(
+            "the tokenizer lays pairs out as RoBERTa does (<s> A </s></s> B </s>), which \
+             --objective {} rows cannot hold yet; build RoBERTa's own recipe with \
+             --objective none",
+            config.objective.name()
+        )));
+    }
     let files = input::discover(inputs)?;
     if files.len() > u32::MAX as usize {
         return Err(Error::Config("more than 2^32 input files".into()));

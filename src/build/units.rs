@@ -207,6 +207,15 @@ fn tokenize_chunk(
     for doc in documents {
         let mut sentences = Vec::new();
         let mut push = |text: &str| -> Result<()> {
+            // A byte-level BPE reads the space before a word as part of it: sentences after
+            // a document's first get the space they had in the text.
+            let spaced;
+            let text = if !sentences.is_empty() && tokenizer.spaces_sentences() {
+                spaced = format!(" {text}");
+                spaced.as_str()
+            } else {
+                text
+            };
             let ids = tokenizer.encode(text).map_err(|e| Error::Tokenizer {
                 origin: path.display().to_string(),
                 message: e.to_string(),

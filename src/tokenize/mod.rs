@@ -30,8 +30,9 @@ use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
-use tokenizers::{AddedToken, ModelWrapper};
+use tokenizers::AddedToken;
 
+pub mod roles;
 pub mod wordpiece;
 
 use crate::error::{Error, Result};
@@ -145,6 +146,8 @@ pub struct Tokenizer {
     fast: Option<FastBert>,
     origin: String,
     specials: SpecialTokens,
+    pair_layout: roles::PairLayout,
+    word_starts: roles::WordStarts,
     vocab_size: usize,
     continuation: Vec<bool>,
     random_pool: Vec<u32>,
@@ -285,25 +288,10 @@ impl Tokenizer {
             origin: origin.to_string(),
             message,
         };
-        let id = |name: &str| {
-            inner.token_to_id(name).ok_or_else(|| {
-                err(format!(
-                    "no {name} token (BERT special tokens are required)"
-                ))
-            })
-        };
-        let specials = SpecialTokens {
-            pad: id("[PAD]")?,
-            unk: id("[UNK]")?,
-            cls: id("[CLS]")?,
-            sep: id("[SEP]")?,
-            mask: id("[MASK]")?,
-        };
+        let (specials, pair_layout) =
+            roles::find_specials(&inner, &roles::SpecialNames::default()).map_err(err)?;
         let vocab_size = inner.get_vocab_size(true);
-        let prefix = match inner.get_model() {
-            ModelWrapper::WordPiece(wp) => Some(wp.continuing_subword_prefix.clone()),
-            _ => None,
-        };
+        let word_starts = roles::WordStarts::of(&inner);
         let added_special: std::collections::HashSet<u32> = inner
             .get_added_tokens_decoder()
             .iter()
@@ -317,7 +305,7 @@ impl Tokenizer {
             let fast_task = || FastBert::from_tokenizer(&inner).ok();
             let json = std::thread::Builder::new().spawn_scoped(scope, json_task);
             let fast = std::thread::Builder::new().spawn_scoped(scope, fast_task);
-            let tables = token_tables(&inner, prefix.as_deref(), vocab_size, &added_special);
+            let tables = token_tables(&inner, &word_starts, vocab_size, &added_special);
             let json = json.map_or_else(|_| json_task(), joined);
             let fast = fast.map_or_else(|_| fast_task(), joined);
             (tables, json, fast)
@@ -330,6 +318,8 @@ impl Tokenizer {
             fast,
             origin: origin.to_string(),
             specials,
+            pair_layout,
+            word_starts,
             vocab_size,
             continuation,
             random_pool,
@@ -372,6 +362,33 @@ impl Tokenizer {
     }
 
     /// The special token ids.
+    /// Whether a sentence after a document's first is encoded with the space before it (a
+    /// byte-level BPE, whose words carry their leading space as `Ġ`).
+    pub fn spaces_sentences(&self) -> bool {
+        self.word_starts == roles::WordStarts::StartMarker('Ġ')
+    }
+
+    /// How the tokenizer's post-processor lays out a pair of segments.
+    pub fn pair_layout(&self) -> roles::PairLayout {
+        self.pair_layout
+    }
+
+    /// The same tokenizer with the special tokens `names` names (`role=token`), the others
+    /// found by role as on loading.
+    pub fn with_special_names(mut self, names: &roles::SpecialNames) -> Result<Self> {
+        if names.0.is_empty() {
+            return Ok(self);
+        }
+        let (specials, layout) =
+            roles::find_specials(&self.inner, names).map_err(|message| Error::Tokenizer {
+                origin: self.origin.clone(),
+                message,
+            })?;
+        self.specials = specials;
+        self.pair_layout = layout;
+        Ok(self)
+    }
+
     pub fn specials(&self) -> SpecialTokens {
         self.specials
     }
@@ -418,7 +435,7 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
 /// replacement draws from (all but special tokens and reserved placeholders), sorted.
 fn token_tables(
     inner: &tokenizers::Tokenizer,
-    prefix: Option<&str>,
+    word_starts: &roles::WordStarts,
     vocab_size: usize,
     added_special: &std::collections::HashSet<u32>,
 ) -> std::result::Result<(Vec<bool>, Vec<u32>), String> {
@@ -428,8 +445,7 @@ fn token_tables(
         let Some(slot) = continuation.get_mut(id as usize) else {
             return Err(format!("token id {id} beyond vocabulary size {vocab_size}"));
         };
-        *slot =
-            prefix.is_some_and(|p| !p.is_empty() && token.starts_with(p) && token.len() > p.len());
+        *slot = !added_special.contains(&id) && word_starts.continues(&token);
         if !added_special.contains(&id) && !is_reserved(&token) {
             random_pool.push(id);
         }
