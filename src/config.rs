@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::input::Format;
-use crate::tokenize::roles::SpecialNames;
+use crate::tokenize::roles::{PairLayout, SpecialNames};
 
 /// The largest sequence length a shard can hold (`num_tokens` is an int16 column).
 pub const MAX_SEQ_LEN_LIMIT: usize = i16::MAX as usize;
@@ -94,6 +94,11 @@ pub struct BuildConfig {
     /// and spellings say. Empty by default (left out of the JSON then).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub special_tokens: Vec<String>,
+    /// How pairs are laid out, from the tokenizer's post-processor: BERT's `[CLS] A [SEP] B
+    /// [SEP]` (the default, left out of the JSON then) or RoBERTa's `<s> A </s></s> B </s>`.
+    /// Set by the build, not a flag.
+    #[serde(default, skip_serializing_if = "PairLayout::is_bert")]
+    pub pair_layout: PairLayout,
 }
 
 impl Default for BuildConfig {
@@ -122,6 +127,7 @@ impl Default for BuildConfig {
             namespaces: default_namespaces(),
             tokenizer: crate::tokenize::EMBEDDED_ORIGIN.to_string(),
             special_tokens: Vec::new(),
+            pair_layout: PairLayout::Bert,
         }
     }
 }
@@ -410,9 +416,10 @@ impl BuildConfig {
         self.special_tokens.join(",").parse()
     }
 
-    /// Tokens available to segments A and B together: `max_seq_len - 3`.
+    /// Tokens available to segments A and B together: `max_seq_len - 3` (`- 4` in RoBERTa's
+    /// layout).
     pub fn max_num_tokens(&self) -> usize {
-        self.max_seq_len - 3
+        self.max_seq_len - self.pair_layout.specials_per_pair()
     }
 }
 

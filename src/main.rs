@@ -441,6 +441,7 @@ impl BuildArgs {
             namespaces: self.namespaces,
             tokenizer: tokenizer.origin(),
             special_tokens: self.special_tokens,
+            pair_layout: Default::default(),
         };
         config.validate()?;
         let worker = match &self.worker {

@@ -64,7 +64,6 @@ use crate::instances::InstanceSettings;
 use crate::output::layout::{self, Worker, TOKENIZER_FILE};
 use crate::output::manifest::{Manifest, TokenizerEntry};
 use crate::shard::{ShardEntry, ShardMeta, SCHEMA_VERSION};
-use crate::tokenize::roles::PairLayout;
 use crate::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
 use existing::Existing;
 use progress::{Progress, ProgressMode};
@@ -224,13 +223,9 @@ fn prepare(
     }
     let tokenizer = Tokenizer::load_with(&opts.tokenizer, opts.tokenizer_impl)?
         .with_special_names(&config.special_names().map_err(Error::Config)?)?;
-    if tokenizer.pair_layout() == PairLayout::Roberta && config.objective != Objective::None {
-        return Err(Error::Config(format!(
-            "the tokenizer lays pairs out as RoBERTa does (<s> A </s></s> B </s>), which \
-             --objective {} rows cannot hold yet; build RoBERTa's own recipe with \
-             --objective none",
-            config.objective.name()
-        )));
+    // Pairs take the tokenizer's layout (a row without a pair is the same in both).
+    if config.objective != Objective::None {
+        config.pair_layout = tokenizer.pair_layout();
     }
     let files = input::discover(inputs)?;
     if files.len() > u32::MAX as usize {

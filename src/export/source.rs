@@ -22,6 +22,7 @@ use crate::shard::check::{check_row, RowRules};
 use crate::shard::reader::Batch;
 use crate::shard::schema::RowForm;
 use crate::shard::{RowView, ShardEntry, ShardFile, SCHEMA_VERSION};
+use crate::tokenize::roles::PairLayout;
 
 use super::mds::MdsLayout;
 use super::record::{SourceEntry, Target};
@@ -242,6 +243,11 @@ fn expressible(target: Target, config: &BuildConfig) -> std::result::Result<(), 
             "it is an --objective {} build: {} export writes next-sentence labels, which \
              NVIDIA's, Google's and MosaicML's BERT trainers read as NSP",
             config.objective.name(),
+            target.name()
+        )),
+        Target::Hdf5 | Target::Tfrecord if form.pair_layout == PairLayout::Roberta => Err(format!(
+            "its pairs are in RoBERTa's layout (<s> A </s></s> B </s>, one segment id): {} \
+             export is for BERT's trainers, which read [CLS] A [SEP] B [SEP] with two",
             target.name()
         )),
         _ if !form.is_padded() => Err(format!(

@@ -20,6 +20,7 @@
 
 use super::record::{Counters, Instance, Pair};
 use crate::rng::UnitRng;
+use crate::tokenize::roles::PairLayout;
 use crate::tokenize::{SpecialTokens, Tokenizer};
 
 /// Settings of masking.
@@ -45,6 +46,8 @@ pub struct MaskVocab<'a> {
     pub continuation: &'a [bool],
     /// Ids a random replacement is drawn from (non-empty).
     pub random_pool: &'a [u32],
+    /// BERT's pairs or RoBERTa's (a second separator between the segments).
+    pub pair_layout: PairLayout,
 }
 
 impl<'a> MaskVocab<'a> {
@@ -54,6 +57,7 @@ impl<'a> MaskVocab<'a> {
             specials: tokenizer.specials(),
             continuation: tokenizer.continuation_flags(),
             random_pool: tokenizer.random_pool(),
+            pair_layout: tokenizer.pair_layout(),
         }
     }
 
@@ -76,7 +80,7 @@ pub fn mask(
     rng: &mut UnitRng,
     counters: &mut Counters,
 ) -> Instance {
-    let (mut input_ids, segment_a_len) = lay_out(&pair, &vocab.specials);
+    let (mut input_ids, segment_a_len) = lay_out(&pair, vocab);
     let len = input_ids.len();
     let whole_words = settings.whole_word_mask || settings.mask_spans;
     let mut words = candidate_words(&input_ids, segment_a_len, whole_words, vocab);
@@ -239,16 +243,20 @@ pub fn span_length(rng: &mut UnitRng) -> usize {
     }
 }
 
-/// `[CLS] A [SEP] B [SEP]`, and the length of `[CLS] A [SEP]`; a row without a pair (`B`
-/// empty) is `[CLS] A [SEP]`, all of it segment 0.
-fn lay_out(pair: &Pair, specials: &SpecialTokens) -> (Vec<u32>, usize) {
-    let len = pair.tokens_a.len() + pair.tokens_b.len() + 3;
+/// `[CLS] A [SEP] B [SEP]` (RoBERTa's layout: `<s> A </s></s> B </s>`), and the length of
+/// `[CLS] A [SEP]`; a row without a pair (`B` empty) is `[CLS] A [SEP]`, all of it segment 0.
+fn lay_out(pair: &Pair, vocab: &MaskVocab<'_>) -> (Vec<u32>, usize) {
+    let specials = &vocab.specials;
+    let len = pair.tokens_a.len() + pair.tokens_b.len() + 4;
     let mut input_ids = Vec::with_capacity(len);
     input_ids.push(specials.cls);
     input_ids.extend_from_slice(&pair.tokens_a);
     input_ids.push(specials.sep);
     let segment_a_len = input_ids.len();
     if !pair.tokens_b.is_empty() {
+        if vocab.pair_layout == PairLayout::Roberta {
+            input_ids.push(specials.sep);
+        }
         input_ids.extend_from_slice(&pair.tokens_b);
         input_ids.push(specials.sep);
     }
@@ -258,7 +266,7 @@ fn lay_out(pair: &Pair, specials: &SpecialTokens) -> (Vec<u32>, usize) {
 /// Lays out one pair or row without masking it (`--masking dynamic`: masks are drawn at
 /// training time).
 pub fn unmasked(pair: Pair, vocab: &MaskVocab<'_>, counters: &mut Counters) -> Instance {
-    let (input_ids, segment_a_len) = lay_out(&pair, &vocab.specials);
+    let (input_ids, segment_a_len) = lay_out(&pair, vocab);
     counters.instances += 1;
     counters.tokens += input_ids.len() as u64;
     counters.truncated += u64::from(pair.truncated);
@@ -283,9 +291,15 @@ fn candidate_words(
     let len = input_ids.len();
     // A row without a pair (segment A is all of it) holds [SEP] between documents.
     let packed = segment_a_len == len;
+    // RoBERTa's pairs open segment B with a second separator.
+    let roberta = vocab.pair_layout == PairLayout::Roberta && !packed;
+    let second_sep = roberta.then_some(segment_a_len);
     let mut words: Vec<(u32, u32)> = Vec::with_capacity(len);
     for (pos, &id) in input_ids.iter().enumerate().take(len - 1).skip(1) {
-        if pos == segment_a_len - 1 || (packed && id == vocab.specials.sep) {
+        if pos == segment_a_len - 1
+            || Some(pos) == second_sep
+            || (packed && id == vocab.specials.sep)
+        {
             continue;
         }
         let glue = whole_word_mask
@@ -393,6 +407,7 @@ mod tests {
             specials: SPECIALS,
             continuation: &continuation,
             random_pool: &pool,
+            pair_layout: PairLayout::Bert,
         };
         let settings = MaskSettings {
             masked_lm_prob: 0.3,
@@ -463,6 +478,7 @@ mod tests {
             specials: SPECIALS,
             continuation: &continuation,
             random_pool: &pool,
+            pair_layout: PairLayout::Bert,
         };
         let settings = MaskSettings {
             masked_lm_prob: 0.3,
@@ -510,6 +526,7 @@ mod tests {
             specials: SPECIALS,
             continuation: &continuation,
             random_pool: &pool,
+            pair_layout: PairLayout::Bert,
         };
         let settings = MaskSettings {
             masked_lm_prob: 0.3,

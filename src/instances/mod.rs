@@ -56,7 +56,10 @@ impl<'a> InstanceSettings<'a> {
                 whole_word_mask: config.whole_word_mask,
                 mask_spans: config.mask_spans,
             },
-            vocab: MaskVocab::new(tokenizer),
+            vocab: MaskVocab {
+                pair_layout: config.pair_layout,
+                ..MaskVocab::new(tokenizer)
+            },
         }
     }
 }

@@ -29,6 +29,7 @@ use super::row::{RowView, NO_PAIR_LABEL};
 use super::schema::RowForm;
 pub use crate::output::manifest::sha256_file;
 use crate::shard::{ShardEntry, IGNORE_LABEL};
+use crate::tokenize::roles::PairLayout;
 use crate::tokenize::SpecialTokens;
 
 /// One broken invariant: where, and what.
@@ -161,10 +162,10 @@ fn check_special_layout(
     if let Some(i) = ids.iter().skip(1).position(|&t| t == cls) {
         return Err(RowProblem(format!("a second [CLS] at position {}", i + 1)));
     }
-    let layout = if form.pair_label().is_some() {
-        check_separators(ids, n, sp.sep as i32)?
-    } else {
-        check_document_separators(ids, n, sp.sep as i32)?
+    let layout = match (form.pair_label(), form.pair_layout) {
+        (None, _) => check_document_separators(ids, n, sp.sep as i32)?,
+        (Some(_), PairLayout::Bert) => check_separators(ids, n, sp.sep as i32)?,
+        (Some(_), PairLayout::Roberta) => check_roberta_separators(ids, n, sp.sep as i32)?,
     };
     if let Some(i) = (n..len).find(|&i| ids[i] != pad) {
         return Err(RowProblem(format!(
@@ -198,6 +199,28 @@ fn check_separators(ids: &[i32], n: usize, sep: i32) -> Check<Layout> {
         return Err(RowProblem("segment B is empty".to_string()));
     }
     Ok(Layout { n, first, last })
+}
+
+/// RoBERTa's pair: exactly three `</s>` among the first `n` ids, two side by side between
+/// non-empty segments and the last at `n - 1`. Segment ids are all 0 (layout `first` = `n - 1`
+/// for the token-type check).
+fn check_roberta_separators(ids: &[i32], n: usize, sep: i32) -> Check<Layout> {
+    let seps: Vec<usize> = (0..n).filter(|&i| ids[i] == sep).collect();
+    let ok = seps.len() == 3 && seps[1] == seps[0] + 1 && seps[2] == n - 1;
+    if !ok {
+        return Err(RowProblem(format!(
+            "</s> among the first {n} tokens at {seps:?}, expected A </s></s> B </s> ending at {}",
+            n - 1
+        )));
+    }
+    if seps[0] < 2 || seps[1] + 1 == seps[2] {
+        return Err(RowProblem("a segment is empty".to_string()));
+    }
+    Ok(Layout {
+        n,
+        first: n - 1,
+        last: n - 1,
+    })
 }
 
 /// A row without a pair: `[SEP]` at `n - 1`; any other `[SEP]` (between documents) neither

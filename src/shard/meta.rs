@@ -102,6 +102,7 @@ pub fn row_form_of(config: Option<&serde_json::Value>) -> RowForm {
         objective: parse(config, "objective").unwrap_or(bert.objective),
         masking: parse(config, "masking").unwrap_or(bert.masking),
         padding: parse(config, "padding").unwrap_or(bert.padding),
+        pair_layout: parse(config, "pair_layout").unwrap_or(bert.pair_layout),
     }
 }
 

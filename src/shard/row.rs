@@ -3,6 +3,7 @@
 
 use super::schema::{RowForm, IGNORE_LABEL};
 use crate::instances::Instance;
+use crate::tokenize::roles::PairLayout;
 use crate::tokenize::SpecialTokens;
 
 /// How instances become stored rows: the length lists are padded to, the recipe's columns, and
@@ -38,8 +39,10 @@ pub fn pad_row(inst: &Instance, layout: &RowLayout, out: &mut PaddedColumns) {
         .extend(inst.input_ids.iter().map(|&t| t as i32));
     out.input_ids
         .resize(out.input_ids.len() + width - len, sp.pad as i32);
+    // RoBERTa's layout has one segment id for both segments.
+    let two_types = layout.form.pair_layout == PairLayout::Bert;
     out.token_type_ids
-        .extend((0..width).map(|i| i8::from(i >= inst.segment_a_len && i < len)));
+        .extend((0..width).map(|i| i8::from(two_types && i >= inst.segment_a_len && i < len)));
     out.attention_mask
         .extend((0..width).map(|i| i8::from(i < len)));
     if layout.form.is_static() {

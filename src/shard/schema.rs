@@ -28,6 +28,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use super::meta::{META_CONFIG, META_SCHEMA_VERSION, META_SPECIAL_TOKENS, META_TOKENIZER_SHA256};
 use crate::config::{BuildConfig, Masking, Objective, Padding};
 use crate::error::Error;
+use crate::tokenize::roles::PairLayout;
 
 /// Version of the shard layout; bump on any change to columns or metadata keys.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -111,6 +112,8 @@ pub struct RowForm {
     pub objective: Objective,
     pub masking: Masking,
     pub padding: Padding,
+    /// BERT's pairs or RoBERTa's (`<s> A </s></s> B </s>`, segment ids 0).
+    pub pair_layout: PairLayout,
 }
 
 impl Default for RowForm {
@@ -125,6 +128,7 @@ impl RowForm {
         objective: Objective::Nsp,
         masking: Masking::Static,
         padding: Padding::Max,
+        pair_layout: PairLayout::Bert,
     };
 
     /// The rows a build config makes.
@@ -133,6 +137,7 @@ impl RowForm {
             objective: config.objective,
             masking: config.masking,
             padding: config.padding,
+            pair_layout: config.pair_layout,
         }
     }
 
@@ -184,6 +189,7 @@ impl RowForm {
             objective,
             masking,
             padding: Padding::Max,
+            pair_layout: PairLayout::Bert,
         }
     }
 }

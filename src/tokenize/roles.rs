@@ -32,13 +32,29 @@ const ROLES: [(&str, [&str; 2]); 5] = [
 ];
 
 /// How a tokenizer lays out a pair of segments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PairLayout {
     /// `[CLS] A [SEP] B [SEP]`, segment ids 0 then 1.
     #[default]
     Bert,
-    /// `<s> A </s></s> B </s>`.
+    /// `<s> A </s></s> B </s>`, segment ids all 0.
     Roberta,
+}
+
+impl PairLayout {
+    /// Whether this is BERT's layout, the default.
+    pub fn is_bert(&self) -> bool {
+        *self == PairLayout::Bert
+    }
+
+    /// Special tokens a pair takes: 3 for BERT's, 4 for RoBERTa's.
+    pub fn specials_per_pair(self) -> usize {
+        match self {
+            PairLayout::Bert => 3,
+            PairLayout::Roberta => 4,
+        }
+    }
 }
 
 /// `role=token` pairs naming special tokens (`--special-tokens`).

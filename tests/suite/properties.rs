@@ -7,6 +7,7 @@ use bertprep::instances::{create_instances, Counters, InstanceSettings, Tokenize
 use bertprep::shard::check::{check_row, RowRules};
 use bertprep::shard::row::RowLayout;
 use bertprep::shard::{RowForm, ShardRow};
+use bertprep::tokenize::roles::PairLayout;
 use bertprep::tokenize::SpecialTokens;
 use proptest::prelude::*;
 
@@ -75,6 +76,7 @@ struct Case {
     objective: Objective,
     cross_document: bool,
     dynamic: bool,
+    pair_layout: PairLayout,
     dupe_factor: usize,
     seed: u64,
 }
@@ -88,7 +90,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
         0.0f64..1.0,
         any::<bool>(),
         any::<bool>(),
-        (0usize..3, any::<bool>(), any::<bool>()),
+        (0usize..3, any::<bool>(), any::<bool>(), any::<bool>()),
         1usize..3,
         any::<u64>(),
     )
@@ -101,7 +103,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                 short,
                 wwm,
                 spans,
-                (objective, cross, dynamic),
+                (objective, cross, dynamic, roberta),
                 dupe,
                 seed,
             )| Case {
@@ -115,6 +117,11 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                 objective: [Objective::Nsp, Objective::Sop, Objective::None][objective],
                 cross_document: cross,
                 dynamic,
+                pair_layout: if roberta {
+                    PairLayout::Roberta
+                } else {
+                    PairLayout::Bert
+                },
                 dupe_factor: dupe,
                 seed,
             },
@@ -129,11 +136,12 @@ fn check_masking(
     row: &ShardRow,
     pool: &[u32],
 ) -> Result<(), TestCaseError> {
-    let predictions = if case.objective == Objective::None {
-        row.labels.iter().filter(|&&l| l >= 0).count()
-    } else {
-        assert_row_invariants(row, SPECIALS, case.max_seq_len)
-    };
+    let predictions =
+        if case.objective == Objective::None || case.pair_layout == PairLayout::Roberta {
+            row.labels.iter().filter(|&&l| l >= 0).count()
+        } else {
+            assert_row_invariants(row, SPECIALS, case.max_seq_len)
+        };
     let want = num_to_predict(inst.input_ids.len(), mask);
     let mut predicted = vec![false; inst.input_ids.len()];
     for &(pos, _) in &inst.predictions {
@@ -216,7 +224,7 @@ proptest! {
             seed: case.seed,
             dupe_factor: case.dupe_factor,
             pairs: PairSettings {
-                max_num_tokens: case.max_seq_len - 3,
+                max_num_tokens: case.max_seq_len - case.pair_layout.specials_per_pair(),
                 short_seq_prob: case.short_seq_prob,
                 objective: case.objective,
             },
@@ -228,7 +236,12 @@ proptest! {
                 whole_word_mask: case.whole_word_mask,
                 mask_spans: case.mask_spans,
             },
-            vocab: MaskVocab { specials: SPECIALS, continuation: &continuation, random_pool: &pool },
+            vocab: MaskVocab {
+                specials: SPECIALS,
+                continuation: &continuation,
+                random_pool: &pool,
+                pair_layout: case.pair_layout,
+            },
         };
         let docs: Vec<TokenizedDocument> = case
             .docs
@@ -247,6 +260,7 @@ proptest! {
             objective: case.objective,
             masking: if case.dynamic { Masking::Dynamic } else { Masking::Static },
             padding: Padding::Max,
+            pair_layout: case.pair_layout,
         };
         let layout = RowLayout { max_seq_len: case.max_seq_len, form, specials: SPECIALS };
         let rules = RowRules {
@@ -273,7 +287,9 @@ proptest! {
             // and a random B never is (and comes from one other document).
             let a_doc = inst.source as usize;
             let a = &original[1..inst.segment_a_len - 1];
-            let b = &original[inst.segment_a_len..original.len() - 1];
+            // RoBERTa's pairs open B with a second separator.
+            let b_start = inst.segment_a_len + usize::from(case.pair_layout == PairLayout::Roberta);
+            let b = &original[b_start..original.len() - 1];
             prop_assert!(a.iter().all(|&t| doc_of(t) == a_doc), "A {:?} not all from {}", a, a_doc);
             let b_docs: std::collections::BTreeSet<usize> = b.iter().map(|&t| doc_of(t)).collect();
             prop_assert_eq!(b_docs.len(), 1, "B {:?} spans documents", b);

@@ -245,12 +245,44 @@ fn byte_level_and_unigram_vocabularies_build_with_their_roles_and_word_starts() 
             String::from_utf8_lossy(&check.stdout)
         );
     }
-    // RoBERTa's pair layout is not one the pair objectives write yet: a clear refusal.
+    // Pairs follow the post-processor: RoBERTa's `<s> A </s></s> B </s>`, one segment id.
     let tok = dir.path().join("bpe/tokenizer.json").display().to_string();
-    let out = dir.path().join("pairs").display().to_string();
-    let run = bertprep(&["build", "--in", &input, "--out", &out, "--tokenizer", &tok]);
-    assert!(!run.status.success());
-    assert!(String::from_utf8_lossy(&run.stderr).contains("--objective none"));
+    let pairs = dir.path().join("pairs");
+    build_ok(
+        &fixtures(),
+        &pairs,
+        &["--tokenizer", &tok, "--max-seq-len", "64"],
+    );
+    let check = bertprep(&["inspect", pairs.to_str().unwrap(), "--check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let bpe = Tokenizer::from_json_file(&dir.path().join("bpe/tokenizer.json")).unwrap();
+    let sep = bpe.specials().sep as i32;
+    let rows = bertprep::shard::read_shard(&pairs.join("shard-0000.parquet"))
+        .unwrap()
+        .rows;
+    for row in &rows {
+        let n = row.num_tokens as usize;
+        let seps: Vec<usize> = (0..n).filter(|&i| row.input_ids[i] == sep).collect();
+        assert_eq!(seps.len(), 3, "{:?}", &row.input_ids[..n]);
+        assert_eq!((seps[1], seps[2]), (seps[0] + 1, n - 1));
+        assert!(row.token_type_ids.iter().all(|&t| t == 0));
+    }
+    // BERT trainers' formats say why they cannot take it.
+    let export = bertprep(&[
+        "export",
+        pairs.to_str().unwrap(),
+        "--to",
+        "hdf5",
+        "--out",
+        dir.path().join("h5").to_str().unwrap(),
+    ]);
+    assert!(!export.status.success());
+    assert!(String::from_utf8_lossy(&export.stderr).contains("RoBERTa's layout"));
+    let input = fixtures().display().to_string();
     // A role named on the command line wins; one the vocabulary lacks is named in the error.
     let named = dir.path().join("named").display().to_string();
     let run = bertprep(&[
