@@ -136,7 +136,6 @@ pub struct MdsWriter<'a> {
     zstd: bool,
     size_limit: u64,
     config: Vec<u8>,
-    layout: MdsLayout,
     samples: Vec<u8>,
     /// Where each held sample ends in `samples`.
     ends: Vec<usize>,
@@ -152,7 +151,6 @@ impl<'a> MdsWriter<'a> {
             zstd,
             size_limit,
             config: python_json(&config(layout, zstd, size_limit)),
-            layout,
             samples: Vec::new(),
             ends: Vec::new(),
             written: Vec::new(),
@@ -235,7 +233,6 @@ impl<'a> MdsWriter<'a> {
 
     /// Writes what is left; the files written, ready to commit.
     pub fn finish(mut self) -> Result<Vec<(Pending, MdsPart)>> {
-        let _ = self.layout;
         if !self.ends.is_empty() {
             self.flush()?;
         }

@@ -193,12 +193,23 @@ fn prepare_out(out: &Path, build: &Path, wanted: &ExportManifest) -> Result<Prep
         remove_temporaries(out)?;
         return Ok(Prepared::Resume(found.files));
     }
-    let mut entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
-    if entries.next().is_some() {
-        return Err(Error::output(
-            out,
-            "is not empty and holds no bertprep export; export into a new or empty directory",
-        ));
+    // An export killed while writing its first state file leaves only that file's temporary:
+    // the directory is still ours and empty of anything else.
+    let state_temp =
+        |name: &str| name.starts_with(&format!(".{EXPORT_STATE}.")) && name.ends_with(".tmp");
+    let mut ours = Vec::new();
+    for entry in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
+        let entry = entry.map_err(|e| Error::io(out, e))?;
+        if !(state_temp(&entry.file_name().to_string_lossy()) && entry.path().is_file()) {
+            return Err(Error::output(
+                out,
+                "is not empty and holds no bertprep export; export into a new or empty directory",
+            ));
+        }
+        ours.push(entry.path());
+    }
+    for path in ours {
+        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
     }
     Ok(Prepared::Resume(Vec::new()))
 }

@@ -397,33 +397,14 @@ fn export_refuses_what_is_not_a_complete_build_or_not_its_directory() {
     );
 }
 
-/// Whether python3 has every reader. One process per reader, as `check_export.py` imports
-/// only the one it checks: TensorFlow and torch (under `streaming`) may not share a process.
-fn python_has_readers() -> bool {
-    ["pyarrow, numpy", "h5py", "tensorflow", "streaming"]
-        .iter()
-        .all(|modules| {
-            Command::new("python3")
-                .args(["-c", &format!("import {modules}")])
-                .env("TF_CPP_MIN_LOG_LEVEL", "3")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-}
-
 #[test]
 fn the_trainers_readers_read_every_export_as_the_build() {
-    if !python_has_readers() {
-        let required = std::env::var_os("CI").is_some()
-            || std::env::var(REQUIRE_CORPORA).is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "CI: python3 cannot import pyarrow, numpy, h5py, tensorflow, streaming"
-        );
-        eprintln!(
-            "SKIPPED: pip install pyarrow numpy h5py tensorflow-cpu mosaicml-streaming to run \
-             the trainers' readers"
-        );
+    // One process per reader, as `check_export.py` imports only the one it checks.
+    let readers = ["pyarrow, numpy", "h5py", "tensorflow", "streaming"];
+    if !python_ready(
+        &readers,
+        "pyarrow numpy h5py tensorflow-cpu mosaicml-streaming",
+    ) {
         return;
     }
     let build = small_build();
@@ -506,6 +487,23 @@ fn the_trainers_readers_read_every_export_as_the_build() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("FAIL sample"));
+}
+
+#[test]
+fn an_export_killed_writing_its_first_state_resumes() {
+    let build = small_build();
+    let out = tempfile::tempdir().unwrap();
+    // All a kill during the first `export-state.json` write leaves behind.
+    let temp = out.path().join(format!(".{EXPORT_STATE}.4242-0.tmp"));
+    std::fs::write(&temp, b"{\"half").unwrap();
+    export_ok(build.path(), out.path(), &["--to", "tfrecord"]);
+    assert!(!temp.exists());
+    // Anything else there is still not ours.
+    let foreign = tempfile::tempdir().unwrap();
+    std::fs::write(foreign.path().join(".notes.tmp"), b"mine").unwrap();
+    let fresh = foreign.path().to_path_buf();
+    assert_refused(build.path(), &fresh, &["--to", "tfrecord"], "not empty");
+    assert!(foreign.path().join(".notes.tmp").exists());
 }
 
 #[test]

@@ -7,7 +7,6 @@ use bertprep::output::manifest::Manifest;
 use bertprep::shard::{read_shard, ShardRow};
 use bertprep::tokenize::Tokenizer;
 
-use crate::util::REQUIRE_CORPORA;
 use crate::util::*;
 
 /// The row's ids with every prediction put back to its original.
@@ -282,20 +281,10 @@ fn full_sentence_rows_hold_the_whole_corpus_unmasked_and_unpadded() {
 
 #[test]
 fn transformers_trains_on_roberta_style_shards_as_they_are() {
-    let ready = ["datasets", "transformers", "torch"].iter().all(|m| {
-        std::process::Command::new("python3")
-            .args(["-c", &format!("import {m}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !ready {
-        let required = std::env::var_os("CI").is_some()
-            || std::env::var(REQUIRE_CORPORA).is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "CI: python3 cannot import datasets, transformers and torch"
-        );
-        eprintln!("SKIPPED: pip install datasets transformers torch to run the check");
+    if !python_ready(
+        &["datasets, transformers, torch"],
+        "datasets transformers torch",
+    ) {
         return;
     }
     let out = tempfile::tempdir().unwrap();

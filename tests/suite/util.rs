@@ -37,6 +37,31 @@ pub fn shared_corpus(name: &str) -> Option<PathBuf> {
     None
 }
 
+/// Whether python3 imports every group of `modules` (one process per group: TensorFlow and
+/// torch may not share one). Where it does not, the test is skipped with a message naming the
+/// `pip` packages — or fails under CI (`CI` or [`REQUIRE_CORPORA`] set), where `.ci/run`
+/// installs them.
+pub fn python_ready(modules: &[&str], packages: &str) -> bool {
+    let ready = modules.iter().all(|group| {
+        Command::new("python3")
+            .args(["-c", &format!("import {group}")])
+            .env("TF_CPP_MIN_LOG_LEVEL", "3")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !ready {
+        let required = std::env::var_os("CI").is_some()
+            || std::env::var(REQUIRE_CORPORA).is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "CI: python3 cannot import {}",
+            modules.join(", ")
+        );
+        eprintln!("SKIPPED: pip install {packages} to run this check");
+    }
+    ready
+}
+
 /// Runs `bertprep` with `args`.
 pub fn bertprep(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bertprep"))

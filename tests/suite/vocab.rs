@@ -5,7 +5,6 @@ use std::process::Command;
 
 use bertprep::tokenize::Tokenizer;
 
-use crate::util::REQUIRE_CORPORA;
 use crate::util::*;
 
 fn vocab_ok(args: &[&str]) -> String {
@@ -139,18 +138,7 @@ fn vocab_refuses_what_it_cannot_do_and_leaves_nothing() {
 
 #[test]
 fn the_python_tokenizers_package_trains_the_same_vocabularies() {
-    let ready = Command::new("python3")
-        .args(["-c", "import tokenizers, transformers"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ready {
-        let required = std::env::var_os("CI").is_some()
-            || std::env::var(REQUIRE_CORPORA).is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "CI: python3 cannot import tokenizers and transformers"
-        );
-        eprintln!("SKIPPED: pip install tokenizers transformers to compare vocabularies");
+    if !python_ready(&["tokenizers, transformers"], "tokenizers transformers") {
         return;
     }
     let Some(corpus) = shared_corpus("enwiki-2019-small") else {
