@@ -324,9 +324,9 @@ struct BuildArgs {
     /// say (roles pad, unk, cls, sep, mask), e.g. cls=<s>,sep=</s>.
     #[arg(long, value_name = "ROLE=TOKEN,...", value_delimiter = ',')]
     special_tokens: Vec<String>,
-    /// Tokenizer implementation: fast (exact re-implementation of BERT WordPiece), crate (the
-    /// Hugging Face `tokenizers` crate), or auto (fast whenever the tokenizer is BERT-style).
-    /// Both give the same ids.
+    /// Tokenizer implementation: fast (exact re-implementations of BERT's WordPiece and of
+    /// GPT-2/RoBERTa's byte-level BPE), crate (the Hugging Face `tokenizers` crate), or auto
+    /// (fast whenever one reproduces the tokenizer). All give the same ids.
     #[arg(long, default_value = "auto", value_parser = parse_tokenizer_impl)]
     tokenizer_impl: TokenizerImpl,
     /// Each input line is already one sentence (Google's input format).

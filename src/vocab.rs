@@ -167,6 +167,25 @@ pub struct VocabOptions {
     pub overwrite: bool,
 }
 
+impl VocabOptions {
+    /// Options with the defaults of `bertprep vocab` (uncased, `--min-frequency 2`, the model's
+    /// special tokens, formats recognised, articles only, no overwrite).
+    pub fn new(inputs: Vec<PathBuf>, out: PathBuf, model: VocabModel, vocab_size: usize) -> Self {
+        VocabOptions {
+            inputs,
+            out,
+            vocab_size,
+            model,
+            cased: false,
+            min_frequency: 2,
+            special_tokens: SpecialNames::default(),
+            format: Format::Auto,
+            namespaces: Vec::new(),
+            overwrite: false,
+        }
+    }
+}
+
 /// What a training run read and made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VocabSummary {

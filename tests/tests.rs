@@ -18,7 +18,9 @@
 //!   altered shards, errors.
 //! - `export` — `bertprep export` to HDF5, TFRecord and MDS: every field read back, checksums,
 //!   threads, resume, refusals, and the trainers' own readers.
+//! - `exact` — the crate and a fast tokenizer side by side, on corpus lines.
 //! - `fastwp` — the fast WordPiece gives the `tokenizers` crate's ids, on corpora and properties.
+//! - `fastbpe` — the fast byte-level BPE gives the crate's ids, on corpora and properties.
 //! - `schema` — the shard schema equals the checked-in `schemas/shard.schema.json`.
 //! - `segment_cases` — the sentence splitter's edge cases, input → expected sentences.
 //! - `segment_properties` — the splitter's invariants on arbitrary Unicode.
@@ -33,8 +35,12 @@ mod build;
 mod corpora;
 #[path = "suite/engine.rs"]
 mod engine;
+#[path = "suite/exact.rs"]
+mod exact;
 #[path = "suite/export.rs"]
 mod export;
+#[path = "suite/fastbpe.rs"]
+mod fastbpe;
 #[path = "suite/fastwp.rs"]
 mod fastwp;
 #[path = "suite/golden.rs"]

@@ -4,7 +4,9 @@
 //! there to the last) and turns each segment into [`Span`]s: runs of unpredicted tokens decoded
 //! by the tokenizer (WordPieces joined back, as `transformers`' `decode` does), and one span per
 //! masked-LM prediction, which [`Span::plain`] writes as `[MASK→word]`, `[random→word]` or
-//! `[kept word]` — `word` being the label, what the model must predict. A `##` piece attaches to
+//! `[kept word]` — `word` being the label, what the model must predict: the vocabulary entry for
+//! WordPiece (`##ization`), the decoded piece where words start with a marker (byte-level BPE's
+//! `Ġsmall` is `small`, a Metaspace `▁small` too). A piece that continues a word attaches to
 //! the span before it with no space.
 //!
 //! Without a tokenizer ([`Vocab::Ids`]) every token is written as its id, so a shard can still be
@@ -13,6 +15,7 @@
 use serde::Serialize;
 
 use crate::shard::{ShardRow, IGNORE_LABEL};
+use crate::tokenize::roles::WordStarts;
 use crate::tokenize::{SpecialTokens, Tokenizer};
 
 /// How ids become text.
@@ -33,6 +36,29 @@ impl Vocab<'_> {
                 .and_then(|id| tok.id_to_token(id))
                 .unwrap_or_else(|| format!("<{id}>")),
             Vocab::Ids => id.to_string(),
+        }
+    }
+
+    /// The label of a prediction as shown in a decoded segment: the vocabulary entry, or where
+    /// words start with a marker, the piece decoded without it (the entry where it decodes to
+    /// part of a character; whitespace alone quoted).
+    fn label(&self, id: i32) -> String {
+        let spelled = self.token(id);
+        let Vocab::Tokenizer(tok) = self else {
+            return spelled;
+        };
+        let WordStarts::StartMarker(marker) = *tok.word_starts() else {
+            return spelled;
+        };
+        let decoded = u32::try_from(id)
+            .ok()
+            .filter(|&id| tok.id_to_token(id).is_some())
+            .and_then(|id| tok.decode(&[id]).ok());
+        match decoded {
+            Some(text) if text.contains('\u{FFFD}') => spelled,
+            Some(text) if !text.trim().is_empty() => text.trim_start().to_string(),
+            // Whitespace alone (a lone `Ġ` or `▁`) is shown quoted: `[MASK→" "]`.
+            _ => format!("{:?}", spelled.replace(marker, " ")),
         }
     }
 
@@ -282,7 +308,7 @@ fn segment_spans(
         let kind = prediction_kind(ids[i], label, mask);
         spans.push(Span::Prediction {
             kind,
-            label: vocab.token(label),
+            label: vocab.label(label),
             attach: vocab.continues(label),
         });
         predictions.push(Prediction {

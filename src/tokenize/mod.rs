@@ -1,5 +1,6 @@
-//! Text to token ids, through the Hugging Face `tokenizers` crate or its exact, faster
-//! re-implementation for BERT ([`wordpiece`]).
+//! Text to token ids, through the Hugging Face `tokenizers` crate or one of its exact, faster
+//! re-implementations: BERT's WordPiece ([`wordpiece`]) and GPT-2/RoBERTa's byte-level BPE
+//! ([`bytebpe`]).
 //!
 //! The default is BERT base uncased WordPiece with its 30,522-entry vocabulary embedded in the
 //! binary ([PAD]=0 [UNK]=100 [CLS]=101 [SEP]=102 [MASK]=103), built the way `transformers`'
@@ -7,13 +8,14 @@
 //! lowercasing and accent stripping; BertPreTokenizer; WordPiece with `##` continuations and
 //! 100 characters per word at most), so the ids are the ones `transformers` gives.
 //! `--vocab vocab.txt [--cased]` builds the same pipeline over another vocabulary, and
-//! `--tokenizer tokenizer.json` loads any tokenizer that has BERT's special tokens.
+//! `--tokenizer tokenizer.json` loads any tokenizer whose special tokens [`roles`] can find.
 //!
 //! The `tokenizers` object is always loaded: it is the serialized form, the decoder and the
-//! vocabulary. Encoding goes through [`wordpiece::FastBert`] instead whenever the
-//! pipeline is the BERT one it reproduces id for id ([`TokenizerImpl::Auto`], the default);
-//! [`TokenizerImpl`] can force either. The choice never changes an id, so it is not part of the
-//! build config.
+//! vocabulary. Encoding goes through [`wordpiece::FastBert`] or [`bytebpe::FastByteBpe`]
+//! instead whenever the pipeline is one they reproduce id for id ([`TokenizerImpl::Auto`], the
+//! default); [`TokenizerImpl`] can force either way. The choice never changes an id, so it is
+//! not part of the build config. Other tokenizers (Unigram/SentencePiece among them) encode
+//! through the crate.
 //!
 //! Besides encoding, [`Tokenizer`] knows what masking needs: the special ids, which ids continue
 //! a word (`##` pieces, for whole-word masking), and the pool of ids a random replacement is drawn
@@ -32,11 +34,15 @@ use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
 use tokenizers::AddedToken;
 
+pub mod added;
+pub mod bytebpe;
+pub mod classes;
 pub mod roles;
 pub mod wordpiece;
 
 use crate::error::{Error, Result};
 use crate::input::small::{read_text_bounded, MAX_TOKENIZER_BYTES};
+use bytebpe::FastByteBpe;
 use wordpiece::FastBert;
 
 /// Origin string of the embedded default tokenizer.
@@ -77,12 +83,13 @@ impl TokenizerSource {
 /// Which implementation encodes text. Both give the same ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TokenizerImpl {
-    /// The fast WordPiece when the tokenizer is BERT-style, else the `tokenizers` crate.
+    /// The fast WordPiece or byte-level BPE when the tokenizer is one of those pipelines,
+    /// else the `tokenizers` crate.
     #[default]
     Auto,
     /// Always the `tokenizers` crate.
     Crate,
-    /// Always the fast WordPiece; loading fails when the tokenizer is not BERT-style.
+    /// Always a fast implementation; loading fails when the tokenizer has none.
     Fast,
 }
 
@@ -140,10 +147,37 @@ impl SpecialTokens {
     };
 }
 
+/// A fast implementation of a tokenizer's pipeline.
+#[derive(Debug, Clone)]
+enum Fast {
+    Bert(Box<FastBert>),
+    ByteBpe(Box<FastByteBpe>),
+}
+
+impl Fast {
+    /// The fast implementation of `tok`'s pipeline, or why there is none.
+    fn of(tok: &tokenizers::Tokenizer) -> std::result::Result<Self, String> {
+        let bert = match FastBert::from_tokenizer(tok) {
+            Ok(fast) => return Ok(Fast::Bert(Box::new(fast))),
+            Err(reason) => reason,
+        };
+        FastByteBpe::from_tokenizer(tok)
+            .map(|fast| Fast::ByteBpe(Box::new(fast)))
+            .map_err(|bpe| format!("not WordPiece ({bert}), not byte-level BPE ({bpe})"))
+    }
+
+    fn encode(&self, text: &str) -> Vec<u32> {
+        match self {
+            Fast::Bert(fast) => fast.encode(text),
+            Fast::ByteBpe(fast) => fast.encode(text),
+        }
+    }
+}
+
 /// A loaded tokenizer plus what instance building needs to know about its vocabulary.
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
-    fast: Option<FastBert>,
+    fast: Option<Fast>,
     origin: String,
     specials: SpecialTokens,
     pair_layout: roles::PairLayout,
@@ -186,18 +220,17 @@ impl Tokenizer {
     }
 
     /// The same tokenizer encoding with `implementation`; an error if that is
-    /// [`TokenizerImpl::Fast`] and the tokenizer is not BERT-style.
+    /// [`TokenizerImpl::Fast`] and no fast implementation reproduces the tokenizer.
     pub fn with_impl(mut self, implementation: TokenizerImpl) -> Result<Self> {
-        // Loading already built the fast WordPiece where the tokenizer allows it.
+        // Loading already built the fast implementation where the tokenizer allows it.
         match implementation {
             TokenizerImpl::Crate => self.fast = None,
             TokenizerImpl::Auto => {}
             TokenizerImpl::Fast if self.fast.is_none() => {
-                let fast =
-                    FastBert::from_tokenizer(&self.inner).map_err(|reason| Error::Tokenizer {
-                        origin: self.origin.clone(),
-                        message: format!("the fast WordPiece cannot encode for it: {reason}"),
-                    })?;
+                let fast = Fast::of(&self.inner).map_err(|reason| Error::Tokenizer {
+                    origin: self.origin.clone(),
+                    message: format!("no fast implementation encodes for it: {reason}"),
+                })?;
                 self.fast = Some(fast);
             }
             TokenizerImpl::Fast => {}
@@ -302,7 +335,7 @@ impl Tokenizer {
         // the time of the longest (where no thread can be started, a part is built here).
         let (tables, json, fast) = std::thread::scope(|scope| {
             let json_task = || inner.to_string(true);
-            let fast_task = || FastBert::from_tokenizer(&inner).ok();
+            let fast_task = || Fast::of(&inner).ok();
             let json = std::thread::Builder::new().spawn_scoped(scope, json_task);
             let fast = std::thread::Builder::new().spawn_scoped(scope, fast_task);
             let tables = token_tables(&inner, &word_starts, vocab_size, &added_special);
@@ -361,11 +394,15 @@ impl Tokenizer {
         self.inner.id_to_token(id)
     }
 
-    /// The special token ids.
     /// Whether a sentence after a document's first is encoded with the space before it (a
     /// byte-level BPE, whose words carry their leading space as `Ġ`).
     pub fn spaces_sentences(&self) -> bool {
         self.word_starts == roles::WordStarts::StartMarker('Ġ')
+    }
+
+    /// How the tokenizer marks where words start (`##` continuations, `Ġ` or `▁` starts).
+    pub fn word_starts(&self) -> &roles::WordStarts {
+        &self.word_starts
     }
 
     /// How the tokenizer's post-processor lays out a pair of segments.
@@ -389,6 +426,7 @@ impl Tokenizer {
         Ok(self)
     }
 
+    /// The special token ids.
     pub fn specials(&self) -> SpecialTokens {
         self.specials
     }

@@ -9,36 +9,15 @@
 //!   special tokens; through every setting of `BertNormalizer` (loaded from a `tokenizer.json`).
 //! - Which tokenizers `auto` sends to the fast path, and the error when `fast` cannot serve.
 
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use bertprep::tokenize::{Tokenizer, TokenizerImpl, EMBEDDED_VOCAB};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::util::shared_corpus;
-
-/// The crate and the fast implementation of the same tokenizer.
-struct Pair {
-    name: String,
-    reference: Tokenizer,
-    fast: Tokenizer,
-}
+use crate::exact::{assert_corpus_exact, check_all, from_json, Pair};
 
 impl Pair {
-    /// Builds the tokenizer twice with `make`, once per implementation.
-    fn new(name: &str, make: impl Fn() -> Tokenizer) -> Self {
-        let reference = make().with_impl(TokenizerImpl::Crate).unwrap();
-        let fast = make().with_impl(TokenizerImpl::Fast).unwrap();
-        assert_eq!(reference.implementation(), TokenizerImpl::Crate);
-        assert_eq!(fast.implementation(), TokenizerImpl::Fast);
-        Pair {
-            name: name.to_string(),
-            reference,
-            fast,
-        }
-    }
-
     fn bert(lowercase: bool) -> Self {
         let name = if lowercase { "uncased" } else { "cased" };
         Pair::new(name, || {
@@ -59,110 +38,32 @@ impl Pair {
         }
         Pair::new(name, || Tokenizer::bert(&vocab, lowercase, name).unwrap())
     }
-
-    /// `Ok` or a description of the first difference.
-    fn check(&self, text: &str) -> Result<(), String> {
-        let want = self.reference.encode(text).unwrap();
-        let got = self.fast.encode(text).unwrap();
-        if want == got {
-            return Ok(());
-        }
-        let pieces = |ids: &[u32]| -> Vec<String> {
-            ids.iter()
-                .map(|&i| self.reference.id_to_token(i).unwrap_or_default())
-                .collect()
-        };
-        Err(format!(
-            "{}: {text:?}\n  crate {:?}\n  fast  {:?}",
-            self.name,
-            pieces(&want),
-            pieces(&got)
-        ))
-    }
 }
 
-fn from_json(json: &str) -> Tokenizer {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tokenizer.json");
-    std::fs::write(&path, json).unwrap();
-    Tokenizer::from_json_file(&path).unwrap()
-}
-
-/// Files under `dir`, sorted.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Every line of the corpus `name` (for JSON lines, every line of each `text` field), or `None`
-/// when it is absent.
-fn corpus_lines(name: &str) -> Option<Vec<String>> {
-    let dir = shared_corpus(name)?.join("wiki");
-    let mut lines = Vec::new();
-    for path in files(&dir) {
-        let text = std::fs::read_to_string(&path).unwrap();
-        for line in text.lines() {
-            if line.starts_with('{') {
-                let doc: Value = serde_json::from_str(line).unwrap();
-                let body = doc["text"].as_str().unwrap();
-                lines.extend(body.lines().map(str::to_string));
-            } else {
-                lines.push(line.to_string());
-            }
-        }
-    }
-    Some(lines)
-}
-
-fn assert_corpus_exact(name: &str, lowercase: bool) {
-    let Some(lines) = corpus_lines(name) else {
-        return;
-    };
-    let pair = Pair::bert(lowercase);
-    let mismatches: Vec<String> = lines.iter().filter_map(|l| pair.check(l).err()).collect();
-    assert!(lines.len() > 1000, "{name}: only {} lines", lines.len());
-    assert!(
-        mismatches.is_empty(),
-        "{name}: {} of {} lines differ; first ones:\n{}",
-        mismatches.len(),
-        lines.len(),
-        mismatches[..mismatches.len().min(10)].join("\n")
-    );
-    eprintln!("{name} ({}): {} lines identical", pair.name, lines.len());
+fn assert_bert_corpus_exact(name: &str, lowercase: bool) {
+    assert_corpus_exact(name, &[&Pair::bert(lowercase)]);
 }
 
 #[test]
 fn enwiki_2021_uncased_ids_equal_the_crate() {
-    assert_corpus_exact("enwiki-2021", true);
+    assert_bert_corpus_exact("enwiki-2021", true);
 }
 
 #[test]
 fn enwiki_2021_cased_ids_equal_the_crate() {
-    assert_corpus_exact("enwiki-2021", false);
+    assert_bert_corpus_exact("enwiki-2021", false);
 }
 
 #[test]
 fn enwiki_json_small_ids_equal_the_crate() {
-    assert_corpus_exact("enwiki-json-small", true);
-    assert_corpus_exact("enwiki-json-small", false);
+    assert_bert_corpus_exact("enwiki-json-small", true);
+    assert_bert_corpus_exact("enwiki-json-small", false);
 }
 
 #[test]
 fn zhwiki_small_ids_equal_the_crate() {
-    assert_corpus_exact("zhwiki-small", true);
-    assert_corpus_exact("zhwiki-small", false);
+    assert_bert_corpus_exact("zhwiki-small", true);
+    assert_bert_corpus_exact("zhwiki-small", false);
 }
 
 /// Combining marks of several classes, spacing ones (kept by accent stripping) included. With
@@ -332,10 +233,6 @@ fn text_strategy() -> impl Strategy<Value = String> {
         2 => any::<char>().prop_map(String::from),
     ];
     prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
-}
-
-fn check_all(pair: &Pair, text: &str) -> Result<(), TestCaseError> {
-    pair.check(text).map_err(TestCaseError::fail)
 }
 
 proptest! {

@@ -232,6 +232,17 @@ fn byte_level_and_unigram_vocabularies_build_with_their_roles_and_word_starts() 
             "{}",
             String::from_utf8_lossy(&check.stdout)
         );
+        // Rows decode as text, predictions as decoded pieces, not as vocabulary spellings.
+        let shard = shards.join("shard-0000.parquet");
+        let shown = bertprep(&["inspect", shard.to_str().unwrap(), "--rows", "3"]);
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.contains("[MASK→"), "{model}: {shown}");
+        for spelled in ["→Ġ", "→▁", "kept Ġ", "kept ▁"] {
+            assert!(
+                !shown.contains(spelled),
+                "{model} shows {spelled:?}: {shown}"
+            );
+        }
     }
     // Pairs follow the post-processor: RoBERTa's `<s> A </s></s> B </s>`, one segment id.
     let tok = dir.path().join("bpe/tokenizer.json").display().to_string();

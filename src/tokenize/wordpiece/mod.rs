@@ -6,7 +6,7 @@
 //! reads the same vocabulary, settings and added tokens from that object, and runs the same
 //! stages, each in its own module:
 //!
-//! 1. [`added`] — cut the raw text at added tokens (`[CLS]`, `[MASK]`, ...), which map to their
+//! 1. [`super::added`] — cut the raw text at added tokens (`[CLS]`, `[MASK]`, ...), which map to their
 //!    ids directly.
 //! 2. [`normalize`] — clean text, space CJK ideographs, strip accents (NFD, drop Mn), lowercase,
 //!    as one streaming pass with an ASCII fast path; character classes in [`chars`].
@@ -19,7 +19,6 @@
 //! Exactness against the crate is tested on whole Wikipedia corpora and by property tests
 //! (`tests/suite/fastwp.rs`).
 
-pub mod added;
 pub mod chars;
 pub mod model;
 pub mod normalize;
@@ -32,7 +31,7 @@ use tokenizers::normalizers::NormalizerWrapper;
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::{Model, ModelWrapper};
 
-use added::{AddedTokens, Piece};
+use super::added::{AddedTokens, Piece};
 use model::WordPieceModel;
 use normalize::{Normalizer, NormalizerSpec};
 use pretokenize::Words;

@@ -1,11 +1,16 @@
 //! Added tokens (`[CLS]`, `[MASK]`, ...) found in the raw text before anything else runs.
 //!
-//! Mirrors `tokenizers` 0.23 `AddedVocabulary::extract_and_normalize` for tokens that are not
-//! normalized and have neither `single_word`, `lstrip` nor `rstrip` (how `BertTokenizerFast`
-//! registers BERT's special tokens): the raw text is cut at leftmost-longest, non-overlapping
-//! occurrences of the tokens' contents (the crate's `daachorse` automaton in `LeftmostLongest`
-//! mode); each occurrence becomes that token's id, and the text between occurrences is
-//! normalized, pre-tokenized and WordPiece'd on its own, so an occurrence always ends a word.
+//! Mirrors one pass of `tokenizers` 0.23 `AddedVocabulary::extract_and_normalize` for tokens
+//! without `single_word` or `rstrip` (how `BertTokenizerFast` registers BERT's special tokens,
+//! and RoBERTa its own): the text is cut at leftmost-longest, non-overlapping occurrences of the
+//! tokens' contents (the crate's `daachorse` automaton in `LeftmostLongest` mode); each
+//! occurrence becomes that token's id, and the text between occurrences is normalized,
+//! pre-tokenized and encoded on its own, so an occurrence always ends a word. A token with
+//! `lstrip` (RoBERTa's `<mask>`) also takes the whitespace (`\s`) before it, back to the previous
+//! occurrence. The crate runs such a pass over the raw text for unnormalized tokens, then over
+//! each normalized piece for normalized ones.
+
+use super::classes::is_space;
 
 /// A piece of the text: an added token's id, or text between tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +22,8 @@ pub enum Piece<'t> {
 /// The added tokens' contents and ids.
 #[derive(Debug, Clone, Default)]
 pub struct AddedTokens {
-    /// Longest first, so the first match at a position is the longest.
-    tokens: Vec<(Box<[u8]>, u32)>,
+    /// Longest first, so the first match at a position is the longest: (content, id, lstrip).
+    tokens: Vec<(Box<[u8]>, u32, bool)>,
     /// Whether some token starts with this byte.
     first: Vec<bool>,
     /// The one first byte of every token, when they share it (BERT's `[`).
@@ -28,19 +33,24 @@ pub struct AddedTokens {
 impl AddedTokens {
     /// The tokens `(content, id)`; empty contents are ignored, as the crate ignores them.
     pub fn new<'a>(tokens: impl IntoIterator<Item = (&'a str, u32)>) -> Self {
-        let mut tokens: Vec<(Box<[u8]>, u32)> = tokens
+        Self::stripping(tokens.into_iter().map(|(t, id)| (t, id, false)))
+    }
+
+    /// The tokens `(content, id, lstrip)`.
+    pub fn stripping<'a>(tokens: impl IntoIterator<Item = (&'a str, u32, bool)>) -> Self {
+        let mut tokens: Vec<(Box<[u8]>, u32, bool)> = tokens
             .into_iter()
-            .filter(|(t, _)| !t.is_empty())
-            .map(|(t, id)| (t.as_bytes().into(), id))
+            .filter(|(t, _, _)| !t.is_empty())
+            .map(|(t, id, lstrip)| (t.as_bytes().into(), id, lstrip))
             .collect();
         tokens.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         tokens.dedup_by(|a, b| a.0 == b.0);
         let mut first = vec![false; 256];
-        for (t, _) in &tokens {
+        for (t, _, _) in &tokens {
             first[usize::from(t[0])] = true;
         }
         let only_first = match tokens.first() {
-            Some((t, _)) if tokens.iter().all(|(u, _)| u[0] == t[0]) => Some(t[0]),
+            Some((t, _, _)) if tokens.iter().all(|(u, _, _)| u[0] == t[0]) => Some(t[0]),
             _ => None,
         };
         AddedTokens {
@@ -71,13 +81,13 @@ impl AddedTokens {
         at.map(|i| from + i)
     }
 
-    /// The longest token at the start of `bytes`: its length and id.
+    /// The longest token at the start of `bytes`: its length, id and `lstrip`.
     #[inline]
-    fn longest_at(&self, bytes: &[u8]) -> Option<(usize, u32)> {
+    fn longest_at(&self, bytes: &[u8]) -> Option<(usize, u32, bool)> {
         self.tokens
             .iter()
-            .find(|(t, _)| bytes.starts_with(t))
-            .map(|(t, id)| (t.len(), *id))
+            .find(|(t, _, _)| bytes.starts_with(t))
+            .map(|(t, id, lstrip)| (t.len(), *id, *lstrip))
     }
 
     /// Calls `f` with the pieces of `text`, in order; empty text pieces are skipped.
@@ -93,12 +103,19 @@ impl AddedTokens {
         let mut done = 0;
         let mut at = 0;
         while let Some(start) = self.candidate(bytes, at) {
-            let Some((len, id)) = bytes.get(start..).and_then(|b| self.longest_at(b)) else {
+            let Some((len, id, lstrip)) = bytes.get(start..).and_then(|b| self.longest_at(b))
+            else {
                 at = start + 1;
                 continue;
             };
             // Tokens are whole UTF-8 strings, so `start` and `start + len` are boundaries.
-            if let Some(before) = text.get(done..start).filter(|s| !s.is_empty()) {
+            let from = if lstrip {
+                let spaces = text[..start].chars().rev().take_while(|&c| is_space(c));
+                (start - spaces.map(char::len_utf8).sum::<usize>()).max(done)
+            } else {
+                start
+            };
+            if let Some(before) = text.get(done..from).filter(|s| !s.is_empty()) {
                 f(Piece::Text(before));
             }
             f(Piece::Token(id));
@@ -145,5 +162,17 @@ mod tests {
         let nested = AddedTokens::new([("<x>", 1), ("<x>y", 2), ("x>", 3)]);
         assert_eq!(pieces(&nested, "<x>y<x>z"), [Token(2), Token(1), Text("z")]);
         assert_eq!(pieces(&nested, "x><x"), [Token(3), Text("<x")]);
+    }
+
+    #[test]
+    fn an_lstrip_token_takes_the_spaces_before_it_back_to_the_last_token() {
+        let added = AddedTokens::stripping([("<mask>", 4, true), ("<s>", 0, false)]);
+        use Piece::*;
+        assert_eq!(
+            pieces(&added, "a \t <mask> b"),
+            [Text("a"), Token(4), Text(" b")]
+        );
+        assert_eq!(pieces(&added, "<s>  <mask>"), [Token(0), Token(4)]);
+        assert_eq!(pieces(&added, "\u{3000}<mask>"), [Token(4)]);
     }
 }
