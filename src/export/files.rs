@@ -3,6 +3,8 @@
 //! A [`Pending`] file is written under a hidden temporary name ([`layout::temp_path`]) through a
 //! [`HashingWriter`] that counts its bytes and SHA-256 as they go, synced, and renamed to its
 //! real name only by [`Pending::commit`] — after every file of its source shard is complete.
+//! A file another library wrote at the temporary name (HDF5) becomes pending through
+//! [`Pending::from_written`].
 //! Dropped uncommitted (an error, a panic), the temporary file is removed.
 
 use std::fs::File;
@@ -94,6 +96,26 @@ impl Drop for HashingWriter {
 }
 
 impl Pending {
+    /// A file another writer completed at the temporary path `tmp`, to be renamed to
+    /// `dir/name`: read back once for its size and SHA-256, and synced.
+    pub fn from_written(tmp: &Path, dir: &Path, name: &str) -> Result<Pending> {
+        let mut pending = Pending {
+            tmp: tmp.to_path_buf(),
+            path: dir.join(name),
+            name: name.to_string(),
+            bytes: 0,
+            sha256: String::new(),
+            committed: false,
+        };
+        // From here the pending file owns the temporary name (and removes it on an error).
+        let mut file = File::open(tmp).map_err(|e| Error::io(tmp, e))?;
+        let mut hasher = Sha256::new();
+        pending.bytes = std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io(tmp, e))?;
+        pending.sha256 = crate::tokenize::hex(&hasher.finalize());
+        file.sync_all().map_err(|e| Error::io(tmp, e))?;
+        Ok(pending)
+    }
+
     /// Renames the file to its real name.
     pub fn commit(mut self) -> Result<()> {
         std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;

@@ -303,27 +303,21 @@ fn export_shard(
     let written: Vec<(Pending, u64, Option<mds::MdsPart>)> = match opts.target {
         Target::Hdf5 => {
             let gzip = compression == Compression::Gzip;
-            let mut columns = hdf5::Hdf5Columns::new(l, p, shard.rows as usize, gzip);
+            let name = format!("{stem}_training.hdf5");
+            let mut writer = hdf5::Hdf5Writer::create(out, &name, shard.rows as usize, l, p, gzip)?;
             let rows = source.map_row_groups(
                 shard,
                 |group| {
-                    let mut part = hdf5::Hdf5Columns::new(l, p, group.len(), gzip);
+                    let mut rows = hdf5::Hdf5Rows::default();
                     group.for_each(|row, pred| {
-                        part.push(row, pred);
+                        rows.push(row, pred);
                         Ok(())
                     })?;
-                    Ok(part)
+                    Ok(rows)
                 },
-                |part| {
-                    columns.append(part);
-                    Ok(())
-                },
+                |rows| writer.append(&rows),
             )?;
-            vec![(
-                columns.write(out, &format!("{stem}_training.hdf5"))?,
-                rows,
-                None,
-            )]
+            vec![(writer.finish()?, rows, None)]
         }
         Target::Tfrecord => {
             let gzip = compression == Compression::Gzip;
