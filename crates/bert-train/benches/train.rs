@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bert_train::data::{DataPosition, Limits, Loader, Plan, Selection, ShardSet};
-use bert_train::optim::{AdamW, AdamWConfig};
+use bert_train::optim::{Optimizer, OptimizerConfig};
 use bert_train::step::train_step;
 use bert_train::{BertForPreTraining, ModelConfig};
 use bertprep::build::progress::ProgressMode;
@@ -84,7 +84,7 @@ fn trainer(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(15));
     group.throughput(Throughput::Elements(BATCH as u64));
     let model = BertForPreTraining::init(&config, 1, &Device::Cpu).expect("model");
-    let mut optimizer = AdamW::new(&model.params, AdamWConfig::default()).expect("adamw");
+    let mut optimizer = Optimizer::new(&model.params, OptimizerConfig::default()).expect("adamw");
     let mut stream = loader(&set, &config);
     let batch = stream.next_batch().expect("batch").0;
     group.bench_function("tiny_batch32_seq128", |b| {

@@ -10,7 +10,7 @@
 //!   `architectures: ["BertForPreTraining"]`).
 //! - `tokenizer.json` copied from the shard directory, and `tokenizer_config.json` naming the
 //!   BERT tokenizer class, its casing and special tokens, so `AutoTokenizer` opens it too.
-//! - `optimizer.safetensors` — AdamW's moments (`exp_avg.NAME`, `exp_avg_sq.NAME`).
+//! - `optimizer.safetensors` — the optimiser's moments (`exp_avg.NAME`, `exp_avg_sq.NAME`).
 //! - `trainer_state.json` — [`TrainerState`]: step, data position, seed.
 //!
 //! A checkpoint is written into `.checkpoint-STEP.tmp/` and renamed when complete, so a
@@ -27,7 +27,7 @@ use crate::config::ModelConfig;
 use crate::data::DataPosition;
 use crate::error::{Error, Result};
 use crate::model::BertForPreTraining;
-use crate::optim::AdamW;
+use crate::optim::Optimizer;
 use crate::params::ParamBuilder;
 
 pub const MODEL_FILE: &str = "model.safetensors";
@@ -162,7 +162,7 @@ fn tokenizer_config(path: &Path, model_max_length: usize) -> Result<String> {
 #[derive(Debug)]
 pub struct CheckpointData<'a> {
     pub model: &'a BertForPreTraining,
-    pub optimizer: &'a AdamW,
+    pub optimizer: &'a Optimizer,
     pub state: &'a TrainerState,
     /// The shard directory's `tokenizer.json`.
     pub tokenizer: &'a Path,
@@ -230,7 +230,7 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<BertForPreTraining> {
 pub fn load_training_state(
     dir: &Path,
     model: &BertForPreTraining,
-    optimizer: &mut AdamW,
+    optimizer: &mut Optimizer,
 ) -> Result<TrainerState> {
     let state_path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&state_path).map_err(|e| Error::io(&state_path, e))?;

@@ -9,7 +9,7 @@
 //! - [`data`] — shards read row group by row group on a background thread, shuffled, batched.
 //! - [`batch`] — rows to a trimmed batch; MLM targets as gathered positions.
 //! - [`loss`] — MLM + NSP cross-entropy and accuracies.
-//! - [`optim`] — AdamW with gradient clipping, state we own.
+//! - [`optim`] — AdamW and LAMB with gradient clipping, state we own.
 //! - [`schedule`] — linear warm-up and decay.
 //! - [`metrics`] — `metrics.jsonl` and the progress line.
 //! - [`plot`] — the loss curve, `loss.png`, drawn from `metrics.jsonl`.

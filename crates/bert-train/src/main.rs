@@ -65,7 +65,11 @@ struct Cli {
     /// Passes over the training rows, when --max-steps is not given [default: 1].
     #[arg(long, conflicts_with = "resume")]
     epochs: Option<f64>,
-    /// AdamW weight decay (not on biases and LayerNorm) [default: 0.01].
+    /// Optimiser: adamw, or lamb (AdamW's step scaled per tensor by the ratio of the weights'
+    /// norm to the update's; NVIDIA's large-batch BERT recipe) [default: adamw].
+    #[arg(long, conflicts_with = "resume")]
+    optimizer: Option<bert_train::optim::OptimizerKind>,
+    /// Weight decay (not on biases and LayerNorm) [default: 0.01].
     #[arg(long, conflicts_with = "resume")]
     weight_decay: Option<f64>,
     /// Clip the global gradient norm to this (0 = no clipping) [default: 1.0].
@@ -139,6 +143,7 @@ impl Cli {
             warmup_steps: self.warmup_steps,
             max_steps: self.max_steps,
             epochs: self.epochs,
+            optimizer: self.optimizer.unwrap_or(d.optimizer),
             weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
             max_grad_norm: self.max_grad_norm.unwrap_or(d.max_grad_norm),
             seed: self.seed.unwrap_or(d.seed),
@@ -218,12 +223,16 @@ fn open_trainer(cli: &Cli) -> anyhow::Result<Trainer> {
 /// The opening line: model size, steps and where the run goes.
 fn print_start(trainer: &Trainer) {
     eprintln!(
-        "bert-train: {} parameters ({} layers, hidden {}), {} steps from step {}, {} training \
-         rows per epoch -> {}",
+        "bert-train: {} parameters ({} layers, hidden {}), {} steps of {} from step {}, {} \
+         training rows per epoch -> {}",
         trainer.model.num_parameters(),
         trainer.spec.model.num_hidden_layers,
         trainer.spec.model.hidden_size,
         trainer.spec.total_steps,
+        match trainer.spec.config.optimizer {
+            bert_train::optim::OptimizerKind::AdamW => "AdamW",
+            bert_train::optim::OptimizerKind::Lamb => "LAMB",
+        },
         trainer.step(),
         trainer.spec.train_rows,
         trainer.spec.config.out.display()

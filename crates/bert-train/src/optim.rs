@@ -1,6 +1,7 @@
-//! AdamW with global gradient-norm clipping, whose state this crate owns and saves.
+//! AdamW and LAMB with global gradient-norm clipping, whose state this crate owns and saves.
 //!
-//! The update is `torch.optim.AdamW`'s (decoupled weight decay, bias-corrected moments):
+//! [`OptimizerKind::AdamW`] is `torch.optim.AdamW`'s update (decoupled weight decay,
+//! bias-corrected moments):
 //!
 //! ```text
 //! p <- p * (1 - lr * wd)                      (only where weight decay applies)
@@ -9,16 +10,26 @@
 //! p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 //! ```
 //!
-//! with BERT's eps 1e-6 and betas 0.9 / 0.999, and no decay on biases and LayerNorm weights
-//! ([`crate::params::decays`]). Gradients are first scaled by
+//! [`OptimizerKind::Lamb`] is LAMB (You et al. 2019, Algorithm 2; the optimiser of NVIDIA's
+//! BERT recipe for batches of 32k–64k): the same moments, then one trust ratio per parameter
+//! tensor scaling the step to the tensor's own norm:
+//!
+//! ```text
+//! u <- m / (1 - b1^t) / (sqrt(v / (1 - b2^t)) + eps) + wd * p
+//! p <- p - lr * (||p|| / ||u||) * u           (ratio 1 when a norm is 0)
+//! ```
+//!
+//! Both with BERT's eps 1e-6 and betas 0.9 / 0.999, and no weight decay (and for LAMB no trust
+//! ratio) on biases and LayerNorm weights ([`crate::params::decays`]). Gradients are first scaled by
 //! `min(1, max_norm / (norm + 1e-6))`, the global L2 norm over all parameters, as
 //! `torch.nn.utils.clip_grad_norm_` does. Parameters without a gradient are skipped, as
 //! PyTorch skips `grad is None`.
 //!
 //! The moments live on the host as `Vec<f32>` on the CPU device (one fused pass per parameter
 //! instead of a dozen tensor ops), and as tensors on other devices; both paths compute the
-//! same arithmetic, and a test holds them together. [`AdamW::state`] and
-//! [`AdamW::restore`] move the state to and from named tensors for checkpoints.
+//! same arithmetic, and a test holds them together. [`Optimizer::state`] and
+//! [`Optimizer::restore`] move the state to and from named tensors for checkpoints (the same
+//! for both kinds).
 
 use std::collections::HashMap;
 
@@ -27,19 +38,44 @@ use candle_core::{Device, Tensor};
 use crate::error::{Error, Result};
 use crate::params::Param;
 
+/// Which update the optimiser makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// `torch.optim.AdamW`.
+    #[default]
+    AdamW,
+    /// LAMB: AdamW's step scaled per tensor by a trust ratio.
+    Lamb,
+}
+
+impl std::str::FromStr for OptimizerKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "adamw" => Ok(OptimizerKind::AdamW),
+            "lamb" => Ok(OptimizerKind::Lamb),
+            _ => Err(format!("unknown optimizer {s:?} (expected adamw or lamb)")),
+        }
+    }
+}
+
 /// Hyper-parameters of the optimiser (the learning rate comes per step from the schedule).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AdamWConfig {
+pub struct OptimizerConfig {
+    pub kind: OptimizerKind,
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
     pub weight_decay: f64,
 }
 
-impl Default for AdamWConfig {
-    /// BERT's: betas 0.9 / 0.999, eps 1e-6, weight decay 0.01.
+impl Default for OptimizerConfig {
+    /// BERT's: AdamW, betas 0.9 / 0.999, eps 1e-6, weight decay 0.01.
     fn default() -> Self {
-        AdamWConfig {
+        OptimizerConfig {
+            kind: OptimizerKind::AdamW,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-6,
@@ -54,16 +90,16 @@ enum Moments {
 }
 
 /// The optimiser and its state, one entry per parameter in the model's order.
-pub struct AdamW {
-    pub config: AdamWConfig,
+pub struct Optimizer {
+    pub config: OptimizerConfig,
     /// Updates done so far (`t` in the bias corrections).
     pub step: u64,
     moments: Vec<Moments>,
 }
 
-impl std::fmt::Debug for AdamW {
+impl std::fmt::Debug for Optimizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdamW")
+        f.debug_struct("Optimizer")
             .field("config", &self.config)
             .field("step", &self.step)
             .field("params", &self.moments.len())
@@ -133,9 +169,102 @@ fn host_sum_of_squares(g: &Tensor) -> Result<Option<f64>> {
     Ok(Some(lanes.iter().sum::<f64>() + rest))
 }
 
-impl AdamW {
+/// One step's constants, applied to each parameter.
+struct Update {
+    kind: OptimizerKind,
+    lr: f64,
+    clip_scale: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    /// `1 - beta1^t`.
+    bc1: f64,
+    /// `sqrt(1 - beta2^t)`.
+    bc2_sqrt: f64,
+    weight_decay: f64,
+}
+
+impl Update {
+    /// LAMB's trust ratio `||w|| / ||u||` (1 when a norm is 0 or the parameter is exempt).
+    fn trust(&self, decays: bool, w_norm: f64, u_norm: f64) -> f64 {
+        if decays && w_norm > 0.0 && u_norm > 0.0 {
+            w_norm / u_norm
+        } else {
+            1.0
+        }
+    }
+
+    /// The update of one parameter whose moments are host vectors: one fused pass (two for
+    /// LAMB, whose trust ratio needs the norms first).
+    fn host(&self, p: &Param, g: &Tensor, m: &mut [f32], v: &mut [f32]) -> Result<()> {
+        let shape = p.var.as_tensor().shape().clone();
+        let mut w: Vec<f32> = p.var.as_tensor().flatten_all()?.to_vec1()?;
+        let g: Vec<f32> = g.flatten_all()?.to_vec1()?;
+        let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
+        let scale = self.clip_scale as f32;
+        let (bc2_sqrt, eps) = (self.bc2_sqrt as f32, self.eps as f32);
+        for i in 0..w.len() {
+            let gi = g[i] * scale;
+            m[i] = b1 * m[i] + (1.0 - b1) * gi;
+            v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+        }
+        let wd = if p.decay { self.weight_decay } else { 0.0 };
+        match self.kind {
+            OptimizerKind::AdamW => {
+                let decay = (1.0 - self.lr * wd) as f32;
+                let step_size = (self.lr / self.bc1) as f32;
+                for i in 0..w.len() {
+                    let denom = v[i].sqrt() / bc2_sqrt + eps;
+                    w[i] = w[i] * decay - step_size * m[i] / denom;
+                }
+            }
+            OptimizerKind::Lamb => {
+                let (bc1, wd) = (self.bc1 as f32, wd as f32);
+                let u: Vec<f32> = (0..w.len())
+                    .map(|i| m[i] / bc1 / (v[i].sqrt() / bc2_sqrt + eps) + wd * w[i])
+                    .collect();
+                let norm = |x: &[f32]| x.iter().map(|&a| f64::from(a).powi(2)).sum::<f64>().sqrt();
+                let ratio = self.trust(p.decay, norm(&w), norm(&u));
+                let step = (self.lr * ratio) as f32;
+                for (wi, ui) in w.iter_mut().zip(&u) {
+                    *wi -= step * ui;
+                }
+            }
+        }
+        p.var.set(&Tensor::from_vec(w, shape, p.var.device())?)?;
+        Ok(())
+    }
+
+    /// The same update with the moments as tensors on the parameter's device.
+    fn device(&self, p: &Param, g: &Tensor, m: &mut Tensor, v: &mut Tensor) -> Result<()> {
+        let g = g.affine(self.clip_scale, 0.0)?;
+        *m = (m.affine(self.beta1, 0.0)? + g.affine(1.0 - self.beta1, 0.0)?)?;
+        *v = (v.affine(self.beta2, 0.0)? + g.sqr()?.affine(1.0 - self.beta2, 0.0)?)?;
+        let denom = v.sqrt()?.affine(1.0 / self.bc2_sqrt, self.eps)?;
+        let wd = if p.decay { self.weight_decay } else { 0.0 };
+        let w = p.var.as_tensor();
+        let w = match self.kind {
+            OptimizerKind::AdamW => {
+                let update = m.div(&denom)?.affine(self.lr / self.bc1, 0.0)?;
+                (w.affine(1.0 - self.lr * wd, 0.0)? - update)?
+            }
+            OptimizerKind::Lamb => {
+                let u = (m.div(&denom)?.affine(1.0 / self.bc1, 0.0)? + w.affine(wd, 0.0)?)?;
+                let norm = |x: &Tensor| -> Result<f64> {
+                    Ok(f64::from(x.sqr()?.sum_all()?.to_scalar::<f32>()?).sqrt())
+                };
+                let ratio = self.trust(p.decay, norm(w)?, norm(&u)?);
+                (w - u.affine(self.lr * ratio, 0.0)?)?
+            }
+        };
+        p.var.set(&w)?;
+        Ok(())
+    }
+}
+
+impl Optimizer {
     /// Zero moments for `params`.
-    pub fn new(params: &[Param], config: AdamWConfig) -> Result<AdamW> {
+    pub fn new(params: &[Param], config: OptimizerConfig) -> Result<Optimizer> {
         let moments = params
             .iter()
             .map(|p| {
@@ -152,7 +281,7 @@ impl AdamW {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(AdamW {
+        Ok(Optimizer {
             config,
             step: 0,
             moments,
@@ -200,43 +329,22 @@ impl AdamW {
         self.step += 1;
         let c = self.config;
         let t = self.step as i32;
-        let bc1 = 1.0 - c.beta1.powi(t);
-        let bc2_sqrt = (1.0 - c.beta2.powi(t)).sqrt();
-        let step_size = lr / bc1;
+        let update = Update {
+            kind: c.kind,
+            lr,
+            clip_scale,
+            beta1: c.beta1,
+            beta2: c.beta2,
+            eps: c.eps,
+            bc1: 1.0 - c.beta1.powi(t),
+            bc2_sqrt: (1.0 - c.beta2.powi(t)).sqrt(),
+            weight_decay: c.weight_decay,
+        };
         for ((p, g), moment) in params.iter().zip(grads).zip(self.moments.iter_mut()) {
             let Some(g) = g else { continue };
-            let decay = if p.decay {
-                1.0 - lr * c.weight_decay
-            } else {
-                1.0
-            };
             match moment {
-                Moments::Host { m, v } => {
-                    let shape = p.var.as_tensor().shape().clone();
-                    let mut w: Vec<f32> = p.var.as_tensor().flatten_all()?.to_vec1()?;
-                    let g: Vec<f32> = g.flatten_all()?.to_vec1()?;
-                    let (b1, b2) = (c.beta1 as f32, c.beta2 as f32);
-                    let (scale, decay, step_size) =
-                        (clip_scale as f32, decay as f32, step_size as f32);
-                    let (bc2_sqrt, eps) = (bc2_sqrt as f32, c.eps as f32);
-                    for i in 0..w.len() {
-                        let gi = g[i] * scale;
-                        m[i] = b1 * m[i] + (1.0 - b1) * gi;
-                        v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
-                        let denom = v[i].sqrt() / bc2_sqrt + eps;
-                        w[i] = w[i] * decay - step_size * m[i] / denom;
-                    }
-                    p.var.set(&Tensor::from_vec(w, shape, p.var.device())?)?;
-                }
-                Moments::Device { m, v } => {
-                    let g = g.affine(clip_scale, 0.0)?;
-                    *m = (m.affine(c.beta1, 0.0)? + g.affine(1.0 - c.beta1, 0.0)?)?;
-                    *v = (v.affine(c.beta2, 0.0)? + g.sqr()?.affine(1.0 - c.beta2, 0.0)?)?;
-                    let denom = v.sqrt()?.affine(1.0 / bc2_sqrt, c.eps)?;
-                    let update = m.div(&denom)?.affine(step_size, 0.0)?;
-                    let w = (p.var.as_tensor().affine(decay, 0.0)? - update)?;
-                    p.var.set(&w)?;
-                }
+                Moments::Host { m, v } => update.host(p, g, m, v)?,
+                Moments::Device { m, v } => update.device(p, g, m, v)?,
             }
         }
         Ok(StepReport {
@@ -263,7 +371,7 @@ impl AdamW {
         Ok(out)
     }
 
-    /// Restores the moments saved by [`AdamW::state`] and the step count.
+    /// Restores the moments saved by [`Optimizer::state`] and the step count.
     pub fn restore(
         &mut self,
         params: &[Param],
@@ -340,7 +448,7 @@ mod tests {
             param("w", &[0.5, -1.0], true),
             param("b.bias", &[0.25], false),
         ];
-        let mut opt = AdamW::new(&params, AdamWConfig::default()).unwrap();
+        let mut opt = Optimizer::new(&params, OptimizerConfig::default()).unwrap();
         let steps = [[0.1f32, -0.3, 0.02], [0.05, 0.2, -0.01], [-0.2, 0.1, 0.03]];
         for g in &steps {
             let grads = vec![
@@ -366,7 +474,7 @@ mod tests {
             Some(Tensor::new(&[4.0f32], &Device::Cpu).unwrap()),
         ];
         assert!((global_norm(&grads).unwrap() - 5.0).abs() < 1e-9);
-        let mut opt = AdamW::new(&params, AdamWConfig::default()).unwrap();
+        let mut opt = Optimizer::new(&params, OptimizerConfig::default()).unwrap();
         let report = opt.step(&params, &grads, 0.1, 1.0).unwrap();
         assert!((report.grad_norm - 5.0).abs() < 1e-6);
         assert!((report.clip_scale - 1.0 / (5.0 + 1e-6)).abs() < 1e-9);
@@ -396,12 +504,61 @@ mod tests {
 
     #[test]
     fn tensor_path_equals_host_path_and_state_round_trips() {
+        for kind in [OptimizerKind::AdamW, OptimizerKind::Lamb] {
+            paths_agree_and_state_round_trips(kind);
+        }
+    }
+
+    /// LAMB by hand in f64: the trust ratio scales the decayed Adam step of `w` to `w`'s norm;
+    /// the exempt bias takes the plain Adam step.
+    #[test]
+    fn lamb_scales_each_step_by_the_tensors_trust_ratio() {
+        let params = vec![
+            param("w", &[3.0, -4.0], true),
+            param("b.bias", &[0.5], false),
+        ];
+        let config = OptimizerConfig {
+            kind: OptimizerKind::Lamb,
+            ..OptimizerConfig::default()
+        };
+        let mut opt = Optimizer::new(&params, config).unwrap();
+        let grads = vec![
+            Some(Tensor::new(&[0.2f32, 0.1], &Device::Cpu).unwrap()),
+            Some(Tensor::new(&[-0.4f32], &Device::Cpu).unwrap()),
+        ];
+        opt.step(&params, &grads, 1e-2, 0.0).unwrap();
+        // Step 1: m_hat = g, v_hat = g^2, so the Adam direction is g / (|g| + eps).
+        let adam = |g: f64| g / (g.abs() + 1e-6);
+        let w = [3.0f64, -4.0];
+        let u: Vec<f64> = [0.2, 0.1]
+            .iter()
+            .zip(w)
+            .map(|(&g, w)| adam(g) + 0.01 * w)
+            .collect();
+        let ratio = 5.0 / u.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let want: Vec<f64> = w
+            .iter()
+            .zip(&u)
+            .map(|(w, u)| w - 1e-2 * ratio * u)
+            .collect();
+        for (got, want) in values(&params[0]).iter().zip(want) {
+            assert!((f64::from(*got) - want).abs() < 1e-6, "{got} vs {want}");
+        }
+        let bias = f64::from(values(&params[1])[0]);
+        assert!((bias - (0.5 - 1e-2 * adam(-0.4))).abs() < 1e-6, "{bias}");
+    }
+
+    fn paths_agree_and_state_round_trips(kind: OptimizerKind) {
+        let config = OptimizerConfig {
+            kind,
+            ..OptimizerConfig::default()
+        };
         let run = |tensor_path: bool| {
             let params = vec![
                 param("w", &[0.3, -0.7, 1.5], true),
                 param("x.bias", &[0.1], false),
             ];
-            let mut opt = AdamW::new(&params, AdamWConfig::default()).unwrap();
+            let mut opt = Optimizer::new(&params, config).unwrap();
             if tensor_path {
                 opt.use_tensor_path(&params).unwrap();
             }
@@ -420,14 +577,17 @@ mod tests {
         for (a, b) in host_params.iter().zip(&dev_params) {
             for (x, y) in values(a).iter().zip(values(b)) {
                 // Equal up to f32 rounding (the two paths order the operations differently).
-                assert!((x - y).abs() <= 1e-6 * x.abs().max(1.0), "{x} vs {y}");
+                assert!(
+                    (x - y).abs() <= 1e-6 * x.abs().max(1.0),
+                    "{kind:?}: {x} vs {y}"
+                );
             }
         }
         // Save the host state, restore it into a fresh optimiser, and compare.
         let state: HashMap<String, Tensor> =
             host.state(&host_params).unwrap().into_iter().collect();
         assert!(state.contains_key("exp_avg_sq.x.bias"));
-        let mut fresh = AdamW::new(&host_params, AdamWConfig::default()).unwrap();
+        let mut fresh = Optimizer::new(&host_params, config).unwrap();
         fresh
             .restore(&host_params, state.clone(), host.step)
             .unwrap();

@@ -43,7 +43,7 @@ pub struct Param {
     pub name: String,
     /// The trainable tensor.
     pub var: Var,
-    /// Whether AdamW's weight decay applies.
+    /// Whether weight decay (and LAMB's trust ratio) applies.
     pub decay: bool,
 }
 

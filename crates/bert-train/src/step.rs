@@ -1,5 +1,5 @@
 //! One optimisation step: forward and backward over the micro-batches, gradient accumulation,
-//! clipping and the AdamW update.
+//! clipping and the optimiser's update.
 //!
 //! Each micro-batch's loss is scaled by `1 / micro_batches` before `backward`, and the
 //! gradients are summed, so an accumulated step equals one step on the mean of the
@@ -14,7 +14,7 @@ use crate::dropout;
 use crate::error::{Error, Result};
 use crate::loss::{correct, pretraining_loss};
 use crate::model::BertForPreTraining;
-use crate::optim::AdamW;
+use crate::optim::Optimizer;
 use bertprep::rng::{Purpose, UnitRng};
 
 /// Sums of what the heads got right and the losses, over one or more batches.
@@ -153,7 +153,7 @@ pub struct StepOutcome {
 /// One full training step (dropout on) at learning rate `lr`.
 pub fn train_step(
     model: &BertForPreTraining,
-    optimizer: &mut AdamW,
+    optimizer: &mut Optimizer,
     micro_batches: &[Batch],
     seed: u64,
     lr: f64,

@@ -4,7 +4,7 @@
 //! opens the shards, resolves the model (a preset sized to the shards' vocabulary, or a
 //! `config.json`), checks shards against model, initialises the weights from the seed and
 //! writes `RUN_DIR/run.json` (the settings, resolved model and step count). [`Trainer::resume`]
-//! reads `run.json` and the latest checkpoint back — weights, AdamW moments, step, data
+//! reads `run.json` and the latest checkpoint back — weights, optimiser moments, step, data
 //! position — so that the rest of the run is the one a straight run would have done: the
 //! schedule is a function of the step, dropout masks a function of (seed, step), and the data
 //! order a function of (seed, epoch, window). [`Trainer::run`] then trains to the last step
@@ -25,7 +25,7 @@ use crate::data::{DataPosition, Limits, Loader, Plan, Selection, ShardSet};
 use crate::error::{Error, Result};
 use crate::metrics::{MetricsLine, MetricsLog};
 use crate::model::BertForPreTraining;
-use crate::optim::{AdamW, AdamWConfig};
+use crate::optim::{Optimizer, OptimizerConfig, OptimizerKind};
 use crate::plot;
 use crate::schedule::LinearSchedule;
 use crate::step::{evaluate, train_step, StepOutcome, Tally};
@@ -58,6 +58,9 @@ pub struct TrainConfig {
     pub max_steps: Option<u64>,
     /// Passes over the training rows when `max_steps` is not set (default 1).
     pub epochs: Option<f64>,
+    /// AdamW (default) or LAMB.
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
     pub weight_decay: f64,
     /// Global gradient-norm clip; 0 disables clipping.
     pub max_grad_norm: f64,
@@ -103,6 +106,7 @@ impl Default for TrainConfig {
             warmup_steps: None,
             max_steps: None,
             epochs: None,
+            optimizer: OptimizerKind::AdamW,
             weight_decay: 0.01,
             max_grad_norm: 1.0,
             seed: 42,
@@ -219,7 +223,7 @@ pub struct RunSummary {
 pub struct Trainer {
     pub spec: RunSpec,
     pub model: BertForPreTraining,
-    optimizer: AdamW,
+    optimizer: Optimizer,
     schedule: LinearSchedule,
     shards: Arc<ShardSet>,
     loader: Loader,
@@ -341,7 +345,7 @@ impl Trainer {
         };
         spec.warmup_steps = config.warmup_steps.unwrap_or(spec.total_steps / 100);
         let model = BertForPreTraining::init(&spec.model, config.seed, &device)?;
-        let optimizer = AdamW::new(&model.params, adamw_config(&config))?;
+        let optimizer = Optimizer::new(&model.params, optimizer_config(&config))?;
         let run_json = serde_json::to_string_pretty(&spec).unwrap_or_default() + "\n";
         write_atomic(&out.join(RUN_FILE), run_json.as_bytes())?;
         let metrics = MetricsLog::open(out, None)?;
@@ -408,7 +412,7 @@ impl Trainer {
                 "the checkpoint's model differs from the run's",
             ));
         }
-        let mut optimizer = AdamW::new(&model.params, adamw_config(&spec.config))?;
+        let mut optimizer = Optimizer::new(&model.params, optimizer_config(&spec.config))?;
         let state = checkpoint::load_training_state(&ckpt, &model, &mut optimizer)?;
         let (train, eval) = plans(&spec, &shards)?;
         let metrics = MetricsLog::open(&run, Some(state.step))?;
@@ -427,7 +431,7 @@ impl Trainer {
     fn assemble(
         spec: RunSpec,
         model: BertForPreTraining,
-        optimizer: AdamW,
+        optimizer: Optimizer,
         shards: Arc<ShardSet>,
         (train, eval): (Plan, Option<Plan>),
         metrics: MetricsLog,
@@ -648,10 +652,11 @@ fn metrics_line(split: &str, step: u64, epoch: f64, tally: &Tally) -> MetricsLin
     }
 }
 
-fn adamw_config(c: &TrainConfig) -> AdamWConfig {
-    AdamWConfig {
+fn optimizer_config(c: &TrainConfig) -> OptimizerConfig {
+    OptimizerConfig {
+        kind: c.optimizer,
         weight_decay: c.weight_decay,
-        ..AdamWConfig::default()
+        ..OptimizerConfig::default()
     }
 }
 

@@ -1,12 +1,12 @@
 //! `bert-train`'s model equals `transformers`' `BertForPreTraining`: logits, losses, every
-//! gradient and two AdamW steps, against the reference that
+//! gradient, two AdamW steps and three LAMB steps, against the reference that
 //! `scripts/make_train_reference.py` wrote into `tests/golden/train/`.
 
 use std::collections::HashMap;
 
 use bert_train::batch::{Batch, BatchTensors};
 use bert_train::loss::pretraining_loss;
-use bert_train::optim::{AdamW, AdamWConfig};
+use bert_train::optim::{Optimizer, OptimizerConfig, OptimizerKind};
 use bert_train::params::ParamBuilder;
 use bert_train::step::gradients;
 use bert_train::{BertForPreTraining, ModelConfig};
@@ -253,7 +253,7 @@ fn two_adamw_steps_equal_torch() {
     let r = reference();
     let model = r.model();
     let batch = r.batch();
-    let mut opt = AdamW::new(&model.params, AdamWConfig::default()).unwrap();
+    let mut opt = Optimizer::new(&model.params, OptimizerConfig::default()).unwrap();
     let want_norms = r.values("adamw.grad_norms");
     for (step, want_norm) in want_norms.iter().enumerate() {
         let (grads, _) = gradients(&model, std::slice::from_ref(&batch), 0, 0, false).unwrap();
@@ -269,5 +269,36 @@ fn two_adamw_steps_equal_torch() {
     for p in &model.params {
         let got = flat(p.var.as_tensor());
         assert_close(&p.name, &got, &r.values(&format!("adamw.{}", p.name)), 2e-5);
+    }
+}
+
+#[test]
+fn three_lamb_steps_equal_the_papers_equations_in_torch() {
+    let mut r = reference();
+    let lamb = root().join("tests/golden/train/lamb.safetensors");
+    r.tensors
+        .extend(candle_core::safetensors::load(lamb, &Device::Cpu).unwrap());
+    let model = r.model();
+    let batch = r.batch();
+    let config = OptimizerConfig {
+        kind: OptimizerKind::Lamb,
+        ..OptimizerConfig::default()
+    };
+    let mut opt = Optimizer::new(&model.params, config).unwrap();
+    let want_norms = r.values("lamb.grad_norms");
+    assert_eq!(want_norms.len(), 3);
+    for (step, want_norm) in want_norms.iter().enumerate() {
+        let (grads, _) = gradients(&model, std::slice::from_ref(&batch), 0, 0, false).unwrap();
+        let report = opt.step(&model.params, &grads, 1e-3, 0.5).unwrap();
+        let rel = (report.grad_norm as f32 - want_norm).abs() / want_norm;
+        assert!(
+            rel < 1e-4,
+            "step {step}: norm {} vs {want_norm}",
+            report.grad_norm
+        );
+    }
+    for p in &model.params {
+        let got = flat(p.var.as_tensor());
+        assert_close(&p.name, &got, &r.values(&format!("lamb.{}", p.name)), 1e-5);
     }
 }

@@ -287,6 +287,12 @@ fn numbers(l: &MetricsLine) -> [f64; 8] {
 
 #[test]
 fn a_resumed_run_repeats_a_straight_run() {
+    for optimizer in ["adamw", "lamb"] {
+        resumed_run_repeats_a_straight_run(optimizer);
+    }
+}
+
+fn resumed_run_repeats_a_straight_run(optimizer: &str) {
     let dir = tempfile::tempdir().unwrap();
     let shards = fixture_shards(dir.path(), 64, 1);
     let s = |p: &Path| p.to_str().unwrap().to_string();
@@ -317,6 +323,8 @@ fn a_resumed_run_repeats_a_straight_run() {
                 "100",
                 "--seed",
                 "9",
+                "--optimizer",
+                optimizer,
                 "--quiet",
             ],
         )
@@ -357,6 +365,11 @@ fn a_resumed_run_repeats_a_straight_run() {
         std::fs::read_to_string(run.join("checkpoint-8").join(checkpoint::STATE_FILE)).unwrap()
     };
     assert_eq!(state(&straight), state(&split));
+    let recorded = std::fs::read_to_string(split.join("run.json")).unwrap();
+    assert!(
+        recorded.contains(&format!("\"optimizer\": \"{optimizer}\"")),
+        "{recorded}"
+    );
     // A different seed is a different run.
     let other = dir.path().join("other");
     let mut args = common(&other);
