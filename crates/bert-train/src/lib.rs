@@ -9,6 +9,7 @@
 //! - [`data`] — shards read row group by row group on a background thread, shuffled, batched.
 //! - [`batch`] — rows to a trimmed batch; MLM targets as gathered positions.
 //! - [`loss`] — MLM + NSP cross-entropy and accuracies.
+//! - [`heap`] — freed tensor buffers kept in the process heap (no page faults per op).
 //! - [`optim`] — AdamW and LAMB with gradient clipping, state we own.
 //! - [`schedule`] — linear warm-up and decay.
 //! - [`metrics`] — `metrics.jsonl` and the progress line.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod data;
 pub mod dropout;
 pub mod error;
+pub mod heap;
 pub mod loss;
 pub mod metrics;
 pub mod model;

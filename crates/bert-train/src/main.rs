@@ -300,6 +300,7 @@ fn print_done(summary: &RunSummary) {
 }
 
 fn main() -> ExitCode {
+    bert_train::heap::keep_freed_buffers();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
