@@ -101,7 +101,7 @@ fn main() {
                 threads,
                 overwrite: false,
                 progress: ProgressMode::Quiet,
-                worker: None,
+                task: None,
             };
             build::build(&opts).unwrap();
         };

@@ -34,7 +34,7 @@ fn bench_inspect(c: &mut Criterion) {
         threads: 0,
         overwrite: false,
         progress: bertprep::build::progress::ProgressMode::Quiet,
-        worker: None,
+        task: None,
     };
     let rows = build::build(&opts).unwrap().manifest.counters.instances;
     let mut group = c.benchmark_group("inspect");

@@ -63,7 +63,7 @@ fn stages(c: &mut Criterion) {
             .map(|(i, p)| {
                 tokenize_documents(
                     &files[i],
-                    i as u32,
+                    bertprep::instances::source_id(i as u32, 0, 0),
                     &p.documents,
                     false,
                     &tok,
@@ -143,7 +143,7 @@ fn end_to_end(c: &mut Criterion) {
                         threads,
                         overwrite: false,
                         progress: bertprep::build::progress::ProgressMode::Quiet,
-                        worker: None,
+                        task: None,
                     };
                     build::build(&opts).unwrap().manifest.counters.instances
                 })

@@ -12,7 +12,7 @@ prints ``FAIL <file>: row <n>: <what>`` to stderr and exits with status 1
 (status 2 for usage errors).
 
 What is checked
-  metadata  bertprep.schema_version == "1"; bertprep.config is JSON with an
+  metadata  bertprep.schema_version == "2"; bertprep.config is JSON with an
             integer "max_seq_len" >= 5; bertprep.tokenizer_sha256 is 64 hex
             chars; bertprep.special_tokens is JSON with integer ids for
             pad, unk, cls, sep and mask (used for the row checks).
@@ -98,8 +98,8 @@ def check_metadata(pf):
         return kv[key]
 
     version = get("bertprep.schema_version")
-    if version != "1":
-        raise ShardError(f"bertprep.schema_version is {version!r}, expected '1'")
+    if version != "2":
+        raise ShardError(f"bertprep.schema_version is {version!r}, expected '2'")
 
     try:
         config = json.loads(get("bertprep.config"))

@@ -69,6 +69,11 @@ pub struct BuildConfig {
     /// Units key the random streams and are the pool random-next documents are drawn from.
     /// Default 2 MiB.
     pub unit_bytes: usize,
+    /// Bytes on disk per piece of the unit plan ([`crate::input::plan`]): larger files that can
+    /// be entered part way are cut into pieces of about this size, which tasks share out.
+    /// Default 32 MiB.
+    #[serde(default = "default_piece_bytes")]
+    pub piece_bytes: u64,
     /// Column holding the text in Parquet input. Default `text` (left out of the JSON then).
     #[serde(
         default = "default_text_column",
@@ -122,6 +127,7 @@ impl Default for BuildConfig {
             row_group_rows: default_row_group_rows(512),
             zstd_level: 3,
             unit_bytes: crate::input::units::UNIT_TARGET_BYTES,
+            piece_bytes: default_piece_bytes(),
             on_error: OnError::Stop,
             text_column: default_text_column(),
             namespaces: default_namespaces(),
@@ -287,6 +293,10 @@ fn yes() -> bool {
     true
 }
 
+fn default_piece_bytes() -> u64 {
+    crate::input::plan::DEFAULT_PIECE_BYTES
+}
+
 fn default_text_column() -> String {
     crate::input::parquet::DEFAULT_TEXT_COLUMN.to_string()
 }
@@ -400,6 +410,12 @@ impl BuildConfig {
                 "--unit-bytes must be in 1..={}, got {}",
                 crate::input::units::MAX_UNIT_BYTES,
                 self.unit_bytes
+            ));
+        }
+        if self.piece_bytes < 1 << 10 {
+            return fail(format!(
+                "--piece-bytes must be at least 1024, got {}",
+                self.piece_bytes
             ));
         }
         if !(1..=22).contains(&self.zstd_level) {

@@ -55,7 +55,7 @@ pub enum Error {
     /// The output directory holds something a build must not replace or cannot use.
     #[error("{path}: {message}")]
     Output { path: PathBuf, message: String },
-    /// A manifest (or a worker's part) that is inconsistent with its directory or its siblings.
+    /// A manifest (or a task's part) that is inconsistent with its directory or its siblings.
     #[error("{path}: {message}")]
     Manifest { path: PathBuf, message: String },
     /// The worker threads could not be started.

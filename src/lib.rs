@@ -13,7 +13,7 @@
 //!    buckets, writes the shards, checkpoints so a killed build resumes; the only module with
 //!    concurrency.
 //! 7. [`output`] — the output directory: the name of every file in it, the manifest, merging
-//!    the parts of `--worker i/N` builds.
+//!    the parts of `--tasks` builds.
 //!
 //! Beside the flow: [`config::BuildConfig`] holds every setting that changes the output;
 //! [`rng`] is the only source of randomness; [`inspect`] reads shards back (statistics,

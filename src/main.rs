@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use bertprep::build::progress::ProgressMode;
+use bertprep::build::tasks::Schedule;
 use bertprep::build::{self, BuildOptions};
 use bertprep::config::{
     default_max_predictions_at, default_row_group_rows, Masking, Objective, OnError, Padding,
@@ -38,10 +39,12 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Read a corpus and write shards of masked-LM + next-sentence instances.
-    Build(BuildArgs),
-    /// Join the manifest parts of a `--worker i/N` build into manifest.json.
-    MergeManifest {
-        /// Output directory holding the workers' shards and manifest-wNNN.json parts.
+    Build(Box<BuildArgs>),
+    /// Check that every task of a `--tasks` build is complete and from the same build, and
+    /// join their manifest parts into manifest.json.
+    #[command(alias = "merge-manifest")]
+    Finalize {
+        /// The shared output directory of the tasks.
         dir: PathBuf,
     },
     /// Show what a shard or an output directory holds; --check validates it.
@@ -367,10 +370,26 @@ struct BuildArgs {
     /// Replace an existing build (finished or not) in the output directory.
     #[arg(long)]
     overwrite: bool,
-    /// Build only the work units u with u % N == I: `I/N`, or `auto[/N]` to take I from
+    /// Bytes on disk per piece of the unit plan: larger uncompressed and multi-stream bzip2
+    /// files are cut into pieces of this size, which tasks share out. Changes the output.
+    #[arg(long, default_value_t = bertprep::input::plan::DEFAULT_PIECE_BYTES)]
+    piece_bytes: u64,
+    /// Split the build into T fixed tasks, each writing its own shards and manifest part
+    /// (joined by `bertprep finalize`); the output depends on T, never on the workers
+    /// [default with --worker or --claim: one task per 32 MiB of input, at most 4096].
+    #[arg(long, value_name = "T")]
+    tasks: Option<u32>,
+    /// Run the tasks t with t % N == I: `I/N`, or `auto[/N]` to take I from
     /// JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID (Slurm).
-    #[arg(long, value_name = "I/N|auto[/N]")]
+    #[arg(long, value_name = "I/N|auto[/N]", conflicts_with = "claim")]
     worker: Option<String>,
+    /// Run whichever tasks no other worker holds, claimed by files in the output directory.
+    #[arg(long)]
+    claim: bool,
+    /// Seconds a --claim worker's claim may go without a heartbeat before another worker
+    /// takes the task over.
+    #[arg(long, value_name = "SECS", default_value_t = 600, requires = "claim")]
+    claim_timeout: u64,
     /// Progress as plain periodic lines even on a terminal.
     #[arg(long, conflicts_with = "quiet")]
     progress_lines: bool,
@@ -403,8 +422,13 @@ fn parse_padding(s: &str) -> Result<Padding, String> {
     s.parse()
 }
 
+/// A `--tasks` build's task count (`None`: the default) and this worker's schedule.
+type TaskRun = (Option<u32>, Schedule);
+
 impl BuildArgs {
-    fn into_options(self) -> anyhow::Result<BuildOptions> {
+    /// The build's options, and for a `--tasks` build the task count and this worker's
+    /// schedule.
+    fn into_options(self) -> anyhow::Result<(BuildOptions, Option<TaskRun>)> {
         let tokenizer = match (self.tokenizer, self.vocab) {
             (Some(path), _) => TokenizerSource::Json(path),
             (None, Some(path)) => TokenizerSource::Vocab {
@@ -436,6 +460,7 @@ impl BuildArgs {
                 .unwrap_or_else(|| default_row_group_rows(self.max_seq_len)),
             zstd_level: self.zstd_level,
             unit_bytes: self.unit_bytes,
+            piece_bytes: self.piece_bytes,
             on_error: self.on_error,
             text_column: self.text_column,
             namespaces: self.namespaces,
@@ -444,9 +469,17 @@ impl BuildArgs {
             pair_layout: Default::default(),
         };
         config.validate()?;
-        let worker = match &self.worker {
-            Some(spec) => Some(Worker::parse(spec, |k| std::env::var(k).ok())?),
-            None => None,
+        let schedule = match (&self.worker, self.claim) {
+            (Some(spec), _) => Some(Schedule::Worker(Worker::parse(spec, |k| {
+                std::env::var(k).ok()
+            })?)),
+            (None, true) => Some(Schedule::Claim {
+                timeout: std::time::Duration::from_secs(self.claim_timeout),
+            }),
+            (None, false) if self.tasks.is_some() => {
+                Some(Schedule::Worker(Worker { index: 0, count: 1 }))
+            }
+            (None, false) => None,
         };
         let progress = if self.quiet {
             ProgressMode::Quiet
@@ -455,7 +488,7 @@ impl BuildArgs {
         } else {
             ProgressMode::Auto
         };
-        Ok(BuildOptions {
+        let opts = BuildOptions {
             inputs: self.inputs,
             out: self.out,
             config,
@@ -464,14 +497,18 @@ impl BuildArgs {
             threads: self.threads,
             overwrite: self.overwrite,
             progress,
-            worker,
-        })
+            task: None,
+        };
+        Ok((opts, schedule.map(|s| (self.tasks, s))))
     }
 }
 
 /// Runs `build` and prints its warnings and summary (unless `--quiet`).
 fn build_command(args: BuildArgs) -> anyhow::Result<()> {
-    let opts = args.into_options()?;
+    let (opts, tasks) = args.into_options()?;
+    if let Some((count, schedule)) = tasks {
+        return tasks_command(&opts, count, schedule);
+    }
     let summary = build::build(&opts).context("build failed")?;
     if opts.progress == ProgressMode::Quiet {
         return Ok(());
@@ -536,17 +573,50 @@ fn build_command(args: BuildArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs this worker's tasks of a `--tasks` build and says what it did.
+fn tasks_command(
+    opts: &BuildOptions,
+    count: Option<u32>,
+    schedule: Schedule,
+) -> anyhow::Result<()> {
+    let summary = build::tasks::run_tasks(opts, count, schedule).context("build failed")?;
+    if opts.progress == ProgressMode::Quiet {
+        return Ok(());
+    }
+    let instances: u64 = summary
+        .ran
+        .iter()
+        .map(|(_, s)| s.manifest.counters.instances)
+        .sum();
+    let others = match summary.held_by_others {
+        0 => String::new(),
+        n => format!(", {n} held by other workers"),
+    };
+    eprintln!(
+        "bertprep: ran {} of {} tasks ({} already complete{others}): {instances} instances, \
+         {} bytes of input read, in {:.2} s -> {} (then `bertprep finalize {}`)",
+        summary.ran.len(),
+        summary.tasks,
+        summary.complete,
+        summary.bytes_read,
+        summary.seconds,
+        opts.out.display(),
+        opts.out.display()
+    );
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // Its own exit statuses (0, 1 for --check failures, 2 for errors); output is flushed.
         Command::Inspect(args) => std::process::exit(i32::from(inspect(args))),
-        Command::Build(args) => build_command(args),
-        Command::MergeManifest { dir } => {
+        Command::Build(args) => build_command(*args),
+        Command::Finalize { dir } => {
             let merged =
-                bertprep::output::merge::merge_manifests(&dir).context("merge-manifest failed")?;
+                bertprep::output::merge::merge_manifests(&dir).context("finalize failed")?;
             eprintln!(
-                "bertprep: merged {} workers: {} instances in {} shards -> {}",
-                merged.merged_workers.unwrap_or(0),
+                "bertprep: finalized {} tasks: {} instances in {} shards -> {}",
+                merged.merged_tasks.unwrap_or(0),
                 merged.counters.instances,
                 merged.shards.len(),
                 dir.join(bertprep::output::layout::MANIFEST_FILE).display()

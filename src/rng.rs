@@ -2,7 +2,7 @@
 //!
 //! Every random decision in the pipeline draws from an [`UnitRng`] derived from the user's seed
 //! and the coordinates of the work it serves, never from a thread-local or OS RNG, so the output
-//! is a pure function of (inputs, config, seed) whatever the thread count or worker split.
+//! is a pure function of (inputs, config, seed) whatever the thread count or the workers that run the tasks.
 //!
 //! The sampling algorithms (ranges, floats, Fisher-Yates) are written here over the raw
 //! ChaCha words, so the output bytes do not change when the `rand` crate changes its own.
@@ -16,7 +16,7 @@ use rand_core::{Rng, SeedableRng};
 pub enum Purpose {
     /// Pairing sentences and masking tokens for one unit and pass.
     Instances = 1,
-    /// Shuffling one spill bucket (keyed by bucket, and worker in place of the pass).
+    /// Shuffling one spill bucket (keyed by bucket, and task in place of the pass).
     Shuffle = 2,
     /// Assigning a unit's instances to spill buckets.
     Bucket = 3,

@@ -5,6 +5,8 @@
 //!   determinism across threads, compression, errors.
 //! - `corpora` — hostile input (fixtures/bad), `--on-error skip`, encodings, real corpora.
 //! - `engine` — thread-count independence, the global shuffle, resume after SIGKILL, workers.
+//! - `tasks` — `--tasks T` builds: the same bytes for any workers, each task reading its share,
+//!   reruns doing what is left, claims taken over.
 //! - `safety` — safety promises through the binary: concurrent workers, failed overwrites,
 //!   files outside `--out` or not the tool's, edited manifests and state, bounded reads,
 //!   thread counts, error wording.
@@ -67,6 +69,8 @@ mod segment_properties;
 mod sentences;
 #[path = "suite/statistics.rs"]
 mod statistics;
+#[path = "suite/tasks.rs"]
+mod tasks;
 #[path = "suite/util.rs"]
 mod util;
 #[path = "suite/vocab.rs"]

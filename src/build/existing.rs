@@ -16,7 +16,7 @@ use super::BuildOptions;
 use crate::error::{Error, Result};
 use crate::input::InputFile;
 use crate::output::atomic::Staged;
-use crate::output::layout::{self, Worker, TOKENIZER_FILE};
+use crate::output::layout::{self, Task, TOKENIZER_FILE};
 use crate::output::manifest::{sha256_file, InputEntry, Manifest, ShardEntry};
 
 /// What the output directory holds of this worker's build.
@@ -59,7 +59,7 @@ pub fn finished_build(
             if let Some(bad) = manifest
                 .shards
                 .iter()
-                .find(|s| !layout::is_shard_of(&s.file, opts.worker))
+                .find(|s| !layout::is_shard_of(&s.file, opts.task))
             {
                 return Err(Error::manifest(
                     manifest_path,
@@ -98,7 +98,7 @@ pub fn resume_or_start(
             Ok((s, true))
         }
         _ => {
-            if !opts.overwrite && (work.exists() || has_shards(&opts.out, opts.worker)?) {
+            if !opts.overwrite && (work.exists() || has_shards(&opts.out, opts.task)?) {
                 return Err(Error::output(
                     &opts.out,
                     "holds shards or an unfinished build with other inputs, settings or \
@@ -158,14 +158,14 @@ fn check_finished_shards(state: &BuildState, work: &Path, out: &Path) -> Result<
 /// Whether a finished manifest is the build `identity` describes.
 fn same_build(m: &Manifest, identity: &Identity) -> bool {
     m.config == identity.config
-        && m.worker == identity.worker
+        && m.task == identity.task
         && m.tokenizer.sha256 == identity.tokenizer_sha256
         && m.has_inputs(identity.inputs.iter().map(|(p, b)| (p.as_str(), *b)))
 }
 
 /// Whether `out` holds files named like shards of this worker (or any shards, without
 /// workers): reason enough to refuse a fresh build without `--overwrite`, never to delete.
-fn has_shards(out: &Path, worker: Option<Worker>) -> Result<bool> {
+fn has_shards(out: &Path, task: Option<Task>) -> Result<bool> {
     let entries = match std::fs::read_dir(out) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
@@ -173,7 +173,7 @@ fn has_shards(out: &Path, worker: Option<Worker>) -> Result<bool> {
     };
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(out, e))?;
-        if layout::is_shard_of(&entry.file_name().to_string_lossy(), worker) {
+        if layout::is_shard_of(&entry.file_name().to_string_lossy(), task) {
             return Ok(true);
         }
     }

@@ -5,6 +5,8 @@
 //! - this one — the orchestration: decide what the output directory holds (nothing, this
 //!   build finished or unfinished, another build), run the phases, write the tokenizer and
 //!   the manifest, clean up on failure;
+//! - [`tasks`] — the tasks of a `--tasks T` build, run by a worker (each a build of its own
+//!   over the pieces the task owns);
 //! - [`units`] — the pure work of one unit, run as a pool task;
 //! - [`spill_phase`], [`write_phase`] — the two phases below;
 //! - [`spill`] — the bucket files; [`state`] — the checkpoint; [`existing`] — what an earlier
@@ -14,9 +16,10 @@
 //!
 //! Two phases:
 //!
-//! 1. **Spill.** A reader thread cuts the inputs into work units ([`crate::input::units`]) and
-//!    hands each unit this process owns to a rayon pool as a task; a unit may be read only when
-//!    one of `2 × threads + 2` in-flight tokens is free (a slow unit holds up the in-order
+//! 1. **Spill.** A reader thread cuts the pieces of the unit plan this build owns
+//!    ([`crate::input::plan`]: all of them, or a task's) into work units
+//!    ([`crate::input::units`]) and hands each unit to a rayon pool as a task; a unit may be
+//!    read only when one of `2 × threads + 2` in-flight tokens is free (a slow unit holds up the in-order
 //!    collection, and the others go on meanwhile), which bounds memory whatever the corpus
 //!    size. Tasks run the pure stages — decode, parse, split sentences, tokenize, pair, mask —
 //!    and draw a spill bucket for every instance and encode its record ([`units::process_unit`]); once
@@ -50,18 +53,20 @@ pub mod progress;
 pub mod spill;
 pub mod spill_phase;
 pub mod state;
+pub mod tasks;
 pub mod units;
 pub mod write_phase;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::config::{BuildConfig, Objective};
 use crate::error::{Error, Result};
+use crate::input::plan::Piece;
 use crate::input::{self, InputFile};
 use crate::instances::InstanceSettings;
-use crate::output::layout::{self, Worker, TOKENIZER_FILE};
+use crate::output::layout::{self, Task, TOKENIZER_FILE};
 use crate::output::manifest::{Manifest, TokenizerEntry};
 use crate::shard::{ShardEntry, ShardMeta, SCHEMA_VERSION};
 use crate::tokenize::{Tokenizer, TokenizerImpl, TokenizerSource};
@@ -91,8 +96,8 @@ pub struct BuildOptions {
     pub overwrite: bool,
     /// How progress is shown on stderr.
     pub progress: ProgressMode,
-    /// Build only the units `u % count == index` (`--worker i/N`).
-    pub worker: Option<Worker>,
+    /// Build only this task's pieces of the unit plan (`--tasks T`, run by `--worker`).
+    pub task: Option<Task>,
 }
 
 /// What a finished build reports.
@@ -124,11 +129,17 @@ struct Phases<'a> {
 /// Runs a whole build (or resumes one). `--in -` reads standard input
 /// ([`input::stdin`]).
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
+    build_planned(opts, None)
+}
+
+/// [`build`] with the unit plan of its inputs worked out already (a worker running many tasks
+/// plans once).
+pub(crate) fn build_planned(opts: &BuildOptions, plan: Option<&[Piece]>) -> Result<BuildSummary> {
     memory::keep_freed_memory();
     existing::refuse_overlap(&opts.inputs, &opts.out)?;
-    let spool_path = layout::stdin_spool(&opts.out, opts.worker);
+    let spool_path = layout::stdin_spool(&opts.out, opts.task);
     let (inputs, spool) = input::stdin::spool(&opts.inputs, &opts.out, &spool_path)?;
-    let result = build_from(opts, &inputs);
+    let result = build_from(opts, &inputs, plan);
     if let Some(path) = spool {
         let _ = std::fs::remove_file(path);
     }
@@ -140,6 +151,8 @@ struct Prepared {
     config: BuildConfig,
     tokenizer: Tokenizer,
     files: Vec<InputFile>,
+    /// The pieces of the unit plan this build reads.
+    pieces: Vec<Piece>,
     threads: usize,
     manifest_path: PathBuf,
     work: PathBuf,
@@ -150,25 +163,20 @@ struct Prepared {
 }
 
 /// [`build`] with `inputs` in place of `opts.inputs`.
-fn build_from(opts: &BuildOptions, inputs: &[PathBuf]) -> Result<BuildSummary> {
+fn build_from(
+    opts: &BuildOptions,
+    inputs: &[PathBuf],
+    plan: Option<&[Piece]>,
+) -> Result<BuildSummary> {
     let start = Instant::now();
-    let mut p = match prepare(opts, inputs)? {
+    let mut p = match prepare(opts, inputs, plan)? {
         Ok(prepared) => prepared,
         Err(mut done) => {
             done.seconds = start.elapsed().as_secs_f64();
             return Ok(done);
         }
     };
-    let result = run(
-        opts,
-        &p.config,
-        &p.tokenizer,
-        &p.files,
-        p.threads,
-        &p.work,
-        &mut p.state,
-    )
-    .and_then(|shards| publish(opts, &p, shards));
+    let result = run(opts, &mut p).and_then(|shards| publish(opts, &p, shards));
     let Prepared {
         tokenizer,
         manifest_path,
@@ -209,15 +217,16 @@ fn build_from(opts: &BuildOptions, inputs: &[PathBuf]) -> Result<BuildSummary> {
 fn prepare(
     opts: &BuildOptions,
     inputs: &[PathBuf],
+    plan: Option<&[Piece]>,
 ) -> Result<std::result::Result<Prepared, BuildSummary>> {
     let mut config = opts.config.clone();
     config.tokenizer = opts.tokenizer.origin();
     config.validate()?;
-    if let Some(w) = opts.worker {
-        if w.count == 0 || w.index >= w.count {
+    if let Some(t) = opts.task {
+        if t.count == 0 || t.index >= t.count {
             return Err(Error::Config(format!(
-                "--worker {}/{}: the index must be below the count",
-                w.index, w.count
+                "task {} of {}: the index must be below the count",
+                t.index, t.count
             )));
         }
     }
@@ -228,24 +237,38 @@ fn prepare(
         config.pair_layout = tokenizer.pair_layout();
     }
     let files = input::discover(inputs)?;
-    if files.len() > u32::MAX as usize {
-        return Err(Error::Config("more than 2^32 input files".into()));
-    }
+    let plan_read = AtomicU64::new(0);
+    let plan = match plan {
+        Some(plan) => plan.to_vec(),
+        None => input::plan::plan(&files, config.piece_bytes, &plan_read)?,
+    };
+    let all_bytes: u64 = plan.iter().map(Piece::bytes).sum();
+    let pieces: Vec<Piece> = plan
+        .into_iter()
+        .filter(|p| opts.task.is_none_or(|t| t.owns(p.position)))
+        .collect();
+    let own_bytes: u64 = pieces.iter().map(Piece::bytes).sum();
+    // Buckets for this build's share of the (estimated) text.
+    let text_bytes = spill::estimated_text_bytes(&files);
+    let own_text = match all_bytes {
+        0 => text_bytes,
+        all => (u128::from(text_bytes) * u128::from(own_bytes) / u128::from(all)) as u64,
+    };
     let threads = limits::thread_count(opts.threads)?;
     let identity = Identity {
         config: config.clone(),
-        worker: opts.worker,
+        task: opts.task,
         inputs: files
             .iter()
             .map(|f| (f.path.display().to_string(), f.bytes))
             .collect(),
         tokenizer_sha256: tokenizer.sha256().to_string(),
-        buckets: spill::bucket_count(spill::estimated_text_bytes(&files), config.dupe_factor),
+        buckets: spill::bucket_count(own_text, config.dupe_factor),
     };
     let out = opts.out.as_path();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let manifest_path = out.join(layout::manifest_name(opts.worker));
-    let work = layout::work_dir(out, opts.worker);
+    let manifest_path = out.join(layout::manifest_name(opts.task));
+    let work = layout::work_dir(out, opts.task);
     let replacing = match existing::finished_build(opts, &manifest_path, &identity)? {
         Existing::Finished(manifest) => {
             existing::remove_work_dir(&work)?;
@@ -260,13 +283,15 @@ fn prepare(
         }
         Existing::Start { replacing } => replacing,
     };
-    let (state, resumed) = existing::resume_or_start(opts, &work, identity, &files)?;
+    let (mut state, resumed) = existing::resume_or_start(opts, &work, identity, &files)?;
+    state.bytes_read += plan_read.load(Ordering::Relaxed);
     std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
     state.write(&work)?;
     Ok(Ok(Prepared {
         config,
         tokenizer,
         files,
+        pieces,
         threads,
         manifest_path,
         work,
@@ -285,8 +310,9 @@ fn publish(opts: &BuildOptions, p: &Prepared, shards: Vec<ShardEntry>) -> Result
         version: env!("CARGO_PKG_VERSION").into(),
         schema_version: SCHEMA_VERSION,
         config: p.config.clone(),
-        worker: opts.worker,
-        merged_workers: None,
+        task: opts.task,
+        merged_tasks: None,
+        bytes_read: opts.task.map(|_| p.state.bytes_read),
         tokenizer: TokenizerEntry {
             file: TOKENIZER_FILE.into(),
             sha256: tokenizer.sha256().into(),
@@ -311,15 +337,19 @@ fn publish(opts: &BuildOptions, p: &Prepared, shards: Vec<ShardEntry>) -> Result
 }
 
 /// Both phases, from wherever `state` is.
-fn run(
-    opts: &BuildOptions,
-    config: &BuildConfig,
-    tokenizer: &Tokenizer,
-    files: &[InputFile],
-    threads: usize,
-    work: &Path,
-    state: &mut BuildState,
-) -> Result<Vec<ShardEntry>> {
+fn run(opts: &BuildOptions, p: &mut Prepared) -> Result<Vec<ShardEntry>> {
+    let Prepared {
+        config,
+        tokenizer,
+        files,
+        pieces,
+        threads,
+        work,
+        state,
+        ..
+    } = p;
+    let (config, tokenizer, threads, work) = (&*config, &*tokenizer, *threads, work.as_path());
+    let pieces = std::mem::take(pieces);
     let ctx = UnitContext {
         config,
         tokenizer,
@@ -340,7 +370,7 @@ fn run(
         progress: Progress::new(opts.progress),
     };
     if state.phase == Phase::Spill {
-        spill_phase::spill_phase(&mut phases, &ctx, files, state)?;
+        spill_phase::spill_phase(&mut phases, &ctx, files, pieces, state)?;
         // Recorded with the first finished shard: until then a resumed build redoes the units
         // after the last checkpoint, and the switch to writing waits for no file system work.
         state.phase = Phase::Write;

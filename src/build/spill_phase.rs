@@ -1,7 +1,7 @@
 //! Phase one of a build: work units in, instances spilled to buckets in unit order.
 //!
-//! A reader thread cuts the inputs into units and hands each unit this process owns to the
-//! pool as a task ([`super::units::run_unit`]); at most `2 × threads + 2` units are in flight.
+//! A reader thread cuts the pieces of the inputs this build owns into units and hands each
+//! unit to the pool as a task ([`super::units::run_unit`]); at most `2 × threads + 2` units are in flight.
 //! The calling thread takes the results back in unit order, appends their records to the spill
 //! buckets and checkpoints the state at most every [`CHECKPOINT_INTERVAL`].
 
@@ -18,8 +18,8 @@ use super::units::{run_unit, UnitContext, UnitOutput};
 use super::Phases;
 use crate::config::OnError;
 use crate::error::{Error, Result};
+use crate::input::plan::Piece;
 use crate::input::{InputFile, UnitReader};
-use crate::output::layout::Worker;
 use crate::output::manifest::Skipped;
 
 /// Time between checkpoints of the spill phase, at least: a killed build redoes the units
@@ -32,10 +32,11 @@ pub(super) fn spill_phase(
     phases: &mut Phases<'_>,
     ctx: &UnitContext<'_>,
     files: &[InputFile],
+    pieces: Vec<Piece>,
     state: &mut BuildState,
 ) -> Result<()> {
     let Phases {
-        opts,
+        opts: _,
         pool,
         work,
         spill_dir,
@@ -45,11 +46,13 @@ pub(super) fn spill_phase(
     let threads = pool.current_num_threads();
     super::limits::ensure_open_files(state.bucket_lengths.len() as u64)?;
     let mut spill = SpillWriter::open(spill_dir, &state.bucket_lengths)?;
+    progress.start_reading(pieces.iter().map(|p| p.bytes()).sum());
     let reader = UnitReader::with_target(files.to_vec(), ctx.config.format, ctx.config.unit_bytes)
+        .with_pieces(pieces, state.next_unit)
         .with_text_column(&ctx.config.text_column)
         .with_decode_threads(threads);
     let bytes_read = reader.disk_bytes_counter();
-    progress.start_reading(files.iter().map(|f| f.bytes).sum());
+    let read_before = state.bytes_read;
     let in_flight = 2 * threads + 2;
     let (token_tx, token_rx) = crossbeam_channel::bounded::<()>(in_flight);
     for _ in 0..in_flight {
@@ -60,7 +63,6 @@ pub(super) fn spill_phase(
         tokens: token_rx,
         results: result_tx,
         first_unit: state.next_unit,
-        worker: opts.worker,
         skip: ctx.config.on_error == OnError::Skip,
     };
 
@@ -83,7 +85,9 @@ pub(super) fn spill_phase(
                     }
                     next_seq += 1;
                     let _ = token_tx.send(());
-                    progress.update(bytes_read.load(Ordering::Relaxed), state.counters.instances);
+                    let read = bytes_read.load(Ordering::Relaxed);
+                    state.bytes_read = read_before + read;
+                    progress.update(read, state.counters.instances);
                 }
             }
             // A gap can only be an error reported for a unit that was never dispatched.
@@ -91,6 +95,7 @@ pub(super) fn spill_phase(
                 output?;
             }
             state.bucket_lengths = spill.checkpoint()?;
+            state.bytes_read = read_before + bytes_read.load(Ordering::Relaxed);
             Ok(())
         })
     })
@@ -105,7 +110,6 @@ struct Dispatcher {
     results: Sender<(u64, Result<UnitOutput>)>,
     /// First unit not yet recorded (units before it were done before a resume).
     first_unit: u64,
-    worker: Option<Worker>,
     /// `--on-error skip`: a file the reader gives up on is recorded, not fatal.
     skip: bool,
 }
@@ -130,8 +134,7 @@ impl Dispatcher {
                     break;
                 }
                 Ok(Some(unit)) => {
-                    let mine = self.worker.is_none_or(|w| w.owns(unit.index));
-                    if unit.index < self.first_unit || !mine {
+                    if unit.index < self.first_unit {
                         continue; // Keep the token for the next unit.
                     }
                     have_token = false;
@@ -147,7 +150,6 @@ impl Dispatcher {
                         let _ = self.results.send((seq, Err(e)));
                         break;
                     }
-                    Failure::NotMine => continue,
                     Failure::Skipped(output) => {
                         have_token = false;
                         if self.results.send((seq, Ok(*output))).is_err() {
@@ -160,16 +162,13 @@ impl Dispatcher {
         }
     }
 
-    /// What a reader error means: the end of the build, or (with `--on-error skip`) a file to
-    /// record as skipped — by the worker owning the next unit, so exactly once.
+    /// What a reader error means: the end of the build, or (with `--on-error skip`) the rest of
+    /// a piece to record as skipped.
     fn reader_failed(&self, reader: &mut UnitReader, e: Error) -> Failure {
         let failure = reader.take_failure();
         let (true, Some(failure)) = (self.skip, failure) else {
             return Failure::Stop(e);
         };
-        if !self.worker.is_none_or(|w| w.owns(reader.next_index())) {
-            return Failure::NotMine;
-        }
         let skipped = Skipped {
             path: failure.path.display().to_string(),
             file_index: failure.file_index,
@@ -184,7 +183,6 @@ impl Dispatcher {
 /// See [`Dispatcher::reader_failed`].
 enum Failure {
     Stop(Error),
-    NotMine,
     Skipped(Box<UnitOutput>),
 }
 
@@ -202,11 +200,12 @@ fn record_unit(state: &mut BuildState, spill: &mut SpillWriter, output: UnitOutp
     }
     if let Some(s) = output.skipped {
         // A resumed run meets the reader's errors again; record each once.
-        let key = (s.file_index, s.offset);
+        // Offsets count from a piece's start: its label in `path` tells pieces apart.
+        let key = (s.file_index, s.offset, s.path.as_str());
         if !state
             .skipped
             .iter()
-            .any(|k| (k.file_index, k.offset) == key)
+            .any(|k| (k.file_index, k.offset, k.path.as_str()) == key)
         {
             state.skipped.push(s);
             state.counters.skipped += 1;

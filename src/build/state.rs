@@ -1,8 +1,8 @@
 //! The resumable state of a build in progress.
 //!
-//! A build keeps `OUT/.bertprep-work/` (one per worker: `.bertprep-work-wNNN/`) while it runs:
+//! A build keeps `OUT/.bertprep-work/` (one per task: `.bertprep-work-tNNNN/`) while it runs:
 //! the spill buckets and `state.json`, rewritten atomically at every checkpoint. The state names
-//! what the build is (config, worker, inputs with their sizes, tokenizer hash, bucket count) and
+//! what the build is (config, task, inputs with their sizes, tokenizer hash, bucket count) and
 //! how far it got (phase, units spilled with the bucket lengths at that point, counters, shards
 //! finished). A build started again with the same arguments finds its state and continues from
 //! the last checkpoint; with different arguments it is refused unless `--overwrite`.
@@ -16,12 +16,12 @@ use crate::error::{Error, Result};
 use crate::input::small::{read_bounded, MAX_METADATA_BYTES};
 use crate::instances::Counters;
 use crate::output::atomic::write_replacing;
-use crate::output::layout::{self, state_path, Worker};
+use crate::output::layout::{self, state_path, Task};
 use crate::output::manifest::InputEntry;
 use crate::shard::ShardEntry;
 
 /// Version of the state file layout.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 
 /// Where a build is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +37,7 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
     pub config: BuildConfig,
-    pub worker: Option<Worker>,
+    pub task: Option<Task>,
     /// `(path, bytes on disk)` of every input, in order.
     pub inputs: Vec<(String, u64)>,
     pub tokenizer_sha256: String,
@@ -50,8 +50,11 @@ pub struct BuildState {
     pub version: u32,
     pub identity: Identity,
     pub phase: Phase,
-    /// Units below this index are spilled (or were not this worker's).
+    /// Units whose key is below this are spilled.
     pub next_unit: u64,
+    /// Bytes read from the inputs so far (the plan's reads included), over every run.
+    #[serde(default)]
+    pub bytes_read: u64,
     /// Bucket file lengths at the checkpoint.
     pub bucket_lengths: Vec<u64>,
     /// Totals of the units spilled.
@@ -74,6 +77,7 @@ impl BuildState {
             identity,
             phase: Phase::Spill,
             next_unit: 0,
+            bytes_read: 0,
             counters: Counters::default(),
             skipped: Vec::new(),
             inputs,
@@ -101,7 +105,7 @@ impl BuildState {
         if let Some(bad) = state
             .shards
             .iter()
-            .find(|s| !layout::is_shard_of(&s.file, state.identity.worker))
+            .find(|s| !layout::is_shard_of(&s.file, state.identity.task))
         {
             return Err(Error::output(
                 &path,

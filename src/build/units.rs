@@ -82,6 +82,7 @@ fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
     let Unit {
         index,
         file_index,
+        piece: piece_index,
         path,
         format,
         compression,
@@ -116,7 +117,7 @@ fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
     drop(text);
     let docs = tokenize_documents(
         &path,
-        file_index,
+        instances::source_id(file_index, piece_index, 0),
         &parsed.documents,
         ctx.config.presplit,
         ctx.tokenizer,
@@ -160,7 +161,8 @@ fn process_unit(unit: Unit, ctx: &UnitContext<'_>) -> Result<UnitOutput> {
 /// Documents per task when a unit's documents are tokenized in parallel.
 const DOCUMENTS_PER_TASK: usize = 16;
 
-/// Splits each document into sentences and tokenizes them; drops token-less sentences and
+/// Splits each document into sentences and tokenizes them (a document's `source` is
+/// `source_base | its index`); drops token-less sentences and
 /// documents. With `parallel`, runs on the current rayon pool in tasks of
 /// [`DOCUMENTS_PER_TASK`] documents, so that idle threads can take part of the work (the
 /// build asks for it for the last units only: rayon's idle threads steal split work before
@@ -168,7 +170,7 @@ const DOCUMENTS_PER_TASK: usize = 16;
 /// result is in document order, and an error is the first in that order.
 pub fn tokenize_documents(
     path: &Path,
-    file_index: u32,
+    source_base: u64,
     documents: &[input::Document],
     presplit: bool,
     tokenizer: &Tokenizer,
@@ -176,7 +178,7 @@ pub fn tokenize_documents(
     counters: &mut Counters,
 ) -> Result<Vec<TokenizedDocument>> {
     use rayon::prelude::*;
-    let task = |chunk| tokenize_chunk(path, file_index, chunk, presplit, tokenizer);
+    let task = |chunk| tokenize_chunk(path, source_base, chunk, presplit, tokenizer);
     let parts: Vec<Result<(Vec<TokenizedDocument>, Counters)>> = if parallel {
         documents.par_chunks(DOCUMENTS_PER_TASK).map(task).collect()
     } else {
@@ -196,7 +198,7 @@ pub fn tokenize_documents(
 /// sentences.
 fn tokenize_chunk(
     path: &Path,
-    file_index: u32,
+    source_base: u64,
     documents: &[input::Document],
     presplit: bool,
     tokenizer: &Tokenizer,
@@ -241,7 +243,7 @@ fn tokenize_chunk(
         }
         counters.sentences += sentences.len() as u64;
         out.push(TokenizedDocument {
-            source: instances::source_id(file_index, doc.index),
+            source: source_base | u64::from(doc.index),
             sentences,
         });
     }
@@ -275,7 +277,7 @@ mod tests {
                 .install(|| {
                     tokenize_documents(
                         Path::new("docs.txt"),
-                        5,
+                        instances::source_id(5, 1, 0),
                         &documents,
                         false,
                         &tokenizer,
@@ -289,7 +291,7 @@ mod tests {
         let (docs, sentences, tokenless) = run(true);
         assert_eq!(docs.len(), 70);
         assert_eq!((sentences, tokenless), (70 * 3, 30));
-        assert_eq!(docs[0].source, instances::source_id(5, 2));
+        assert_eq!(docs[0].source, instances::source_id(5, 1, 2));
         assert_eq!(run(false), (docs, sentences, tokenless));
     }
 }

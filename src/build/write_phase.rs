@@ -60,10 +60,10 @@ pub(super) fn write_phase(
     };
     // Shards are staged in the work directory; the build moves them into the output
     // directory once all are complete.
-    let mut writer = ShardWriter::resume(work, meta, opts.worker, state.shards.clone())?
+    let mut writer = ShardWriter::resume(work, meta, opts.task, state.shards.clone())?
         .with_encoder(in_flight, encoder)
         .with_total(state.counters.instances.saturating_sub(skip));
-    let stream = opts.worker.map_or(0, |w| u64::from(w.index));
+    let stream = opts.task.map_or(0, |w| u64::from(w.index));
     // The first bucket is decoded in parallel (nothing else runs yet); later ones on the
     // calling thread, beside the previous bucket's row groups encoding on the pool.
     let result = (|| {

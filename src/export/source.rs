@@ -1,8 +1,8 @@
 //! The build an export reads: a complete build directory, checked before anything is written.
 //!
-//! Complete means `manifest.json` is there (written last by `build` and `merge-manifest`) and
+//! Complete means `manifest.json` is there (written last by `build` and `finalize`) and
 //! every shard it lists is present at its recorded size; each shard's SHA-256 is checked again
-//! just before it is read. A directory with a build still in progress, worker parts not yet
+//! just before it is read. A directory with a build still in progress, task parts not yet
 //! merged, or no build at all is refused with the step that is missing. Every row is held to
 //! [`check_row`] as it streams past, so what is written is a valid row or nothing.
 //!
@@ -206,7 +206,7 @@ fn incomplete_reason(dir: &Path) -> String {
         })
         .unwrap_or_default();
     if names.iter().any(|n| layout::part_index(n).is_some()) {
-        "holds worker parts but no manifest.json: run `bertprep merge-manifest` on it first".into()
+        "holds task parts but no manifest.json: run `bertprep finalize` on it first".into()
     } else if layout::work_dir(dir, None).exists()
         || names.iter().any(|n| n.starts_with(".bertprep-work"))
     {

@@ -25,6 +25,7 @@ pub mod html;
 pub mod markup;
 pub mod mediawiki;
 pub mod parquet;
+pub mod plan;
 pub mod small;
 pub mod stdin;
 pub mod units;

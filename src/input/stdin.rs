@@ -2,7 +2,7 @@
 //!
 //! A build needs its inputs' sizes before reading them (they fix the spill bucket count and
 //! identify the build for resuming), so standard input is first copied, streaming, to a hidden
-//! file in the output directory (`.bertprep-stdin`, one per worker); that file stands for `-`
+//! file in the output directory (`.bertprep-stdin`); that file stands for `-`
 //! in the input list and the manifest, and the build removes it when it ends. Everything else —
 //! compression, encoding and format detection — works as for any file.
 

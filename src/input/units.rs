@@ -1,15 +1,24 @@
 //! Work units: input files read as streams and cut at document boundaries.
 //!
-//! A [`UnitReader`] walks the input files in order and yields [`Unit`]s of about
-//! [`UNIT_TARGET_BYTES`] of decompressed text each, always ending at a document boundary (after a
-//! `</doc>` line for WikiExtractor text, after any line for JSON lines, after a blank line for
-//! plain text). A file smaller than the target is one unit. Units are numbered globally in
-//! reading order, which is what keys every random stream, so the numbering — and therefore the
-//! output — is the same for any thread count and any `--worker i/N` split.
+//! A [`UnitReader`] walks the input files in order — or only some pieces of them, from the unit
+//! plan ([`super::plan`]) — and yields [`Unit`]s of about [`UNIT_TARGET_BYTES`] of decompressed
+//! text each, always ending at a document boundary (after a `</doc>` line for WikiExtractor
+//! text, after any line for JSON lines, after a blank line for plain text, after `</page>` in a
+//! dump). A file smaller than the target is one unit. A unit's key, [`unit_key`] of (file, piece
+//! in file, unit in piece), keys every random stream, so a unit is the same whichever task,
+//! process or thread count reads it.
+//!
+//! A cut piece is read from its first byte on disk (for bzip2, from its first stream), skipping
+//! through its first line end and then through the first boundary line, so it starts at a
+//! document; it ends with the first boundary line that starts past its own last byte, reading
+//! on into the next piece's bytes (only as far as that line) to finish its last document. The
+//! rule is the same from both sides of a cut, so every document is in exactly one piece. A piece
+//! after a file's first takes the file's format, and a dump's header, from the file's head.
 //!
 //! Only one unit's text is held here at a time; decompression streams. Each unit carries the
-//! index of its first document in the file and its first line, so documents keep their
-//! file-level indices and errors their file-level line numbers. A single document larger than
+//! index of its first document in its piece and its first line, so documents keep their
+//! piece-level indices and errors their line numbers (file-level for a file's first piece;
+//! counted from the piece's start, under a `PATH [piece K/N]` label, for the others). A single document larger than
 //! [`MAX_UNIT_BYTES`] is an error naming the file, and so is a single line longer than
 //! [`MAX_LINE_BYTES`] (read no further than that and one block, so a file without newlines
 //! cannot exhaust memory). A file starting with a UTF-16 byte-order mark is transcoded to UTF-8
@@ -20,7 +29,7 @@
 //! `--on-error skip` uses).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -29,6 +38,7 @@ use super::bz2par::{self, ParallelBzReader};
 use super::decode::{self, Compression};
 use super::mediawiki::SiteInfo;
 use super::parquet::{ParquetRows, DEFAULT_TEXT_COLUMN, MAGIC};
+use super::plan::{Cut, Piece};
 use super::{dump, formats, Format, InputFile};
 use crate::error::{Error, Result};
 
@@ -56,17 +66,21 @@ pub struct FileFailure {
 /// A piece of one input file holding whole documents.
 #[derive(Debug, Clone)]
 pub struct Unit {
-    /// Global unit number, in reading order.
+    /// The unit's key, [`unit_key`] of (file, piece in file, unit in piece): increasing in
+    /// reading order, and what keys its random streams.
     pub index: u64,
     /// Index of the file in the input list.
     pub file_index: u32,
-    /// The file.
+    /// Index of the plan piece in its file ([`super::plan`]).
+    pub piece: u32,
+    /// The file, or for a piece after a file's first, a label naming the file and the piece
+    /// (`wiki.txt [piece 3/8]`: its line numbers and offsets count from the piece's start).
     pub path: PathBuf,
     /// Format of the file (never `Auto`).
     pub format: Format,
     /// Compression of the file.
     pub compression: Compression,
-    /// Index in the file of the unit's first document.
+    /// Index in the file's piece of the unit's first document.
     pub first_doc: u32,
     /// 1-based line number in the file of the unit's first line.
     pub first_line: usize,
@@ -80,14 +94,19 @@ pub struct Unit {
     pub site: Option<Arc<SiteInfo>>,
 }
 
+/// The key of unit `unit` of piece `piece` of file `file`: `file << 44 | piece << 32 | unit`.
+pub fn unit_key(file: u32, piece: u32, unit: u32) -> u64 {
+    u64::from(file) << 44 | u64::from(piece) << 32 | u64::from(unit)
+}
+
 /// Reads input files as a sequence of units.
 pub struct UnitReader {
     files: Vec<InputFile>,
+    pieces: Vec<Piece>,
     format: Format,
     target: usize,
     text_column: String,
-    next_file: usize,
-    next_index: u64,
+    next_piece: usize,
     current: Option<OpenFile>,
     failure: Option<FileFailure>,
     disk_bytes_read: Arc<AtomicU64>,
@@ -99,14 +118,21 @@ impl std::fmt::Debug for UnitReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UnitReader")
             .field("files", &self.files.len())
-            .field("next_file", &self.next_file)
-            .field("next_index", &self.next_index)
+            .field("pieces", &self.pieces.len())
+            .field("next_piece", &self.next_piece)
             .finish()
     }
 }
 
 struct OpenFile {
     file_index: u32,
+    /// Index of the piece in the file.
+    piece: u32,
+    /// Units made so far.
+    units: u32,
+    /// For a cut piece, where its own bytes end in the stream (once known): the piece ends
+    /// with the first boundary line starting past it.
+    own_end: Option<Arc<AtomicU64>>,
     path: PathBuf,
     format: Format,
     compression: Compression,
@@ -145,18 +171,41 @@ impl UnitReader {
     /// A reader over `files` (in this order) with the given format (or `Auto`), cutting units
     /// of about `target` bytes.
     pub fn with_target(files: Vec<InputFile>, format: Format, target: usize) -> Self {
+        let pieces = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Piece {
+                position: i as u64,
+                file_index: i as u32,
+                index: 0,
+                of: 1,
+                cut: Cut::Whole,
+                start: 0,
+                end: f.bytes,
+            })
+            .collect();
         UnitReader {
             files,
+            pieces,
             format,
             target: target.max(1),
             text_column: DEFAULT_TEXT_COLUMN.to_string(),
-            next_file: 0,
-            next_index: 0,
+            next_piece: 0,
             current: None,
             failure: None,
             disk_bytes_read: Arc::new(AtomicU64::new(0)),
             decode_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
+    }
+
+    /// Reads only `pieces` of the files (from [`super::plan::plan`], in plan order), skipping
+    /// those whose units all have keys below `first_key` (done before a resume).
+    pub fn with_pieces(mut self, pieces: Vec<Piece>, first_key: u64) -> Self {
+        self.pieces = pieces
+            .into_iter()
+            .filter(|p| unit_key(p.file_index, p.index, u32::MAX) >= first_key)
+            .collect();
+        self
     }
 
     /// Decompresses a multi-stream bzip2 file on `threads` threads (default: one per core).
@@ -176,11 +225,6 @@ impl UnitReader {
         self.disk_bytes_read.clone()
     }
 
-    /// The index the next unit will have.
-    pub fn next_index(&self) -> u64 {
-        self.next_index
-    }
-
     /// Where the last error of [`UnitReader::next_unit`] happened (taken once).
     pub fn take_failure(&mut self) -> Option<FileFailure> {
         self.failure.take()
@@ -191,17 +235,17 @@ impl UnitReader {
     pub fn next_unit(&mut self) -> Result<Option<Unit>> {
         loop {
             if self.current.is_none() {
-                if self.next_file >= self.files.len() {
+                let Some(piece) = self.pieces.get(self.next_piece).cloned() else {
                     return Ok(None);
-                }
-                let index = self.next_file;
-                self.next_file += 1;
-                match self.open(index) {
+                };
+                self.next_piece += 1;
+                match self.open(&piece) {
                     Ok(file) => self.current = Some(file),
                     Err(e) => {
+                        let index = piece.file_index as usize;
                         self.failure = Some(FileFailure {
-                            file_index: index as u32,
-                            path: self.files[index].path.clone(),
+                            file_index: piece.file_index,
+                            path: piece_label(&self.files[index].path, &piece),
                             offset: 0,
                         });
                         return Err(e);
@@ -211,7 +255,8 @@ impl UnitReader {
             let Some(file) = self.current.as_mut() else {
                 continue;
             };
-            let read = read_unit(file, self.target, self.next_index);
+            let key = unit_key(file.file_index, file.piece, file.units);
+            let read = read_unit(file, self.target, key);
             let read = match read {
                 Ok(read) => read,
                 Err(e) => {
@@ -225,7 +270,7 @@ impl UnitReader {
                 }
             };
             if let Some(unit) = read {
-                self.next_index += 1;
+                file.units += 1;
                 if unit.last_of_file {
                     self.current = None;
                 }
@@ -235,14 +280,82 @@ impl UnitReader {
         }
     }
 
-    fn open(&self, index: usize) -> Result<OpenFile> {
+    /// Opens `piece` at its first document.
+    fn open(&self, piece: &Piece) -> Result<OpenFile> {
+        let index = piece.file_index as usize;
+        if piece.cut == Cut::Whole {
+            return self.open_whole(index, false);
+        }
+        let path = self.files[index].path.clone();
+        let own_end = Arc::new(AtomicU64::new(u64::MAX));
+        let stream = Box::new(self.piece_stream(piece, own_end.clone())?);
+        let mut open = if piece.index == 0 {
+            let compression = match piece.cut {
+                Cut::Bzip2 => Compression::Bzip2,
+                _ => Compression::None,
+            };
+            self.finish_open(index, path, compression, stream)?
+        } else {
+            // The format and a dump's header come from the file's head.
+            let head = self.open_whole(index, true)?;
+            let label = piece_label(&path, piece);
+            let mut open = OpenFile::new(index, label, head.format, head.compression, stream);
+            open.site = head.site;
+            open
+        };
+        open.piece = piece.index;
+        open.own_end = Some(own_end);
+        if piece.index > 0 {
+            skip_to_first_document(&mut open)?;
+        }
+        Ok(open)
+    }
+
+    /// The decompressed bytes of a cut `piece` from its start on: its own bytes, then (for all
+    /// but a file's last piece) the next piece's, read as far as the reader goes.
+    fn piece_stream(&self, piece: &Piece, own_end: Arc<AtomicU64>) -> Result<Spans> {
+        let path = &self.files[piece.file_index as usize].path;
+        let own = counted_from(path, piece.start, &self.disk_bytes_read)?.take(piece.bytes());
+        let own: Box<dyn BufRead + Send> = match piece.cut {
+            Cut::Bzip2 if self.decode_threads > 1 => Box::new(
+                ParallelBzReader::from_reader(own, self.decode_threads)
+                    .map_err(|e| Error::io(path, e))?,
+            ),
+            Cut::Bzip2 => Compression::Bzip2
+                .decoder(BufReader::with_capacity(TAIL_BUFFER, own))
+                .map_err(|e| Error::io(path, e))?,
+            _ => {
+                let capacity = piece.bytes().clamp(1, 1 << 20) as usize;
+                Box::new(BufReader::with_capacity(capacity, own))
+            }
+        };
+        let tail = (piece.index + 1 < piece.of).then(|| Tail {
+            path: path.clone(),
+            start: piece.end,
+            cut: piece.cut,
+            counter: self.disk_bytes_read.clone(),
+        });
+        Ok(Spans {
+            own,
+            own_read: 0,
+            own_end,
+            tail,
+            tail_reader: None,
+            in_tail: false,
+        })
+    }
+
+    /// Opens file `index` whole at its start; `head_only` reads no more than its format and
+    /// header need (small buffers, one decoding thread).
+    fn open_whole(&self, index: usize, head_only: bool) -> Result<OpenFile> {
         let path = self.files[index].path.clone();
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
         let counting = CountingReader {
             inner: file,
             counter: self.disk_bytes_read.clone(),
         };
-        let mut raw = BufReader::with_capacity(1 << 20, counting);
+        let capacity = if head_only { TAIL_BUFFER } else { 1 << 20 };
+        let mut raw = BufReader::with_capacity(capacity, counting);
         let head = raw.fill_buf().map_err(|e| Error::io(&path, e))?;
         if head.starts_with(MAGIC) || self.format == Format::Parquet {
             let rows = ParquetRows::open(&path, &self.text_column)?;
@@ -257,6 +370,7 @@ impl UnitReader {
         let compression = Compression::sniff(head);
         let reader: Box<dyn BufRead + Send> = if compression == Compression::Bzip2
             && self.decode_threads > 1
+            && !head_only
             && bz2par::is_multistream(head)
         {
             let parallel = ParallelBzReader::from_reader(raw, self.decode_threads);
@@ -264,6 +378,18 @@ impl UnitReader {
         } else {
             compression.decoder(raw).map_err(|e| Error::io(&path, e))?
         };
+        self.finish_open(index, path, compression, reader)
+    }
+
+    /// File `index` open on its decompressed `reader`: UTF-16 transcoded, format detected, a
+    /// dump's header read.
+    fn finish_open(
+        &self,
+        index: usize,
+        path: PathBuf,
+        compression: Compression,
+        reader: Box<dyn BufRead + Send>,
+    ) -> Result<OpenFile> {
         let reader = decode::utf16_to_utf8(reader).map_err(|e| Error::io(&path, e))?;
         let mut open = OpenFile::new(index, path, self.format, compression, reader);
         if open.format == Format::Auto {
@@ -285,6 +411,137 @@ impl UnitReader {
     }
 }
 
+/// Buffer of a read past a piece's end or of a file's head.
+const TAIL_BUFFER: usize = 8 << 10;
+
+/// How `piece` of `path` is named in errors: the path for a file's first piece, else
+/// `PATH [piece K/N]`.
+fn piece_label(path: &Path, piece: &Piece) -> PathBuf {
+    if piece.index == 0 {
+        return path.to_path_buf();
+    }
+    let mut label = path.as_os_str().to_owned();
+    label.push(format!(" [piece {}/{}]", piece.index + 1, piece.of));
+    PathBuf::from(label)
+}
+
+/// `path` open at byte `start`, counting what is read.
+fn counted_from(path: &Path, start: u64, counter: &Arc<AtomicU64>) -> Result<CountingReader<File>> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(CountingReader {
+        inner: file,
+        counter: counter.clone(),
+    })
+}
+
+/// Skips the start of a piece after a file's first: through its first line end, then through
+/// the first boundary line, so that it starts at a document. A piece whose first boundary lies
+/// past its own bytes holds no document.
+fn skip_to_first_document(file: &mut OpenFile) -> Result<()> {
+    let mut line = Vec::new();
+    let mut first = true;
+    loop {
+        line.clear();
+        let start = file.offset;
+        let n = read_line(
+            &mut file.reader,
+            &mut line,
+            &file.path,
+            file.next_line,
+            start,
+        )?;
+        if n == 0 {
+            file.done = true;
+            return Ok(());
+        }
+        file.offset += n as u64;
+        file.next_line += 1;
+        if first {
+            first = false;
+            continue;
+        }
+        if classify(file.format, &line, false).boundary_after {
+            if file.past_own_end(start) {
+                file.done = true;
+            }
+            return Ok(());
+        }
+    }
+}
+
+/// Where the bytes past a piece's own come from.
+struct Tail {
+    path: PathBuf,
+    start: u64,
+    cut: Cut,
+    counter: Arc<AtomicU64>,
+}
+
+impl Tail {
+    fn open(self) -> std::io::Result<Box<dyn BufRead + Send>> {
+        let file = counted_from(&self.path, self.start, &self.counter)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let raw = BufReader::with_capacity(TAIL_BUFFER, file);
+        match self.cut {
+            Cut::Bzip2 => Compression::Bzip2.decoder(raw),
+            _ => Ok(Box::new(raw)),
+        }
+    }
+}
+
+/// A cut piece's stream: its own bytes, then the next piece's (opened when first needed);
+/// records where its own bytes end.
+struct Spans {
+    own: Box<dyn BufRead + Send>,
+    own_read: u64,
+    own_end: Arc<AtomicU64>,
+    tail: Option<Tail>,
+    tail_reader: Option<Box<dyn BufRead + Send>>,
+    in_tail: bool,
+}
+
+impl Read for Spans {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Spans {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if !self.in_tail {
+            if !self.own.fill_buf()?.is_empty() {
+                return self.own.fill_buf();
+            }
+            self.in_tail = true;
+            self.own_end.store(self.own_read, Ordering::Release);
+            if let Some(tail) = self.tail.take() {
+                self.tail_reader = Some(tail.open()?);
+            }
+        }
+        match self.tail_reader.as_mut() {
+            Some(tail) => tail.fill_buf(),
+            None => Ok(&[]),
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        if self.in_tail {
+            if let Some(tail) = self.tail_reader.as_mut() {
+                tail.consume(n);
+            }
+        } else {
+            self.own.consume(n);
+            self.own_read += n as u64;
+        }
+    }
+}
+
 impl OpenFile {
     /// File `index` of the inputs, open at its start.
     fn new(
@@ -296,6 +553,9 @@ impl OpenFile {
     ) -> OpenFile {
         OpenFile {
             file_index: index as u32,
+            piece: 0,
+            units: 0,
+            own_end: None,
             path,
             format,
             compression,
@@ -310,6 +570,14 @@ impl OpenFile {
             site: None,
             truncated: None,
         }
+    }
+
+    /// Whether stream offset `line_start` lies past the piece's own bytes (a line starting there
+    /// and ending a document ends the piece).
+    fn past_own_end(&self, line_start: u64) -> bool {
+        self.own_end
+            .as_ref()
+            .is_some_and(|end| line_start > end.load(Ordering::Acquire))
     }
 
     /// The format by the first non-blank line (past an XML declaration); what was read stays
@@ -420,15 +688,22 @@ fn read_unit(file: &mut OpenFile, target: usize, index: u64) -> Result<Option<Un
             docs_in_unit += u64::from(kind.starts_doc);
             prev_blank = kind.blank;
             lines_in_unit += 1;
+            let line_start = file.offset + scanned as u64;
             scanned += nl + 1;
-            if scanned >= target && kind.boundary_after {
+            let piece_ends = kind.boundary_after && file.past_own_end(line_start);
+            if piece_ends || (scanned >= target && kind.boundary_after) {
                 file.pending = bytes.split_off(scanned);
-                let at_end = file.pending.is_empty()
-                    && file
-                        .reader
-                        .fill_buf()
-                        .map_err(|e| read_error(&file.path, e))?
-                        .is_empty();
+                if piece_ends {
+                    // What was read past the piece's end belongs to the next piece.
+                    file.pending.clear();
+                }
+                let at_end = piece_ends
+                    || file.pending.is_empty()
+                        && file
+                            .reader
+                            .fill_buf()
+                            .map_err(|e| read_error(&file.path, e))?
+                            .is_empty();
                 return make_unit(file, index, bytes, docs_in_unit, lines_in_unit, at_end)
                     .map(Some);
             }
@@ -552,6 +827,7 @@ fn make_unit(
     let unit = Unit {
         index,
         file_index: file.file_index,
+        piece: file.piece,
         path: file.path.clone(),
         format: file.format,
         compression: file.compression,
@@ -756,5 +1032,73 @@ mod tests {
             units.iter().map(|u| u.index).collect::<Vec<_>>(),
             (0..units.len() as u64).collect::<Vec<_>>()
         );
+    }
+
+    /// Reads every piece of the plan of `bytes` (one file) with pieces of `piece_bytes`.
+    fn piece_units(bytes: &[u8], name: &str, piece_bytes: u64, threads: usize) -> Vec<Unit> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let files = vec![InputFile {
+            path,
+            bytes: bytes.len() as u64,
+        }];
+        let plan = crate::input::plan::plan(&files, piece_bytes, &AtomicU64::new(0)).unwrap();
+        assert!(plan.len() > 1, "{name} was not cut");
+        let mut reader = UnitReader::with_target(files, Format::Auto, 300)
+            .with_pieces(plan, 0)
+            .with_decode_threads(threads);
+        let mut out = Vec::new();
+        while let Some(u) = reader.next_unit().unwrap() {
+            out.push(u);
+        }
+        out
+    }
+
+    #[test]
+    fn pieces_hold_every_document_once() {
+        let jsonl: String = (0..300)
+            .map(|i| format!("{{\"text\": \"doc {i} {}.\"}}\n", "x".repeat(i % 17)))
+            .collect();
+        let text: String = (0..300)
+            .map(|i| format!("Doc {i} line one.\nLine {}.\n\n", "y".repeat(i % 23)))
+            .collect();
+        for (name, body) in [("w.txt", wiki(300)), ("d.jsonl", jsonl), ("t.txt", text)] {
+            for piece_bytes in [1000, 1777, 5000] {
+                let units = piece_units(body.as_bytes(), name, piece_bytes, 1);
+                let joined: Vec<u8> = units.iter().flat_map(|u| u.bytes.clone()).collect();
+                assert_eq!(joined, body.as_bytes(), "{name} in pieces of {piece_bytes}");
+                let keys: Vec<u64> = units.iter().map(|u| u.index).collect();
+                assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+                let format = units[0].format;
+                let whole = parse_at(Path::new(name), &body, format, 0, 1).unwrap();
+                let mut docs = 0;
+                for u in &units {
+                    let t = std::str::from_utf8(&u.bytes).unwrap();
+                    let p = parse_at(Path::new(name), t, format, u.first_doc, 1).unwrap();
+                    docs += p.documents.len();
+                    assert!(p.unclosed_documents == 0, "a piece cut a document");
+                }
+                assert_eq!(
+                    docs,
+                    whole.documents.len(),
+                    "{name} in pieces of {piece_bytes}"
+                );
+            }
+        }
+        // Multi-stream bzip2, its streams cut inside documents (as pbzip2's are).
+        let body = wiki(400);
+        let mut bz = Vec::new();
+        for chunk in body.as_bytes().chunks(777) {
+            let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+            enc.write_all(chunk).unwrap();
+            bz.extend(enc.finish().unwrap());
+        }
+        for threads in [1, 3] {
+            let units = piece_units(&bz, "w.bz2", bz.len() as u64 / 7, threads);
+            assert!(units.iter().any(|u| u.piece > 0));
+            let joined: Vec<u8> = units.iter().flat_map(|u| u.bytes.clone()).collect();
+            assert_eq!(joined, body.as_bytes());
+        }
     }
 }

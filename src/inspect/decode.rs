@@ -191,9 +191,11 @@ pub struct DecodedInstance {
     pub row: u64,
     /// Row across all shards inspected, 0-based (what `--row` takes).
     pub index: u64,
-    /// Input file index (upper 32 bits of `source`).
+    /// Input file index (the top 20 bits of `source`).
     pub source_file: u64,
-    /// Document index in that file (lower 32 bits of `source`).
+    /// Piece of that file in the unit plan (the next 12 bits).
+    pub source_piece: u64,
+    /// Document index in that piece (the lower 32 bits).
     pub source_document: u64,
     pub num_tokens: usize,
     pub next_sentence_label: i8,
@@ -251,7 +253,8 @@ pub fn decode(
         shard: place.shard,
         row: place.row,
         index: place.index,
-        source_file: row.source >> 32,
+        source_file: crate::instances::source_file(row.source),
+        source_piece: (row.source >> 32) & 0xfff,
         source_document: row.source & 0xffff_ffff,
         num_tokens: n,
         next_sentence_label: row.next_sentence_label,
@@ -364,7 +367,7 @@ mod tests {
             special_tokens_mask: Vec::new(),
             next_sentence_label: 1,
             num_tokens: ids.len() as i16,
-            source: 3 << 32 | 9,
+            source: 3 << 44 | 9,
         }
     }
 

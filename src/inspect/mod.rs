@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::config::Objective;
 use crate::error::{Error, Result};
-use crate::output::layout::{MANIFEST_FILE, TOKENIZER_FILE};
+use crate::output::layout::{self, MANIFEST_FILE, TOKENIZER_FILE};
 use crate::output::manifest::Manifest;
 use crate::shard::check::{
     check_manifest_entry, check_row, sha256_file, RowProblem, RowRules, Violation,
@@ -596,7 +596,7 @@ impl Target {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        // A manifest beside the shard (a worker's part, before merging) is used only when
+        // A manifest beside the shard (a task's part, before finalize) is used only when
         // it lists the shard.
         let name = file_name(path);
         let manifest = manifest_files(&dir)
@@ -639,8 +639,8 @@ fn read_manifest(dir: &Path) -> (Option<Manifest>, Option<String>) {
         (
             None,
             Some(format!(
-                "missing, but worker parts are there: run `bertprep merge-manifest {}` once \
-                 every worker has finished",
+                "missing, but task parts are there: run `bertprep finalize {}` once \
+                 every task has finished",
                 dir.display()
             )),
         )
@@ -667,14 +667,14 @@ fn shard_order(manifest: Option<&Manifest>, on_disk: Vec<String>) -> Vec<String>
     names
 }
 
-/// `manifest.json` (first, when there) and the worker parts `manifest-wNNN.json` in `dir`.
+/// `manifest.json` (first, when there) and the task parts `manifest-tNNNN.json` in `dir`.
 fn manifest_files(dir: &Path) -> Vec<String> {
     let mut parts: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("manifest-w") && n.ends_with(".json"))
+        .filter(|n| layout::part_index(n).is_some())
         .collect();
     parts.sort();
     let mut files = vec![MANIFEST_FILE.to_string()];

@@ -394,11 +394,15 @@ fn instances(out: &mut String, r: &Report, p: Paint) {
         }
         let _ = writeln!(
             out,
-            "  {} {} row {} · source file {}, document {} · {} tokens, {} prediction{}",
+            "  {} {} row {} · source file {}, {}document {} · {} tokens, {} prediction{}",
             p.heading(&format!("#{}", d.index)),
             d.shard,
             d.row,
             d.source_file,
+            match d.source_piece {
+                0 => String::new(),
+                piece => format!("piece {piece}, "),
+            },
             d.source_document,
             d.num_tokens,
             d.predictions.len(),

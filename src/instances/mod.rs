@@ -15,7 +15,7 @@ pub mod record;
 
 pub use masking::{MaskSettings, MaskVocab};
 pub use pairs::PairSettings;
-pub use record::{source_id, Counters, Instance, Pair, TokenizedDocument};
+pub use record::{source_file, source_id, Counters, Instance, Pair, TokenizedDocument};
 
 use crate::config::Objective;
 use crate::rng::{Purpose, UnitRng};

@@ -9,15 +9,22 @@ use crate::input::dump::PageCounts;
 /// One document's sentences as token ids; every sentence has at least one token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenizedDocument {
-    /// `(file index << 32) | document index in the file`.
+    /// [`source_id`] of its file, piece and index in the piece.
     pub source: u64,
     /// Token ids of each sentence, in order.
     pub sentences: Vec<Vec<u32>>,
 }
 
-/// Packs a document's origin into the `source` column.
-pub fn source_id(file_index: u32, doc_index: u32) -> u64 {
-    (u64::from(file_index) << 32) | u64::from(doc_index)
+/// Packs a document's origin into the `source` column: `file << 44 | piece << 32 | index`,
+/// with the piece of the file and the document's index in the piece from the unit plan
+/// ([`crate::input::plan`]: a file has at most 4,096 pieces, a build at most 2^20 files).
+pub fn source_id(file_index: u32, piece: u32, doc_index: u32) -> u64 {
+    u64::from(file_index) << 44 | u64::from(piece) << 32 | u64::from(doc_index)
+}
+
+/// The file index of a `source` value.
+pub fn source_file(source: u64) -> u64 {
+    source >> 44
 }
 
 /// A sentence pair before masking.

@@ -1,15 +1,16 @@
-//! The layout of an output directory: every file a build, a worker or a merge writes there, by
-//! name, and which `--worker` slice a process builds.
+//! The layout of an output directory: every file a build, a task or `finalize` writes there, by
+//! name; which pieces a task builds and which tasks a `--worker` runs.
 //!
 //! ```text
 //! OUT/
-//!   shard-0000.parquet ...         one-machine build (shard-wIII-NNNN.parquet for worker III)
+//!   shard-0000.parquet ...         one-machine build (shard-tTTTT-NNNN.parquet for task TTTT)
 //!   tokenizer.json                 the tokenizer the shards were made with
 //!   manifest.json                  written last: its presence means the build is complete
-//!   manifest-wIII.json             worker III's part, joined by `merge-manifest`
+//!   manifest-tTTTT.json            task TTTT's part (its completion marker), joined by `finalize`
 //!   .bertprep-work/                spill buckets and state.json of a build in progress
-//!                                  (.bertprep-work-wIII/ per worker)
-//!   .bertprep-stdin                standard input spooled to a file (-wIII per worker)
+//!                                  (.bertprep-work-tTTTT/ per task)
+//!   .bertprep-claims/task-TTTT     a `--claim` worker's claim on task TTTT
+//!   .bertprep-stdin                standard input spooled to a file (-tTTTT per task)
 //!   .NAME.PID-N.tmp                a file being written, renamed to NAME when complete
 //! ```
 //!
@@ -37,11 +38,35 @@ pub const STATE_FILE: &str = "state.json";
 
 const SHARD_PREFIX: &str = "shard-";
 const SHARD_SUFFIX: &str = ".parquet";
-const PART_PREFIX: &str = "manifest-w";
+const PART_PREFIX: &str = "manifest-t";
 const WORK_DIR: &str = ".bertprep-work";
 const STDIN_SPOOL: &str = ".bertprep-stdin";
+const CLAIMS_DIR: &str = ".bertprep-claims";
 
-/// Which slice of the work units a process builds (`--worker i/N`).
+/// One of the fixed tasks of a distributed build (`--tasks T`): task `index` of `count` builds
+/// the plan pieces whose position `p` has `p % count == index`, and writes its own shards,
+/// manifest part and work directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    /// This task's index, `0..count`.
+    pub index: u32,
+    /// Number of tasks.
+    pub count: u32,
+}
+
+impl Task {
+    /// Whether the plan piece at `position` belongs to this task.
+    pub fn owns(&self, position: u64) -> bool {
+        position % u64::from(self.count) == u64::from(self.index)
+    }
+
+    /// Suffix of this task's files, e.g. `-t0003`.
+    pub fn suffix(&self) -> String {
+        format!("-t{:04}", self.index)
+    }
+}
+
+/// Which tasks a process runs (`--worker i/N`): those `t` with `t % N == i`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Worker {
     /// This worker's index, `0..count`.
@@ -51,9 +76,14 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Whether unit `u` belongs to this worker.
-    pub fn owns(&self, unit: u64) -> bool {
-        unit % u64::from(self.count) == u64::from(self.index)
+    /// This worker's tasks out of `tasks`, in order.
+    pub fn tasks(self, tasks: u32) -> impl Iterator<Item = Task> {
+        (self.index..tasks)
+            .step_by(self.count.max(1) as usize)
+            .map(move |index| Task {
+                index,
+                count: tasks,
+            })
     }
 
     /// Parses `--worker`: `I/N`, or `auto` / `auto/N` taking the index from
@@ -99,67 +129,72 @@ impl Worker {
         }
         Ok(Worker { index, count })
     }
-
-    /// Suffix of this worker's files, e.g. `-w003`.
-    pub fn suffix(&self) -> String {
-        format!("-w{:03}", self.index)
-    }
 }
 
-/// Suffix of a worker's files (`-w003`), empty for a one-machine build.
-fn suffix(worker: Option<Worker>) -> String {
-    worker.map(|w| w.suffix()).unwrap_or_default()
+/// Suffix of a task's files (`-t0003`), empty for a one-machine build.
+fn suffix(task: Option<Task>) -> String {
+    task.map(|t| t.suffix()).unwrap_or_default()
 }
 
-/// Prefix of the shard names of `worker` (`shard-`, or `shard-w003-`).
-pub fn shard_prefix(worker: Option<Worker>) -> String {
-    match worker {
+/// Prefix of the shard names of `task` (`shard-`, or `shard-t0003-`).
+pub fn shard_prefix(task: Option<Task>) -> String {
+    match task {
         Some(w) => format!("shard{}-", w.suffix()),
         None => SHARD_PREFIX.to_string(),
     }
 }
 
-/// Name of shard number `index` of `worker`.
-pub fn shard_name(worker: Option<Worker>, index: usize) -> String {
-    format!("{}{index:04}{SHARD_SUFFIX}", shard_prefix(worker))
+/// Name of shard number `index` of `task`.
+pub fn shard_name(task: Option<Task>, index: usize) -> String {
+    format!("{}{index:04}{SHARD_SUFFIX}", shard_prefix(task))
 }
 
-/// Whether `name` is a final shard file name (of any worker).
+/// Whether `name` is a final shard file name (of any task).
 pub fn is_shard_name(name: &str) -> bool {
     name.starts_with(SHARD_PREFIX) && name.ends_with(SHARD_SUFFIX) && is_plain_name(name)
 }
 
-/// Whether `name` is a shard of `worker` (without workers: `shard-NNNN.parquet` and worker
+/// Whether `name` is a shard of `task` (without tasks: `shard-NNNN.parquet` and task
 /// shards alike, as a one-machine build's directory holds no others).
-pub fn is_shard_of(name: &str, worker: Option<Worker>) -> bool {
-    is_shard_name(name) && name.starts_with(&shard_prefix(worker))
+pub fn is_shard_of(name: &str, task: Option<Task>) -> bool {
+    is_shard_name(name) && name.starts_with(&shard_prefix(task))
 }
 
-/// File name of the manifest a build of `worker` writes: `manifest.json`, or the part
+/// File name of the manifest a build of `task` writes: `manifest.json`, or the part
 /// `manifest-wIII.json`.
-pub fn manifest_name(worker: Option<Worker>) -> String {
-    match worker {
-        Some(w) => part_file(w),
+pub fn manifest_name(task: Option<Task>) -> String {
+    match task {
+        Some(t) => part_file(t),
         None => MANIFEST_FILE.to_string(),
     }
 }
 
-/// File name of worker `w`'s manifest part.
-pub fn part_file(worker: Worker) -> String {
-    format!("manifest{}.json", worker.suffix())
+/// File name of task `t`'s manifest part.
+pub fn part_file(task: Task) -> String {
+    format!("manifest{}.json", task.suffix())
 }
 
-/// The worker index a manifest part's name gives (`manifest-w007.json` → 7), or `None` when
+/// The task index a manifest part's name gives (`manifest-t0007.json` → 7), or `None` when
 /// `name` is not exactly a part's name (`manifest-w000.bak.json` is not).
 pub fn part_index(name: &str) -> Option<u32> {
     let digits = name.strip_prefix(PART_PREFIX)?.strip_suffix(".json")?;
-    let all_digits = digits.len() >= 3 && digits.bytes().all(|b| b.is_ascii_digit());
+    let all_digits = digits.len() >= 4 && digits.bytes().all(|b| b.is_ascii_digit());
     all_digits.then(|| digits.parse().ok()).flatten()
 }
 
-/// The work directory of a build of `worker` in `out`.
-pub fn work_dir(out: &Path, worker: Option<Worker>) -> PathBuf {
-    out.join(format!("{WORK_DIR}{}", suffix(worker)))
+/// The work directory of a build of `task` in `out`.
+pub fn work_dir(out: &Path, task: Option<Task>) -> PathBuf {
+    out.join(format!("{WORK_DIR}{}", suffix(task)))
+}
+
+/// The directory of `--claim` workers' claims in `out`.
+pub fn claims_dir(out: &Path) -> PathBuf {
+    out.join(CLAIMS_DIR)
+}
+
+/// The claim file of `task` in `out`.
+pub fn claim_path(out: &Path, task: Task) -> PathBuf {
+    claims_dir(out).join(format!("task-{:04}", task.index))
 }
 
 /// `state.json` in a work directory.
@@ -167,9 +202,9 @@ pub fn state_path(work_dir: &Path) -> PathBuf {
     work_dir.join(STATE_FILE)
 }
 
-/// Where standard input is spooled for a build of `worker` in `out`.
-pub fn stdin_spool(out: &Path, worker: Option<Worker>) -> PathBuf {
-    out.join(format!("{STDIN_SPOOL}{}", suffix(worker)))
+/// Where standard input is spooled for a build of `task` in `out`.
+pub fn stdin_spool(out: &Path, task: Option<Task>) -> PathBuf {
+    out.join(format!("{STDIN_SPOOL}{}", suffix(task)))
 }
 
 /// The hidden name `path` is written under before it is renamed into place:
@@ -240,19 +275,19 @@ mod tests {
     }
 
     #[test]
-    fn names_every_file_of_a_worker() {
-        let w = Worker { index: 3, count: 8 };
-        assert_eq!(shard_name(Some(w), 12), "shard-w003-0012.parquet");
+    fn names_every_file_of_a_task() {
+        let w = Task { index: 3, count: 8 };
+        assert_eq!(shard_name(Some(w), 12), "shard-t0003-0012.parquet");
         assert_eq!(shard_name(None, 12), "shard-0012.parquet");
-        assert!(is_shard_of("shard-w003-0012.parquet", Some(w)));
-        assert!(!is_shard_of("shard-w004-0012.parquet", Some(w)));
-        assert_eq!(manifest_name(Some(w)), "manifest-w003.json");
+        assert!(is_shard_of("shard-t0003-0012.parquet", Some(w)));
+        assert!(!is_shard_of("shard-t0004-0012.parquet", Some(w)));
+        assert_eq!(manifest_name(Some(w)), "manifest-t0003.json");
         assert_eq!(part_index(&manifest_name(Some(w))), Some(3));
-        assert_eq!(part_index("manifest-w000.bak.json"), None);
-        assert_eq!(part_index("manifest-w1234.json"), Some(1234));
+        assert_eq!(part_index("manifest-t0000.bak.json"), None);
+        assert_eq!(part_index("manifest-t12345.json"), Some(12345));
         assert_eq!(
             work_dir(Path::new("o"), Some(w)),
-            Path::new("o/.bertprep-work-w003")
+            Path::new("o/.bertprep-work-t0003")
         );
         let tmp = temp_path(Path::new("o/manifest.json"));
         let name = tmp.file_name().unwrap().to_str().unwrap();
@@ -272,9 +307,14 @@ mod tests {
     }
 
     #[test]
-    fn owns_its_residue_class() {
-        let w = Worker { index: 1, count: 3 };
-        let owned: Vec<u64> = (0..10).filter(|&u| w.owns(u)).collect();
+    fn tasks_own_residue_classes_and_workers_run_them() {
+        let t = Task { index: 1, count: 3 };
+        let owned: Vec<u64> = (0..10).filter(|&p| t.owns(p)).collect();
         assert_eq!(owned, [1, 4, 7]);
+        let w = Worker { index: 2, count: 4 };
+        let tasks: Vec<u32> = w.tasks(11).map(|t| t.index).collect();
+        assert_eq!(tasks, [2, 6, 10]);
+        assert!(w.tasks(11).all(|t| t.count == 11));
+        assert_eq!(Worker { index: 5, count: 8 }.tasks(3).count(), 0);
     }
 }

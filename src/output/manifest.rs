@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::atomic::write_atomic;
 use super::layout::is_plain_name;
-use super::layout::{Worker, MANIFEST_FILE};
+use super::layout::{Task, MANIFEST_FILE};
 use crate::config::BuildConfig;
 use crate::error::{Error, Result};
 use crate::input::small::{read_bounded, MAX_METADATA_BYTES};
@@ -154,12 +154,15 @@ pub struct Manifest {
     pub schema_version: u32,
     /// Effective build config.
     pub config: BuildConfig,
-    /// For one worker's part (`--worker i/N`), which worker; absent in a whole build's manifest.
+    /// For one task's part (`--tasks T`), which task; absent in a whole build's manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker: Option<Worker>,
-    /// Number of workers whose parts were merged into this manifest (absent: one machine).
+    pub task: Option<Task>,
+    /// Number of tasks whose parts `finalize` joined into this manifest (absent: one machine).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merged_workers: Option<u32>,
+    pub merged_tasks: Option<u32>,
+    /// In a task's part: bytes it read from the inputs (plan included), over all its runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_read: Option<u64>,
     /// Tokenizer used.
     pub tokenizer: TokenizerEntry,
     /// Inputs, in unit order.

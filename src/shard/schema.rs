@@ -13,7 +13,7 @@
 //! | `next_sentence_label` | int8 | 0 = B follows A, 1 = B is random |
 //! | or `sentence_order_label` | int8 | (`--objective sop`) 0 = A then B in document order, 1 = swapped |
 //! | `num_tokens` | int16 | real length before padding |
-//! | `source` | uint64 | `(input file index << 32) \| document index in that file` |
+//! | `source` | uint64 | `file << 44 \| piece << 32 \| document index in the piece` (see [`crate::instances::source_id`]) |
 //!
 //! [`schema_description`] renders the columns and the metadata keys of [`super::meta`] as the
 //! JSON checked in under `schemas/`, and a test holds the two together. Every other module names
@@ -31,7 +31,7 @@ use crate::error::Error;
 use crate::tokenize::roles::PairLayout;
 
 /// Version of the shard layout; bump on any change to columns or metadata keys.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Label of positions that are not predicted (PyTorch's cross-entropy ignore index).
 pub const IGNORE_LABEL: i32 = -100;
@@ -95,7 +95,7 @@ pub(crate) fn columns() -> [(&'static str, DataType, &'static str); 7] {
         (
             SOURCE,
             DataType::UInt64,
-            "(input file index << 32) | document index within that file",
+            "input file index << 44 | piece of the file << 32 | document index within the piece",
         ),
     ]
 }

@@ -37,7 +37,7 @@ use super::schema::{
 };
 use crate::error::{Error, Result};
 use crate::instances::Instance;
-use crate::output::layout::{self, Worker};
+use crate::output::layout::{self, Task};
 use crate::output::manifest::ShardEntry;
 use crate::tokenize::hex;
 
@@ -115,7 +115,7 @@ pub struct ShardWriter<'a> {
     layout: RowLayout,
     schema: SchemaRef,
     props: WriterProperties,
-    worker: Option<Worker>,
+    task: Option<Task>,
     pending: Vec<Instance>,
     /// Rows still to be pushed, when the caller said how many ([`ShardWriter::with_total`]).
     to_come: Option<u64>,
@@ -218,12 +218,12 @@ impl<'a> ShardWriter<'a> {
         Self::resume(dir, meta, None, Vec::new())
     }
 
-    /// A writer of `worker`'s shards ([`layout::shard_name`]) that continues after `finished`,
+    /// A writer of `task`'s shards ([`layout::shard_name`]) that continues after `finished`,
     /// the shards an earlier run of the same build completed.
     pub fn resume(
         dir: &Path,
         meta: &ShardMeta,
-        worker: Option<Worker>,
+        task: Option<Task>,
         finished: Vec<ShardEntry>,
     ) -> Result<Self> {
         let config = &meta.config;
@@ -278,7 +278,7 @@ impl<'a> ShardWriter<'a> {
             },
             schema,
             props,
-            worker,
+            task,
             pending: Vec::new(),
             to_come: None,
             open: None,
@@ -374,7 +374,7 @@ impl<'a> ShardWriter<'a> {
     }
 
     fn open_shard(&mut self) -> Result<()> {
-        let name = layout::shard_name(self.worker, self.finished.len());
+        let name = layout::shard_name(self.task, self.finished.len());
         let path = self.dir.join(&name);
         let tmp = layout::temp_path(&path);
         let file = layout::create_new(&tmp).map_err(|e| Error::io(&tmp, e))?;
@@ -765,7 +765,7 @@ mod tests {
             assert_eq!(entry.bytes, bytes.len() as u64);
             assert_eq!(entry.sha256, hex(&Sha256::digest(&bytes)));
             let contents = read_shard(&dir.path().join(&entry.file)).unwrap();
-            assert_eq!(contents.metadata[META_SCHEMA_VERSION], "1");
+            assert_eq!(contents.metadata[META_SCHEMA_VERSION], "2");
             assert_eq!(contents.metadata[META_TOKENIZER_SHA256], "cd".repeat(32));
             let back: BuildConfig = serde_json::from_str(&contents.metadata[META_CONFIG]).unwrap();
             assert_eq!(back, config);

@@ -214,7 +214,9 @@ fn whole_word_masking_masks_whole_words() {
             } else {
                 row.input_ids[i]
             } as u32;
-            if tok.is_continuation(original) {
+            // A segment whose start was truncated away may begin with a ## piece.
+            let after_special = [101, 102].contains(&row.input_ids[i - 1]);
+            if tok.is_continuation(original) && !after_special {
                 // A ## piece is predicted exactly when the piece before it is.
                 assert_eq!(
                     row.labels[i] >= 0,

@@ -1,5 +1,5 @@
 //! The build engine: thread-count independence, the global shuffle, resume after SIGKILL,
-//! `--worker i/N` with `merge-manifest`.
+//! `--tasks T` run by `--worker i/N`, joined by `finalize`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -279,11 +279,18 @@ fn row_key(r: &ShardRow) -> Vec<u8> {
 
 #[test]
 fn workers_together_make_the_same_instances() {
+    // Pieces small enough that files are cut, five tasks on three workers.
+    let planned: Vec<&str> = SMALL_UNITS
+        .iter()
+        .copied()
+        .chain(["--piece-bytes", "4096"])
+        .collect();
     let single = tempfile::tempdir().unwrap();
-    build_ok(&fixtures(), single.path(), &SMALL_UNITS);
+    build_ok(&fixtures(), single.path(), &planned);
     let split = tempfile::tempdir().unwrap();
     for i in 0..3 {
-        let mut flags = SMALL_UNITS.to_vec();
+        let mut flags = planned.clone();
+        flags.extend(["--tasks", "5"]);
         let spec = format!("{i}/3");
         if i == 2 {
             // The Kubernetes way: index from the environment.
@@ -307,9 +314,9 @@ fn workers_together_make_the_same_instances() {
         flags.extend(["--worker", &spec]);
         build_ok(&fixtures(), split.path(), &flags);
     }
-    assert!(split.path().join("manifest-w002.json").exists());
+    assert!(split.path().join("manifest-t0004.json").exists());
     assert!(!split.path().join("manifest.json").exists());
-    let merged = bertprep(&["merge-manifest", split.path().to_str().unwrap()]);
+    let merged = bertprep(&["finalize", split.path().to_str().unwrap()]);
     assert!(
         merged.status.success(),
         "{}",
@@ -319,7 +326,7 @@ fn workers_together_make_the_same_instances() {
     let b = Manifest::read(split.path()).unwrap();
     assert_eq!(a.counters, b.counters);
     assert_eq!(a.inputs, b.inputs);
-    assert_eq!(b.merged_workers, Some(3));
+    assert_eq!(b.merged_tasks, Some(5));
     let mut x: Vec<Vec<u8>> = rows(single.path()).iter().map(row_key).collect();
     let mut y: Vec<Vec<u8>> = rows(split.path()).iter().map(row_key).collect();
     assert_eq!(x.len() as u64, a.counters.instances);
@@ -332,16 +339,18 @@ fn workers_together_make_the_same_instances() {
 }
 
 #[test]
-fn merge_manifest_names_missing_workers() {
+fn finalize_names_unfinished_tasks_and_merge_manifest_is_its_alias() {
     let split = tempfile::tempdir().unwrap();
     build_ok(
         &fixtures(),
         split.path(),
-        &["--max-seq-len", "64", "--worker", "0/2"],
+        &["--max-seq-len", "64", "--tasks", "2", "--worker", "0/2"],
     );
-    let merged = bertprep(&["merge-manifest", split.path().to_str().unwrap()]);
-    assert_eq!(merged.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&merged.stderr).contains("manifest-w001.json"));
+    for command in ["finalize", "merge-manifest"] {
+        let merged = bertprep(&[command, split.path().to_str().unwrap()]);
+        assert_eq!(merged.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&merged.stderr).contains("manifest-t0001.json"));
+    }
 }
 
 #[test]

@@ -359,8 +359,8 @@ fn export_refuses_what_is_not_a_complete_build_or_not_its_directory() {
     let empty = tempfile::tempdir().unwrap();
     assert_refused(empty.path(), &target, &hdf5, "no manifest.json");
     let parts = tempfile::tempdir().unwrap();
-    std::fs::write(parts.path().join("manifest-w000.json"), "{}").unwrap();
-    assert_refused(parts.path(), &target, &hdf5, "merge-manifest");
+    std::fs::write(parts.path().join("manifest-t0000.json"), "{}").unwrap();
+    assert_refused(parts.path(), &target, &hdf5, "bertprep finalize");
     assert!(!target.exists(), "nothing written for a refused source");
 
     // A shard changed after the build: its checksum fails before anything is written for it.

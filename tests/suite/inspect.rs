@@ -33,7 +33,7 @@ use tempfile::TempDir;
 
 use crate::util::*;
 
-/// Flags of the fixture build every test here inspects: 142 rows in 4 shards of row groups of 16.
+/// Flags of the fixture build every test here inspects: 130 rows in 4 shards of row groups of 16.
 const FLAGS: [&str; 8] = [
     "--max-seq-len",
     "64",
@@ -193,10 +193,10 @@ fn row_flag_decodes_one_row_across_shards() {
         + text.matches("[kept ").count();
     assert_eq!(marks, predictions, "{text}");
 
-    let run = inspect(&[path(out.path()), "--row", "142"]);
+    let run = inspect(&[path(out.path()), "--row", "130"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("--row 142 is out of range") && run.stderr.contains("142 rows"),
+        run.stderr.contains("--row 130 is out of range") && run.stderr.contains("130 rows"),
         "{}",
         run.stderr
     );
@@ -239,7 +239,7 @@ fn check_passes_on_a_fresh_build() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout
-            .contains("OK: 142 rows hold every invariant; 4 shards match manifest.json"),
+            .contains("OK: 130 rows hold every invariant; 4 shards match manifest.json"),
         "{}",
         run.stdout
     );
@@ -361,7 +361,7 @@ fn check_catches_a_row_altered_by_hand() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("(1 of 142 rows broken)"),
+        run.stdout.contains("(1 of 130 rows broken)"),
         "{}",
         run.stdout
     );
@@ -392,7 +392,7 @@ fn check_catches_a_valid_looking_edit_by_its_checksum() {
     let run = inspect(&[path(out.path()), "--check", "--rows", "0"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
-        run.stdout.contains("(0 of 142 rows broken)"),
+        run.stdout.contains("(0 of 130 rows broken)"),
         "{}",
         run.stdout
     );
@@ -625,12 +625,12 @@ fn worker_builds_are_checked_against_their_parts_then_the_merged_manifest() {
         build_ok(
             &fixtures(),
             out.path(),
-            &["--max-seq-len", "64", "--worker", worker],
+            &["--max-seq-len", "64", "--tasks", "2", "--worker", worker],
         );
     }
     let shard = file_names(out.path())
         .into_iter()
-        .find(|n| n.starts_with("shard-w001"))
+        .find(|n| n.starts_with("shard-t0001"))
         .unwrap();
     // A worker's shard is held to its own manifest part.
     let run = inspect(&[path(&out.path().join(&shard)), "--check", "--rows", "1"]);
@@ -643,8 +643,8 @@ fn worker_builds_are_checked_against_their_parts_then_the_merged_manifest() {
     // The directory is incomplete until the parts are merged.
     let run = inspect(&[path(out.path()), "--check", "--rows", "0"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stdout.contains("merge-manifest"), "{}", run.stdout);
-    let merged = bertprep(&["merge-manifest", path(out.path())]);
+    assert!(run.stdout.contains("bertprep finalize"), "{}", run.stdout);
+    let merged = bertprep(&["finalize", path(out.path())]);
     assert!(
         merged.status.success(),
         "{}",

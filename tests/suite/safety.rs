@@ -373,7 +373,7 @@ fn two_worker_build() -> tempfile::TempDir {
     for i in 0..2 {
         let mut flags = FIXTURE_UNITS.to_vec();
         let spec = format!("{i}/2");
-        flags.extend(["--worker", &spec]);
+        flags.extend(["--tasks", "2", "--worker", &spec]);
         build_ok(&fixtures(), dir.path(), &flags);
     }
     dir
@@ -433,7 +433,7 @@ fn background_build(input: &Path, out: &Path, flags: &[&str]) -> Command {
 // 1. Parallel workers
 
 /// N workers started at the same moment on one shared output directory all succeed,
-/// `merge-manifest` succeeds, and the merged instances are exactly a one-machine build's.
+/// `finalize` succeeds, and the merged instances are exactly a one-machine build's.
 #[test]
 fn concurrent_workers_all_succeed_and_merge() {
     let (_corpus_dir, corpus) = generated_corpus(600_000, 1);
@@ -454,7 +454,7 @@ fn concurrent_workers_all_succeed_and_merge() {
                 .arg("--out")
                 .arg(out.path())
                 .args(flags)
-                .args(["--worker", &format!("{i}/4")])
+                .args(["--tasks", "4", "--worker", &format!("{i}/4")])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(log))
@@ -470,10 +470,10 @@ fn concurrent_workers_all_succeed_and_merge() {
                 "repetition {rep}: worker {i}/4, run beside the other three, failed ({status}): {log}"
             );
         }
-        let merged = bertprep(&["merge-manifest", s(out.path())]);
+        let merged = bertprep(&["finalize", s(out.path())]);
         assert!(
             merged.status.success(),
-            "repetition {rep}: merge-manifest after 4 concurrent workers failed: {}",
+            "repetition {rep}: finalize after 4 concurrent workers failed: {}",
             String::from_utf8_lossy(&merged.stderr)
         );
         assert!(
@@ -672,38 +672,38 @@ fn overwrite_keeps_foreign_shard_named_file() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5. merge-manifest and inspect --check trust manifests
+// 5. finalize and inspect --check trust manifests
 
-/// `merge-manifest` checks that the shards the parts list exist: a deleted worker shard fails
+/// `finalize` checks that the shards the parts list exist: a deleted worker shard fails
 /// the merge, naming it.
 #[test]
 fn merge_manifest_fails_on_a_missing_shard() {
     let dir = two_worker_build();
-    let part = Manifest::read_file(&dir.path().join("manifest-w001.json")).unwrap();
+    let part = Manifest::read_file(&dir.path().join("manifest-t0001.json")).unwrap();
     let shard = part.shards[0].file.clone();
     std::fs::remove_file(dir.path().join(&shard)).unwrap();
-    let merged = bertprep(&["merge-manifest", s(dir.path())]);
+    let merged = bertprep(&["finalize", s(dir.path())]);
     let err = String::from_utf8_lossy(&merged.stderr);
     assert!(
         !merged.status.success() && err.contains(&shard),
-        "merge-manifest with {shard} deleted should fail naming it; status {}, stderr: {err}",
+        "finalize with {shard} deleted should fail naming it; status {}, stderr: {err}",
         merged.status
     );
 }
 
-/// `merge-manifest` refuses a part that lists a shard outside the directory
+/// `finalize` refuses a part that lists a shard outside the directory
 /// (`../../../etc/passwd`).
 #[test]
 fn merge_manifest_rejects_shard_paths_outside_dir() {
     let dir = two_worker_build();
-    let path = dir.path().join("manifest-w001.json");
+    let path = dir.path().join("manifest-t0001.json");
     let mut part = read_json(&path);
     part["shards"][0]["file"] = serde_json::json!("../../../etc/passwd");
     write_json(&path, &part);
-    let merged = bertprep(&["merge-manifest", s(dir.path())]);
+    let merged = bertprep(&["finalize", s(dir.path())]);
     assert!(
         !merged.status.success(),
-        "merge-manifest accepted a part listing ../../../etc/passwd as a shard: {}",
+        "finalize accepted a part listing ../../../etc/passwd as a shard: {}",
         String::from_utf8_lossy(&merged.stderr)
     );
     assert!(
@@ -712,22 +712,22 @@ fn merge_manifest_rejects_shard_paths_outside_dir() {
     );
 }
 
-/// A stray copy of a part (`manifest-w000.bak.json`) is not counted: the merge ignores or
+/// A stray copy of a part (`manifest-t0000.bak.json`) is not counted: the merge ignores or
 /// rejects it, and a merged manifest holds each worker's shards and instances once.
 #[test]
 fn merge_manifest_ignores_or_rejects_stray_part_copies() {
     let dir = two_worker_build();
     let parts: Vec<Manifest> = (0..2)
-        .map(|i| Manifest::read_file(&dir.path().join(format!("manifest-w00{i}.json"))).unwrap())
+        .map(|i| Manifest::read_file(&dir.path().join(format!("manifest-t000{i}.json"))).unwrap())
         .collect();
     let instances: u64 = parts.iter().map(|p| p.counters.instances).sum();
     let shards: usize = parts.iter().map(|p| p.shards.len()).sum();
     std::fs::copy(
-        dir.path().join("manifest-w000.json"),
-        dir.path().join("manifest-w000.bak.json"),
+        dir.path().join("manifest-t0000.json"),
+        dir.path().join("manifest-t0000.bak.json"),
     )
     .unwrap();
-    let merged = bertprep(&["merge-manifest", s(dir.path())]);
+    let merged = bertprep(&["finalize", s(dir.path())]);
     if !merged.status.success() {
         return; // Rejected: fine.
     }
@@ -735,13 +735,13 @@ fn merge_manifest_ignores_or_rejects_stray_part_copies() {
     assert_eq!(
         (m.counters.instances, m.shards.len()),
         (instances, shards),
-        "merge-manifest counted the stray copy manifest-w000.bak.json as a part \
+        "finalize counted the stray copy manifest-t0000.bak.json as a part \
          (instances, shards)"
     );
 }
 
 /// Parts left from an earlier build with another worker count (a 3-worker build's
-/// `manifest-w002.json` after a 2-worker `--overwrite` rebuild) are not merged: the merge
+/// `manifest-t0002.json` after a 2-worker `--overwrite` rebuild) are not merged: the merge
 /// writes the 2-worker build's manifest, or fails naming the stale part.
 #[test]
 fn merge_manifest_rejects_stale_parts_of_another_worker_count() {
@@ -750,30 +750,31 @@ fn merge_manifest_rejects_stale_parts_of_another_worker_count() {
         for i in 0..count {
             let mut flags = FIXTURE_UNITS.to_vec();
             let spec = format!("{i}/{count}");
-            flags.extend(["--worker", &spec]);
+            let tasks = count.to_string();
+            flags.extend(["--tasks", &tasks, "--worker", &spec]);
             flags.extend(extra);
             build_ok(&fixtures(), dir.path(), &flags);
         }
         if count == 3 {
-            let merged = bertprep(&["merge-manifest", s(dir.path())]);
+            let merged = bertprep(&["finalize", s(dir.path())]);
             assert!(merged.status.success(), "the 3-worker merge failed");
         }
     }
     let single = fixture_build(&FIXTURE_UNITS);
     let expected = Manifest::read(single.path()).unwrap().counters.instances;
-    let merged = bertprep(&["merge-manifest", s(dir.path())]);
+    let merged = bertprep(&["finalize", s(dir.path())]);
     let err = String::from_utf8_lossy(&merged.stderr);
     if merged.status.success() {
         let m = Manifest::read(dir.path()).unwrap();
         assert_eq!(
-            (m.merged_workers, m.counters.instances),
+            (m.merged_tasks, m.counters.instances),
             (Some(2), expected),
-            "the merge took in the 3-worker build's stale manifest-w002.json"
+            "the merge took in the 3-worker build's stale manifest-t0002.json"
         );
     } else {
         assert!(
-            err.contains("manifest-w002.json"),
-            "the merge failed without naming the stale part manifest-w002.json: {err}"
+            err.contains("manifest-t0002.json"),
+            "the merge failed without naming the stale part manifest-t0002.json: {err}"
         );
     }
 }
@@ -1092,15 +1093,15 @@ fn build_threads_are_capped_or_refused() {
 #[test]
 fn merge_manifest_names_an_out_of_range_part() {
     let dir = two_worker_build();
-    let old = dir.path().join("manifest-w001.json");
+    let old = dir.path().join("manifest-t0001.json");
     let mut part = read_json(&old);
-    part["worker"]["index"] = serde_json::json!(7);
+    part["task"]["index"] = serde_json::json!(7);
     std::fs::remove_file(&old).unwrap();
-    write_json(&dir.path().join("manifest-w007.json"), &part);
-    let merged = bertprep(&["merge-manifest", s(dir.path())]);
+    write_json(&dir.path().join("manifest-t0007.json"), &part);
+    let merged = bertprep(&["finalize", s(dir.path())]);
     let err = String::from_utf8_lossy(&merged.stderr);
     assert!(
-        !merged.status.success() && err.contains("manifest-w007.json") && !err.contains("missing"),
+        !merged.status.success() && err.contains("manifest-t0007.json") && !err.contains("missing"),
         "a part with worker index 7 of 2 should be reported as that, not as a missing part: {err}"
     );
 }

@@ -46,7 +46,7 @@ fn shards(dir: &std::path::Path) -> Option<Arc<ShardSet>> {
         threads: 0,
         overwrite: true,
         progress: ProgressMode::Quiet,
-        worker: None,
+        task: None,
     })
     .expect("build shards");
     Some(Arc::new(ShardSet::open(dir).expect("open shards")))

@@ -53,3 +53,4 @@ mod tests;
 pub use index::stream_starts_from_index;
 pub use reader::ParallelBzReader;
 pub use scan::{find_stream_starts, is_multistream};
+pub(crate) use scan::{next_start, resume_point, Scan, LOOK_BEHIND};

@@ -26,7 +26,7 @@ pub(crate) const HEADER_LEN: usize = 10;
 /// Bytes covering a trailer with any padding: 48 + 32 bits plus up to 7, rounded up.
 const TRAILER_LEN: usize = 11;
 /// Bytes read before `p` to check a trailer (a whole number of bytes holding one).
-const LOOK_BEHIND: usize = 12;
+pub(crate) const LOOK_BEHIND: usize = 12;
 
 /// What the bytes at a position say about a stream start there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -42,7 +42,7 @@ pub(crate) mod testing {
             threads: 1,
             overwrite: true,
             progress: ProgressMode::Quiet,
-            worker: None,
+            task: None,
         })
         .expect("build fixture shards");
     }

@@ -35,7 +35,7 @@ pub fn build_shards(input: &Path, out: &Path, config: BuildConfig, tokenizer: To
         threads: 1,
         overwrite: true,
         progress: ProgressMode::Quiet,
-        worker: None,
+        task: None,
     })
     .unwrap_or_else(|e| panic!("building {} failed: {e}", input.display()));
 }

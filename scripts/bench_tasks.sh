@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Bytes read per worker and wall time of N workers against one, for a `--tasks` build.
+#
+#   scripts/bench_tasks.sh CORPUS [TASKS] [N...]
+#
+# For each N (default 1 2 4 8), starts N `bertprep build --tasks TASKS --worker i/N` processes
+# at once on this machine (threads shared out: at least one each) into a fresh directory,
+# waits, runs `bertprep finalize`, and prints each worker's bytes read (the sum of its tasks'
+# `bytes_read` in their manifest parts: the plan's reads and every byte its pieces read) as a
+# share of the corpus, and the wall time. Every N must give the same shards (checked).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+corpus=$(realpath "$1")
+tasks=${2:-32}
+shift $(( $# > 1 ? 2 : 1 ))
+counts=${*:-1 2 4 8}
+cargo build --release --quiet --bin bertprep
+bin=$(realpath target/release/bertprep)
+size=$(du -bc "$corpus" | tail -1 | cut -f1)
+cores=$(nproc)
+work=$(mktemp -d /tmp/bertprep-tasks.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+flags=(--max-seq-len 128 --dupe-factor 1 --tasks "$tasks" --quiet)
+echo "corpus $corpus: $size bytes; $tasks tasks; $cores cores"
+reference=
+for n in $counts; do
+  out=$work/n$n
+  threads=$(( cores / n > 0 ? cores / n : 1 ))
+  start=$(date +%s.%N)
+  pids=()
+  for ((i = 0; i < n; i++)); do
+    "$bin" build --in "$corpus" --out "$out" "${flags[@]}" --worker "$i/$n" --threads "$threads" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  end=$(date +%s.%N)
+  "$bin" finalize "$out" 2>/dev/null
+  digest=$(cat "$out"/shard-*.parquet | sha256sum | cut -c1-16)
+  [ -z "$reference" ] && reference=$digest
+  [ "$digest" = "$reference" ] || { echo "N=$n wrote other shards ($digest)" >&2; exit 1; }
+  line=$(python3 - "$out" "$n" "$tasks" "$size" <<'EOF'
+import json, sys, pathlib
+out, n, tasks, size = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+per = [0] * n
+for t in range(tasks):
+    part = json.loads((out / f"manifest-t{t:04d}.json").read_text())
+    per[t % n] += part["bytes_read"]
+print(" ".join(f"{b / size:.3f}" for b in per), f"(ideal {1 / n:.3f})")
+EOF
+)
+  printf 'N=%d  %6.1f s  threads each %d  bytes read per worker / corpus: %s  shards %s\n' \
+    "$n" "$(echo "$end - $start" | bc)" "$threads" "$line" "$digest"
+done

@@ -1,0 +1,255 @@
+//! `--tasks T` builds through the binary: the output depends on T only (one process, any
+//! number of `--worker`s, `--claim`), each task reads only its share of the input, reruns do
+//! only what is left, and a stale claim is taken over.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use bertprep::output::Manifest;
+
+use crate::util::*;
+
+/// Flags of every build here: pieces of 64 KiB, so the corpus is cut into 16 of them.
+const FLAGS: [&str; 6] = [
+    "--max-seq-len",
+    "64",
+    "--piece-bytes",
+    "65536",
+    "--rows-per-shard",
+    "500",
+];
+
+/// A WikiExtractor file of about 1 MiB in `dir`.
+fn corpus(dir: &Path) -> PathBuf {
+    let words = [
+        "the", "river", "flows", "north", "through", "old", "towns", "and", "green", "fields",
+        "where", "farmers", "grow", "wheat", "barley", "every", "summer",
+    ];
+    let mut text = String::new();
+    let mut n = 0u64;
+    let mut doc = 0;
+    while text.len() < 1 << 20 {
+        text.push_str(&format!(
+            "<doc id=\"{doc}\" title=\"Doc {doc}\">\nDoc {doc}\n\n"
+        ));
+        for s in 0..(3 + doc % 11) {
+            let len = 5 + (doc * 7 + s * 3) % 13;
+            let sentence: Vec<&str> = (0..len)
+                .map(|_| {
+                    n = n
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    words[(n >> 33) as usize % words.len()]
+                })
+                .collect();
+            text.push_str(&format!("{}.", sentence.join(" ")));
+            text.push(if s % 4 == 3 { '\n' } else { ' ' });
+        }
+        text.push_str("\n</doc>\n");
+        doc += 1;
+    }
+    let path = dir.join("wiki.txt");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs `bertprep build` on `input` into `out` with [`FLAGS`] and `extra`; returns stderr.
+fn build(input: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["build", "--in", path(input), "--out", path(out)];
+    args.extend(FLAGS);
+    args.extend(extra);
+    let output = bertprep(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{args:?} failed: {stderr}");
+    stderr
+}
+
+fn finalize(out: &Path) {
+    let output = bertprep(&["finalize", path(out)]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Every shard's bytes, by name.
+fn shards(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let manifest = Manifest::read(out).unwrap();
+    manifest
+        .shards
+        .iter()
+        .map(|s| (s.file.clone(), std::fs::read(out.join(&s.file)).unwrap()))
+        .collect()
+}
+
+#[test]
+fn output_depends_on_the_task_count_only_and_tasks_read_their_share() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = corpus(tmp.path());
+    let total = std::fs::metadata(&input).unwrap().len();
+
+    let one = tmp.path().join("one");
+    build(&input, &one, &["--tasks", "4"]);
+    finalize(&one);
+    let reference = shards(&one);
+    assert!(reference.len() >= 4, "a shard or more per task");
+
+    for workers in [2, 3] {
+        let out = tmp.path().join(format!("w{workers}"));
+        for i in 0..workers {
+            build(
+                &input,
+                &out,
+                &["--tasks", "4", "--worker", &format!("{i}/{workers}")],
+            );
+        }
+        finalize(&out);
+        assert!(
+            shards(&out) == reference,
+            "{workers} workers wrote other bytes"
+        );
+    }
+    let claimed = tmp.path().join("claim");
+    build(&input, &claimed, &["--tasks", "4", "--claim"]);
+    finalize(&claimed);
+    assert!(shards(&claimed) == reference, "--claim wrote other bytes");
+
+    // Each task read its own pieces of the file, plus a few KiB past each piece's end and of
+    // the file's head for each piece after the first.
+    let files = bertprep::input::discover(std::slice::from_ref(&input)).unwrap();
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    let pieces = bertprep::input::plan::plan(&files, 65536, &counter).unwrap();
+    assert_eq!(pieces.len() as u64, total.div_ceil(65536));
+    let mut all = 0;
+    for t in 0..4u64 {
+        let part = Manifest::read_file(&one.join(format!("manifest-t000{t}.json"))).unwrap();
+        let read = part.bytes_read.unwrap();
+        let own: Vec<_> = pieces.iter().filter(|p| p.position % 4 == t).collect();
+        let own_bytes: u64 = own.iter().map(|p| p.bytes()).sum();
+        let slack = own.len() as u64 * (16 << 10);
+        assert!(
+            read >= own_bytes && read <= own_bytes + slack,
+            "task {t} read {read} bytes for its {own_bytes} of {total}"
+        );
+        all += read;
+    }
+    assert!(all < total + total / 3, "{all} bytes read for {total}");
+    let merged = Manifest::read(&one).unwrap();
+    assert_eq!(merged.merged_tasks, Some(4));
+    assert_eq!(merged.bytes_read, None);
+
+    // Another task count is another build.
+    let five = tmp.path().join("five");
+    build(&input, &five, &["--tasks", "5"]);
+    finalize(&five);
+    assert_ne!(shards(&five), reference);
+}
+
+#[test]
+fn reruns_and_other_worker_counts_do_only_what_is_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = corpus(tmp.path());
+    let out = tmp.path().join("out");
+    let said = build(&input, &out, &["--tasks", "6", "--worker", "1/3"]);
+    assert!(
+        said.contains("ran 2 of 6 tasks (0 already complete)"),
+        "{said}"
+    );
+    // Tasks 1 and 4 are done: 0/2 runs 0 and 2, and 1/2 runs 3 and 5.
+    let said = build(&input, &out, &["--tasks", "6", "--worker", "0/2"]);
+    assert!(
+        said.contains("ran 2 of 6 tasks (1 already complete)"),
+        "{said}"
+    );
+    let said = build(&input, &out, &["--tasks", "6", "--worker", "1/2"]);
+    assert!(
+        said.contains("ran 2 of 6 tasks (1 already complete)"),
+        "{said}"
+    );
+    let said = build(&input, &out, &["--tasks", "6", "--claim"]);
+    assert!(
+        said.contains("ran 0 of 6 tasks (6 already complete)"),
+        "{said}"
+    );
+    finalize(&out);
+    let whole = tmp.path().join("whole");
+    build(&input, &whole, &["--tasks", "6"]);
+    finalize(&whole);
+    assert!(shards(&out) == shards(&whole));
+}
+
+#[test]
+fn a_stale_claim_is_taken_over_and_a_fresh_one_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = corpus(tmp.path());
+    let out = tmp.path().join("out");
+    let claims = out.join(".bertprep-claims");
+    std::fs::create_dir_all(&claims).unwrap();
+    let claim = claims.join("task-0002");
+    std::fs::write(&claim, "host elsewhere pid 1\n").unwrap();
+
+    // Held by a live worker: left to it, and the build is not finished.
+    let said = build(&input, &out, &["--tasks", "3", "--claim"]);
+    assert!(
+        said.contains("ran 2 of 3 tasks (0 already complete, 1 held by other workers)"),
+        "{said}"
+    );
+    let unfinished = bertprep(&["finalize", path(&out)]);
+    assert!(!unfinished.status.success());
+    assert!(String::from_utf8_lossy(&unfinished.stderr).contains("manifest-t0002.json"));
+
+    // Its worker died: no heartbeat for longer than the timeout, so the task is taken over.
+    let old = SystemTime::now() - Duration::from_secs(120);
+    std::fs::File::options()
+        .write(true)
+        .open(&claim)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let said = build(
+        &input,
+        &out,
+        &["--tasks", "3", "--claim", "--claim-timeout", "60"],
+    );
+    assert!(
+        said.contains("ran 1 of 3 tasks (2 already complete)"),
+        "{said}"
+    );
+    assert!(!claim.exists(), "a finished task's claim is removed");
+    finalize(&out);
+    let whole = tmp.path().join("whole");
+    build(&input, &whole, &["--tasks", "3"]);
+    finalize(&whole);
+    assert!(shards(&out) == shards(&whole));
+}
+
+#[test]
+fn standard_input_and_bad_task_counts_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    for (extra, says) in [
+        (vec!["--in", "-", "--tasks", "2"], "standard input"),
+        (
+            vec!["--in", path(&fixtures()), "--tasks", "0"],
+            "--tasks must be",
+        ),
+        (
+            vec!["--in", path(&fixtures()), "--worker", "2/2"],
+            "not below count",
+        ),
+    ] {
+        let mut args = vec!["build", "--out", path(&out)];
+        args.extend(extra);
+        let output = bertprep(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+    }
+}
