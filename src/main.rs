@@ -46,6 +46,10 @@ enum Command {
     Finalize {
         /// The shared output directory of the tasks.
         dir: PathBuf,
+        /// Rewrite the shards into shards of exactly R rows (the last one shorter), each drawn
+        /// evenly from every task, so that every rank of a multi-rank loader gets equal work.
+        #[arg(long, value_name = "R")]
+        rebalance: Option<u64>,
     },
     /// Show what a shard or an output directory holds; --check validates it.
     ///
@@ -611,9 +615,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         // Its own exit statuses (0, 1 for --check failures, 2 for errors); output is flushed.
         Command::Inspect(args) => std::process::exit(i32::from(inspect(args))),
         Command::Build(args) => build_command(*args),
-        Command::Finalize { dir } => {
-            let merged =
-                bertprep::output::merge::merge_manifests(&dir).context("finalize failed")?;
+        Command::Finalize { dir, rebalance } => {
+            let merged = build::finalize::finalize(&dir, rebalance).context("finalize failed")?;
             eprintln!(
                 "bertprep: finalized {} tasks: {} instances in {} shards -> {}",
                 merged.merged_tasks.unwrap_or(0),

@@ -7,6 +7,8 @@
 //!   the manifest, clean up on failure;
 //! - [`tasks`] — the tasks of a `--tasks T` build, run by a worker (each a build of its own
 //!   over the pieces the task owns);
+//! - [`finalize`], [`rebalance`] — `bertprep finalize`: the tasks' parts joined, and with
+//!   `--rebalance` their shards rewritten into equal ones;
 //! - [`units`] — the pure work of one unit, run as a pool task;
 //! - [`spill_phase`], [`write_phase`] — the two phases below;
 //! - [`spill`] — the bucket files; [`state`] — the checkpoint; [`existing`] — what an earlier
@@ -47,9 +49,11 @@
 //! the manifest. Both depend only on the input, so the output stays deterministic.
 
 pub mod existing;
+pub mod finalize;
 pub mod limits;
 pub mod memory;
 pub mod progress;
+pub mod rebalance;
 pub mod spill;
 pub mod spill_phase;
 pub mod state;
@@ -313,6 +317,7 @@ fn publish(opts: &BuildOptions, p: &Prepared, shards: Vec<ShardEntry>) -> Result
         task: opts.task,
         merged_tasks: None,
         bytes_read: opts.task.map(|_| p.state.bytes_read),
+        rebalanced_rows: None,
         tokenizer: TokenizerEntry {
             file: TOKENIZER_FILE.into(),
             sha256: tokenizer.sha256().into(),

@@ -10,6 +10,7 @@
 //!   .bertprep-work/                spill buckets and state.json of a build in progress
 //!                                  (.bertprep-work-tTTTT/ per task)
 //!   .bertprep-claims/task-TTTT     a `--claim` worker's claim on task TTTT
+//!   .bertprep-finalize/            shards and state of a `finalize --rebalance` in progress
 //!   .bertprep-stdin                standard input spooled to a file (-tTTTT per task)
 //!   .NAME.PID-N.tmp                a file being written, renamed to NAME when complete
 //! ```
@@ -42,6 +43,7 @@ const PART_PREFIX: &str = "manifest-t";
 const WORK_DIR: &str = ".bertprep-work";
 const STDIN_SPOOL: &str = ".bertprep-stdin";
 const CLAIMS_DIR: &str = ".bertprep-claims";
+const FINALIZE_DIR: &str = ".bertprep-finalize";
 
 /// One of the fixed tasks of a distributed build (`--tasks T`): task `index` of `count` builds
 /// the plan pieces whose position `p` has `p % count == index`, and writes its own shards,
@@ -187,6 +189,20 @@ pub fn work_dir(out: &Path, task: Option<Task>) -> PathBuf {
     out.join(format!("{WORK_DIR}{}", suffix(task)))
 }
 
+/// Where `finalize --rebalance` stages its shards and state in `out`.
+pub fn finalize_dir(out: &Path) -> PathBuf {
+    out.join(FINALIZE_DIR)
+}
+
+/// The task whose shard `name` is (`shard-t0003-0001.parquet` → 3).
+pub fn shard_task(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(SHARD_PREFIX)?.strip_prefix('t')?;
+    let (digits, _) = rest.split_once('-')?;
+    (digits.len() >= 4 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
 /// The directory of `--claim` workers' claims in `out`.
 pub fn claims_dir(out: &Path) -> PathBuf {
     out.join(CLAIMS_DIR)
@@ -279,6 +295,8 @@ mod tests {
         let w = Task { index: 3, count: 8 };
         assert_eq!(shard_name(Some(w), 12), "shard-t0003-0012.parquet");
         assert_eq!(shard_name(None, 12), "shard-0012.parquet");
+        assert_eq!(shard_task("shard-t0003-0012.parquet"), Some(3));
+        assert_eq!(shard_task("shard-0012.parquet"), None);
         assert!(is_shard_of("shard-t0003-0012.parquet", Some(w)));
         assert!(!is_shard_of("shard-t0004-0012.parquet", Some(w)));
         assert_eq!(manifest_name(Some(w)), "manifest-t0003.json");

@@ -163,6 +163,9 @@ pub struct Manifest {
     /// In a task's part: bytes it read from the inputs (plan included), over all its runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_read: Option<u64>,
+    /// Rows per shard of a build `finalize --rebalance` rewrote (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebalanced_rows: Option<u64>,
     /// Tokenizer used.
     pub tokenizer: TokenizerEntry,
     /// Inputs, in unit order.

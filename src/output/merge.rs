@@ -18,6 +18,13 @@ use crate::output::manifest::{InputEntry, Manifest};
 
 /// Joins the task manifests in `dir` into `dir/manifest.json`.
 pub fn merge_manifests(dir: &Path) -> Result<Manifest> {
+    let merged = joined(dir)?;
+    merged.write_file(&dir.join(MANIFEST_FILE))?;
+    Ok(merged)
+}
+
+/// The task manifests in `dir`, checked and joined (not written).
+pub fn joined(dir: &Path) -> Result<Manifest> {
     let parts = read_parts(dir)?;
     let Some((first_name, first)) = parts.first() else {
         return Err(Error::manifest(
@@ -60,9 +67,7 @@ pub fn merge_manifests(dir: &Path) -> Result<Manifest> {
         ));
     }
     check_shards(dir, &parts)?;
-    let merged = merged(&parts, count);
-    merged.write_file(&dir.join(MANIFEST_FILE))?;
-    Ok(merged)
+    Ok(merged(&parts, count))
 }
 
 /// The parts in `dir`, by task index, each read bounded and checked against its name.

@@ -227,44 +227,7 @@ impl<'a> ShardWriter<'a> {
         finished: Vec<ShardEntry>,
     ) -> Result<Self> {
         let config = &meta.config;
-        let pairs = meta.key_values()?;
-        // In the Parquet footer and in the embedded Arrow schema, so both Parquet readers and
-        // `pyarrow.parquet.read_table(...).schema.metadata` see it.
-        let kv: Vec<KeyValue> = pairs
-            .iter()
-            .map(|(k, v)| KeyValue::new(k.to_string(), v.clone()))
-            .collect();
-        let schema_meta: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        let schema = Arc::new(
-            arrow_schema_for(RowForm::of(config))
-                .as_ref()
-                .clone()
-                .with_metadata(schema_meta),
-        );
-        let level = ZstdLevel::try_new(config.zstd_level)
-            .map_err(|e| Error::Config(format!("--zstd-level: {e}")))?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(level))
-            .set_max_row_group_row_count(Some(config.row_group_rows))
-            .set_key_value_metadata(Some(kv))
-            .set_created_by(format!("bertprep {}", env!("CARGO_PKG_VERSION")))
-            // Plain encoding then zstd: dictionary-encoding every token id made a whole build
-            // at 512 1.7x slower for ~4% smaller files.
-            .set_dictionary_enabled(false);
-        // No min/max statistics for the padded token lists: no reader filters on them, and
-        // computing them took 3% of a build. The scalar columns keep theirs.
-        let props = schema
-            .fields()
-            .iter()
-            .filter(|f| matches!(f.data_type(), DataType::List(_)))
-            .fold(props, |props, f| {
-                let path = ColumnPath::new(vec![f.name().clone(), "list".into(), "item".into()]);
-                props.set_column_statistics_enabled(path, EnabledStatistics::None)
-            })
-            .build();
+        let (schema, props) = schema_and_properties(meta)?;
         Ok(ShardWriter {
             dir: dir.to_path_buf(),
             rows_per_shard: config.rows_per_shard,
@@ -459,6 +422,51 @@ impl<'a> ShardWriter<'a> {
         self.close_shard()?;
         Ok(std::mem::take(&mut self.finished))
     }
+}
+
+/// The Arrow schema (with the `bertprep.*` metadata) and the Parquet writer settings of the
+/// shards of a build: what every shard file is written with.
+pub fn schema_and_properties(meta: &ShardMeta) -> Result<(SchemaRef, WriterProperties)> {
+    let config = &meta.config;
+    let pairs = meta.key_values()?;
+    // In the Parquet footer and in the embedded Arrow schema, so both Parquet readers and
+    // `pyarrow.parquet.read_table(...).schema.metadata` see it.
+    let kv: Vec<KeyValue> = pairs
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.to_string(), v.clone()))
+        .collect();
+    let schema_meta: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let schema = Arc::new(
+        arrow_schema_for(RowForm::of(config))
+            .as_ref()
+            .clone()
+            .with_metadata(schema_meta),
+    );
+    let level = ZstdLevel::try_new(config.zstd_level)
+        .map_err(|e| Error::Config(format!("--zstd-level: {e}")))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(config.row_group_rows))
+        .set_key_value_metadata(Some(kv))
+        .set_created_by(format!("bertprep {}", env!("CARGO_PKG_VERSION")))
+        // Plain encoding then zstd: dictionary-encoding every token id made a whole build
+        // at 512 1.7x slower for ~4% smaller files.
+        .set_dictionary_enabled(false);
+    // No min/max statistics for the padded token lists: no reader filters on them, and
+    // computing them took 3% of a build. The scalar columns keep theirs.
+    let props = schema
+        .fields()
+        .iter()
+        .filter(|f| matches!(f.data_type(), DataType::List(_)))
+        .fold(props, |props, f| {
+            let path = ColumnPath::new(vec![f.name().clone(), "list".into(), "item".into()]);
+            props.set_column_statistics_enabled(path, EnabledStatistics::None)
+        })
+        .build();
+    Ok((schema, props))
 }
 
 /// A `Write` that hashes and counts what passes through it.

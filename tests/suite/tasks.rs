@@ -253,3 +253,118 @@ fn standard_input_and_bad_task_counts_are_refused() {
         );
     }
 }
+
+/// The task a row came from: the piece of the one input file in its `source`, modulo the
+/// task count.
+fn task_of(source: u64, tasks: u64) -> u64 {
+    ((source >> 32) & 0xfff) % tasks
+}
+
+#[test]
+fn rebalance_gives_equal_shards_drawn_from_every_task_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = corpus(tmp.path());
+    let plain = tmp.path().join("plain");
+    build(&input, &plain, &["--tasks", "5"]);
+    finalize(&plain);
+    let mut before: Vec<Vec<u8>> = shard_rows(&plain).iter().map(row_bytes).collect();
+
+    let out = tmp.path().join("out");
+    build(&input, &out, &["--tasks", "5"]);
+    let said = bertprep(&["finalize", path(&out), "--rebalance", "100"]);
+    assert!(
+        said.status.success(),
+        "{}",
+        String::from_utf8_lossy(&said.stderr)
+    );
+    let manifest = Manifest::read(&out).unwrap();
+    assert_eq!(manifest.rebalanced_rows, Some(100));
+    let total: u64 = manifest.shards.iter().map(|s| s.rows).sum();
+    for (i, shard) in manifest.shards.iter().enumerate() {
+        let last = i + 1 == manifest.shards.len();
+        assert_eq!(shard.rows, if last { total - 100 * i as u64 } else { 100 });
+        assert_eq!(shard.file, format!("shard-{i:04}.parquet"));
+    }
+    // Only the new shards and the manifest are left of the tasks' files.
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.starts_with("manifest-t") && !n.starts_with("shard-t")),
+        "{names:?}"
+    );
+    // The same rows, and every full shard draws from each task in proportion to its rows.
+    let rows = shard_rows(&out);
+    let mut after: Vec<Vec<u8>> = rows.iter().map(row_bytes).collect();
+    before.sort();
+    after.sort();
+    assert!(before == after, "rebalancing changed the rows");
+    let mut per_task = [0u64; 5];
+    for r in &rows {
+        per_task[task_of(r.source, 5) as usize] += 1;
+    }
+    for (i, shard) in rows.chunks(100).enumerate().filter(|(_, c)| c.len() == 100) {
+        for t in 0..5 {
+            let got = shard.iter().filter(|r| task_of(r.source, 5) == t).count() as f64;
+            let expected = 100.0 * per_task[t as usize] as f64 / total as f64;
+            assert!(
+                (got - expected).abs() <= 1.5,
+                "shard {i}: task {t} has {got} rows, not ~{expected}"
+            );
+        }
+    }
+
+    // Killed part way and run again: the same bytes.
+    let killed = tmp.path().join("killed");
+    build(&input, &killed, &["--tasks", "5"]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bertprep"))
+        .args(["finalize", path(&killed), "--rebalance", "3"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = killed.join(".bertprep-finalize/state.json");
+    let start = std::time::Instant::now();
+    while !state.exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !killed.join("manifest.json").exists(),
+        "the rebalance finished before the kill"
+    );
+    let again = bertprep(&["finalize", path(&killed), "--rebalance", "3"]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let whole = tmp.path().join("whole");
+    build(&input, &whole, &["--tasks", "5"]);
+    let said = bertprep(&["finalize", path(&whole), "--rebalance", "3"]);
+    assert!(said.status.success());
+    assert!(
+        shards(&killed) == shards(&whole),
+        "the resumed rebalance wrote other bytes"
+    );
+}
+
+fn shard_rows(dir: &Path) -> Vec<bertprep::shard::ShardRow> {
+    let manifest = Manifest::read(dir).unwrap();
+    manifest
+        .shards
+        .iter()
+        .flat_map(|s| {
+            bertprep::shard::read_shard(&dir.join(&s.file))
+                .unwrap()
+                .rows
+        })
+        .collect()
+}
+
+fn row_bytes(r: &bertprep::shard::ShardRow) -> Vec<u8> {
+    format!("{:?}", r).into_bytes()
+}
