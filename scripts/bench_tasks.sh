@@ -8,6 +8,7 @@
 # waits, runs `bertprep finalize`, and prints each worker's bytes read (the sum of its tasks'
 # `bytes_read` in their manifest parts: the plan's reads and every byte its pieces read) as a
 # share of the corpus, and the wall time. Every N must give the same shards (checked).
+# PIECE_BYTES sets --piece-bytes (default: the build's, 32 MiB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=$(realpath "$1")
@@ -21,6 +22,7 @@ cores=$(nproc)
 work=$(mktemp -d /tmp/bertprep-tasks.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 flags=(--max-seq-len 128 --dupe-factor 1 --tasks "$tasks" --quiet)
+[ -n "${PIECE_BYTES:-}" ] && flags+=(--piece-bytes "$PIECE_BYTES")
 echo "corpus $corpus: $size bytes; $tasks tasks; $cores cores"
 reference=
 for n in $counts; do

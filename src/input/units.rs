@@ -317,6 +317,8 @@ impl UnitReader {
         let path = &self.files[piece.file_index as usize].path;
         let own = counted_from(path, piece.start, &self.disk_bytes_read)?.take(piece.bytes());
         let own: Box<dyn BufRead + Send> = match piece.cut {
+            // No stream starts in it (streams longer than pieces): it holds no document.
+            _ if piece.bytes() == 0 => Box::new(std::io::empty()),
             Cut::Bzip2 if self.decode_threads > 1 => Box::new(
                 ParallelBzReader::from_reader(own, self.decode_threads)
                     .map_err(|e| Error::io(path, e))?,
@@ -329,7 +331,10 @@ impl UnitReader {
                 Box::new(BufReader::with_capacity(capacity, own))
             }
         };
-        let tail = (piece.index + 1 < piece.of).then(|| Tail {
+        // Pieces after this one may be empty up to the end of the file (streams longer than
+        // pieces): then there is nothing past its end.
+        let size = self.files[piece.file_index as usize].bytes;
+        let tail = (piece.index + 1 < piece.of && piece.end < size).then(|| Tail {
             path: path.clone(),
             start: piece.end,
             cut: piece.cut,
@@ -1094,11 +1099,20 @@ mod tests {
             enc.write_all(chunk).unwrap();
             bz.extend(enc.finish().unwrap());
         }
-        for threads in [1, 3] {
-            let units = piece_units(&bz, "w.bz2", bz.len() as u64 / 7, threads);
-            assert!(units.iter().any(|u| u.piece > 0));
-            let joined: Vec<u8> = units.iter().flat_map(|u| u.bytes.clone()).collect();
-            assert_eq!(joined, body.as_bytes());
+        // Streams longer than pieces leave pieces with no stream start of their own.
+        let mut long = Vec::new();
+        for chunk in body.as_bytes().chunks(9000) {
+            let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+            enc.write_all(chunk).unwrap();
+            long.extend(enc.finish().unwrap());
+        }
+        for (bz, piece_bytes) in [(&bz, bz.len() as u64 / 7), (&long, 1024)] {
+            for threads in [1, 3] {
+                let units = piece_units(bz, "w.bz2", piece_bytes, threads);
+                assert!(units.iter().any(|u| u.piece > 0));
+                let joined: Vec<u8> = units.iter().flat_map(|u| u.bytes.clone()).collect();
+                assert_eq!(joined, body.as_bytes());
+            }
         }
     }
 }

@@ -263,6 +263,47 @@ fn a_multistream_dump_decompressed_in_parallel_gives_the_same_shards() {
     assert!(shard_bytes(&parallel) == shard_bytes(&single));
 }
 
+/// A multi-stream dump cut into pieces for tasks holds every page once: the same pages,
+/// articles, documents and text as the file read whole, in streams of 7 pages (each longer
+/// than a piece, so some pieces hold no stream start, up to the file's end).
+#[test]
+fn a_multistream_dump_in_pieces_holds_every_page_once() {
+    let Some(dump) = sample("enwiki-sample.xml.bz2") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let multi = dir.path().join("enwiki-multistream.xml.bz2");
+    std::fs::write(&multi, multistream(&decompressed(&dump), 7)).unwrap();
+    let (_, whole) = build_in(dir.path(), "whole", &multi, &[]);
+    let out = dir.path().join("tasks");
+    for worker in ["0/2", "1/2"] {
+        let flags = [
+            "--max-seq-len",
+            "128",
+            "--piece-bytes",
+            "65536",
+            "--tasks",
+            "3",
+        ];
+        let mut flags = flags.to_vec();
+        flags.extend(["--worker", worker]);
+        build_ok(&multi, &out, &flags);
+    }
+    let finalized = bertprep(&["finalize", s(&out)]);
+    assert!(
+        finalized.status.success(),
+        "{}",
+        String::from_utf8_lossy(&finalized.stderr)
+    );
+    let tasks = Manifest::read(&out).unwrap();
+    let (a, b) = (&whole.counters, &tasks.counters);
+    assert_eq!(b.pages.pages, 100);
+    assert_eq!(
+        (a.pages, a.documents, a.sentences, a.text_bytes),
+        (b.pages, b.documents, b.sentences, b.text_bytes)
+    );
+}
+
 #[test]
 fn extract_writes_wikiextractor_files_that_read_back_to_the_same_text() {
     let Some(dump) = sample("enwiki-sample.xml.bz2") else {
