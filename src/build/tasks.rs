@@ -340,4 +340,18 @@ mod tests {
         assert_ne!(std::fs::read_to_string(&path).unwrap(), "host dead pid 1\n");
         taken.release();
     }
+
+    #[test]
+    fn a_held_claim_stays_fresh_past_its_timeout() {
+        let out = tempfile::tempdir().unwrap();
+        let task = Task { index: 0, count: 1 };
+        let timeout = Duration::from_millis(400);
+        let claim = Claim::take(out.path(), task, timeout).unwrap().unwrap();
+        std::thread::sleep(Duration::from_millis(1200));
+        // The heartbeat refreshed it: another worker leaves it alone.
+        assert!(!is_stale(&layout::claim_path(out.path(), task), timeout));
+        assert!(Claim::take(out.path(), task, timeout).unwrap().is_none());
+        claim.release();
+        assert!(!layout::claim_path(out.path(), task).exists());
+    }
 }

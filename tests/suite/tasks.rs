@@ -368,3 +368,67 @@ fn shard_rows(dir: &Path) -> Vec<bertprep::shard::ShardRow> {
 fn row_bytes(r: &bertprep::shard::ShardRow) -> Vec<u8> {
     format!("{:?}", r).into_bytes()
 }
+
+#[test]
+fn a_killed_claiming_worker_is_taken_over_and_its_task_resumed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = corpus(tmp.path());
+    let out = tmp.path().join("out");
+    let mut args = vec![
+        "build",
+        "--quiet",
+        "--in",
+        path(&input),
+        "--out",
+        path(&out),
+    ];
+    args.extend(FLAGS);
+    args.extend([
+        "--tasks",
+        "2",
+        "--claim",
+        "--threads",
+        "1",
+        "--unit-bytes",
+        "20000",
+    ]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bertprep"))
+        .args(&args)
+        .spawn()
+        .unwrap();
+    // Killed inside its first task, once it has checkpointed.
+    let state = out.join(".bertprep-work-t0000/state.json");
+    let start = std::time::Instant::now();
+    while !state.exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let claim = out.join(".bertprep-claims/task-0000");
+    assert!(
+        claim.exists(),
+        "the worker finished its task before the kill"
+    );
+    assert!(!out.join("manifest-t0000.json").exists());
+    // Its claim goes stale (no heartbeat); the next worker takes the task over and resumes it.
+    let old = SystemTime::now() - Duration::from_secs(120);
+    std::fs::File::options()
+        .write(true)
+        .open(&claim)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let units = ["--unit-bytes", "20000"];
+    let mut flags = vec!["--tasks", "2", "--claim", "--claim-timeout", "60"];
+    flags.extend(units);
+    let said = build(&input, &out, &flags);
+    assert!(said.contains("ran 2 of 2 tasks"), "{said}");
+    finalize(&out);
+    let whole = tmp.path().join("whole");
+    build(&input, &whole, &["--tasks", "2", units[0], units[1]]);
+    finalize(&whole);
+    assert!(
+        shards(&out) == shards(&whole),
+        "the taken-over task wrote other bytes"
+    );
+}
