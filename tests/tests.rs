@@ -5,6 +5,7 @@
 //!   determinism across threads, compression, errors.
 //! - `corpora` — hostile input (fixtures/bad), `--on-error skip`, encodings, real corpora.
 //! - `engine` — thread-count independence, the global shuffle, resume after SIGKILL, workers.
+//! - `storage` — inputs in object storage (`s3://`) against a local S3 server.
 //! - `tasks` — `--tasks T` builds: the same bytes for any workers, each task reading its share,
 //!   reruns doing what is left, claims taken over.
 //! - `safety` — safety promises through the binary: concurrent workers, failed overwrites,
@@ -69,6 +70,8 @@ mod segment_properties;
 mod sentences;
 #[path = "suite/statistics.rs"]
 mod statistics;
+#[path = "suite/storage.rs"]
+mod storage;
 #[path = "suite/tasks.rs"]
 mod tasks;
 #[path = "suite/util.rs"]

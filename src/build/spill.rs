@@ -35,8 +35,9 @@ pub fn estimated_text_bytes(files: &[InputFile]) -> u64 {
     let mut total = 0u64;
     for f in files {
         let mut head = [0u8; 4];
-        let n = std::fs::File::open(&f.path)
-            .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
+        let n = crate::input::remote::open(&f.path)
+            .ok()
+            .and_then(|mut file| std::io::Read::read(&mut file, &mut head).ok())
             .unwrap_or(0);
         let factor = match Compression::sniff(&head[..n]) {
             Compression::None => 1,

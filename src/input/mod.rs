@@ -10,9 +10,12 @@
 //!    dropped, HTML entities unescaped by [`html`]), JSON lines with a `text` field, or plain text
 //!    with blank-line-separated documents.
 //!
-//! For a build, [`units`] streams the files instead and cuts them into work units at document
-//! boundaries, so no file has to fit in memory; [`read`] reads one whole file (for small inputs
-//! and tools).
+//! Files may also be objects in object storage ([`remote`]: `s3://`, `gs://`, `az://`,
+//! `https://`), listed and read by range requests wherever a file is opened.
+//!
+//! For a build, [`plan`] works out which pieces of which files to read, and [`units`] streams
+//! them instead and cuts them into work units at document boundaries, so no file has to fit in
+//! memory; [`read`] reads one whole file (for small inputs and tools).
 //!
 //! A document's text keeps its line structure: every line is a paragraph (or, with
 //! `--presplit`, one sentence), so the sentence splitter treats a line end as a boundary.
@@ -26,6 +29,7 @@ pub mod markup;
 pub mod mediawiki;
 pub mod parquet;
 pub mod plan;
+pub mod remote;
 pub mod small;
 pub mod stdin;
 pub mod units;

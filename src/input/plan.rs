@@ -19,7 +19,6 @@
 //! task, worker and thread count. A piece's number in the plan ([`Piece::position`]) assigns it
 //! to a task; (file, piece in file, unit in piece) keys its random streams.
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -129,7 +128,7 @@ pub fn plan(files: &[InputFile], piece_bytes: u64, read: &AtomicU64) -> Result<V
 /// Whether a large file can be entered part way, from its first bytes.
 fn how_to_cut(file: &InputFile, read: &AtomicU64) -> Result<Cut> {
     let mut head = Vec::new();
-    let mut f = File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
+    let mut f = super::remote::open(&file.path)?;
     let mut read_to = |head: &mut Vec<u8>, limit: usize| {
         let have = head.len();
         (&mut f)
@@ -158,7 +157,7 @@ fn how_to_cut(file: &InputFile, read: &AtomicU64) -> Result<Cut> {
 /// bytes before its offset.
 fn bzip2_starts(file: &InputFile, n: u64, read: &AtomicU64) -> Result<Vec<u64>> {
     let io = |e| Error::io(&file.path, e);
-    let mut f = File::open(&file.path).map_err(io)?;
+    let mut f = super::remote::open(&file.path)?;
     let mut starts = vec![0];
     for k in 1..n {
         let target = k * file.bytes / n;

@@ -28,7 +28,6 @@
 //! which file and where, and [`UnitReader::next_unit`] goes on with the next file (what
 //! `--on-error skip` uses).
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -354,7 +353,7 @@ impl UnitReader {
     /// header need (small buffers, one decoding thread).
     fn open_whole(&self, index: usize, head_only: bool) -> Result<OpenFile> {
         let path = self.files[index].path.clone();
-        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let file = super::remote::open(&path)?;
         let counting = CountingReader {
             inner: file,
             counter: self.disk_bytes_read.clone(),
@@ -363,6 +362,13 @@ impl UnitReader {
         let mut raw = BufReader::with_capacity(capacity, counting);
         let head = raw.fill_buf().map_err(|e| Error::io(&path, e))?;
         if head.starts_with(MAGIC) || self.format == Format::Parquet {
+            if super::remote::is_remote(&path) {
+                return Err(Error::format(
+                    &path,
+                    1,
+                    "Parquet input is read from local files only: copy it out of object storage",
+                ));
+            }
             let rows = ParquetRows::open(&path, &self.text_column)?;
             // The sniffed head was counted already; the rest of the file is read as rows.
             let rest = self.files[index].bytes.saturating_sub(head.len() as u64);
@@ -431,8 +437,12 @@ fn piece_label(path: &Path, piece: &Piece) -> PathBuf {
 }
 
 /// `path` open at byte `start`, counting what is read.
-fn counted_from(path: &Path, start: u64, counter: &Arc<AtomicU64>) -> Result<CountingReader<File>> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+fn counted_from(
+    path: &Path,
+    start: u64,
+    counter: &Arc<AtomicU64>,
+) -> Result<CountingReader<Box<dyn super::remote::ReadSeek>>> {
+    let mut file = super::remote::open(path)?;
     file.seek(SeekFrom::Start(start))
         .map_err(|e| Error::io(path, e))?;
     Ok(CountingReader {

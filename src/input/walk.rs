@@ -15,6 +15,10 @@ use crate::error::{Error, Result};
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
     let mut files = Vec::new();
     for path in paths {
+        if super::remote::is_remote(path) {
+            files.extend(super::remote::discover(path)?);
+            continue;
+        }
         let meta = std::fs::metadata(path).map_err(io_err(path))?;
         if meta.is_dir() {
             let mut found = Vec::new();

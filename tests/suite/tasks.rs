@@ -3,7 +3,6 @@
 //! only what is left, and a stale claim is taken over.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use bertprep::output::Manifest;
 
@@ -65,12 +64,7 @@ fn build(input: &Path, out: &Path, extra: &[&str]) -> String {
 }
 
 fn finalize(out: &Path) {
-    let output = bertprep(&["finalize", path(out)]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    finalize_ok(out, &[]);
 }
 
 fn path(p: &Path) -> &str {
@@ -204,13 +198,7 @@ fn a_stale_claim_is_taken_over_and_a_fresh_one_left_alone() {
     assert!(String::from_utf8_lossy(&unfinished.stderr).contains("manifest-t0002.json"));
 
     // Its worker died: no heartbeat for longer than the timeout, so the task is taken over.
-    let old = SystemTime::now() - Duration::from_secs(120);
-    std::fs::File::options()
-        .write(true)
-        .open(&claim)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    age(&claim);
     let said = build(
         &input,
         &out,
@@ -320,18 +308,13 @@ fn rebalance_gives_equal_shards_drawn_from_every_task_and_resumes() {
     // Killed part way and run again: the same bytes.
     let killed = tmp.path().join("killed");
     build(&input, &killed, &["--tasks", "5"]);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bertprep"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_bertprep"))
         .args(["finalize", path(&killed), "--rebalance", "3"])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let state = killed.join(".bertprep-finalize/state.json");
-    let start = std::time::Instant::now();
-    while !state.exists() && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_when_exists(child, &state);
     assert!(
         !killed.join("manifest.json").exists(),
         "the rebalance finished before the kill"
@@ -392,18 +375,13 @@ fn a_killed_claiming_worker_is_taken_over_and_its_task_resumed() {
         "--unit-bytes",
         "20000",
     ]);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bertprep"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_bertprep"))
         .args(&args)
         .spawn()
         .unwrap();
     // Killed inside its first task, once it has checkpointed.
     let state = out.join(".bertprep-work-t0000/state.json");
-    let start = std::time::Instant::now();
-    while !state.exists() && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_when_exists(child, &state);
     let claim = out.join(".bertprep-claims/task-0000");
     assert!(
         claim.exists(),
@@ -411,13 +389,7 @@ fn a_killed_claiming_worker_is_taken_over_and_its_task_resumed() {
     );
     assert!(!out.join("manifest-t0000.json").exists());
     // Its claim goes stale (no heartbeat); the next worker takes the task over and resumes it.
-    let old = SystemTime::now() - Duration::from_secs(120);
-    std::fs::File::options()
-        .write(true)
-        .open(&claim)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    age(&claim);
     let units = ["--unit-bytes", "20000"];
     let mut flags = vec!["--tasks", "2", "--claim", "--claim-timeout", "60"];
     flags.extend(units);

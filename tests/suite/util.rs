@@ -166,3 +166,36 @@ pub fn assert_row_invariants(row: &ShardRow, sp: SpecialTokens, max_seq_len: usi
     assert!(matches!(row.next_sentence_label, 0 | 1));
     predictions
 }
+
+/// Kills `child` (with SIGKILL) as soon as `file` exists, or after a minute.
+pub fn kill_when_exists(mut child: std::process::Child, file: &Path) {
+    let start = std::time::Instant::now();
+    while !file.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Sets `file`'s modification time two minutes back (a claim whose heartbeat stopped).
+pub fn age(file: &Path) {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+}
+
+/// Builds `dir` `finalize`d: `bertprep finalize DIR EXTRA...`, asserting success.
+pub fn finalize_ok(dir: &Path, extra: &[&str]) {
+    let mut args = vec!["finalize", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let output = bertprep(&args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
