@@ -272,7 +272,8 @@ fn inspect(args: InspectArgs) -> u8 {
 
 #[derive(Args, Debug)]
 struct BuildArgs {
-    /// Input files or directories (walked recursively, sorted, hidden entries skipped).
+    /// Input files or directories (walked recursively, sorted, hidden entries skipped), or
+    /// s3://, gs://, az://, https:// locations (an object, or every object under a prefix).
     #[arg(long = "in", value_name = "PATH", required = true, num_args = 1..)]
     inputs: Vec<PathBuf>,
     /// Output directory for shards, manifest.json and tokenizer.json.

@@ -3,9 +3,9 @@
 //!
 //! A location names one object or, ending in `/` or naming no object, every object under that
 //! prefix (sorted, names starting with `.` or `_` skipped, as the local walk skips hidden
-//! entries). [`RemoteFile`] reads an object as a seekable stream of range requests of
-//! [`BLOCK_BYTES`], so the unit plan's cut pieces read only their own byte ranges, as they do on
-//! disk. Credentials and endpoints come from each cloud's standard environment variables
+//! entries). [`RemoteFile`] reads an object as a seekable stream of range requests (64 KiB
+//! after an open or a seek, doubling while reading on, up to [`BLOCK_BYTES`]), so the unit
+//! plan's cut pieces fetch little more than their own byte ranges, as they read on disk. Credentials and endpoints come from each cloud's standard environment variables
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT`,
 //! `AWS_ALLOW_HTTP`, `GOOGLE_SERVICE_ACCOUNT`, `AZURE_STORAGE_ACCOUNT_NAME`, ...); requests are
 //! retried with exponential backoff by `object_store`. A failed request is an error naming the
@@ -27,8 +27,13 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use super::InputFile;
 use crate::error::{Error, Result};
 
-/// Bytes fetched per range request.
+/// Most bytes fetched by one range request.
 pub const BLOCK_BYTES: u64 = 4 << 20;
+
+/// Bytes fetched by the first request after an open or a seek; each request after it in
+/// sequence fetches twice the last, up to [`BLOCK_BYTES`], so a short read (a file's head, the
+/// end of a piece) costs little and a long one few requests.
+const FIRST_FETCH: u64 = 64 << 10;
 
 const SCHEMES: [&str; 6] = ["s3://", "gs://", "az://", "abfs://", "https://", "http://"];
 
@@ -120,6 +125,8 @@ pub struct RemoteFile {
     pos: u64,
     block: Bytes,
     block_start: u64,
+    /// Bytes the next request fetches.
+    fetch: u64,
 }
 
 impl RemoteFile {
@@ -137,6 +144,7 @@ impl RemoteFile {
             pos: 0,
             block: Bytes::new(),
             block_start: 0,
+            fetch: FIRST_FETCH,
         })
     }
 }
@@ -149,9 +157,14 @@ impl Read for RemoteFile {
         let in_block =
             self.pos >= self.block_start && self.pos < self.block_start + self.block.len() as u64;
         if !in_block {
-            // At least what is asked for, at most a block, never past the end.
-            let want = (buf.len() as u64).max(BLOCK_BYTES.min(self.size));
-            let end = (self.pos + want).min(self.size);
+            // Reading on from the last block: fetch more at a time.
+            let sequential = self.pos == self.block_start + self.block.len() as u64;
+            self.fetch = if sequential && !self.block.is_empty() {
+                (self.fetch * 2).min(BLOCK_BYTES)
+            } else {
+                FIRST_FETCH
+            };
+            let end = (self.pos + self.fetch.max(buf.len() as u64)).min(self.size);
             let rt = runtime().map_err(|e| std::io::Error::other(e.to_string()))?;
             self.block = rt
                 .block_on(self.store.get_range(&self.path, self.pos..end))
@@ -195,4 +208,59 @@ pub fn open(path: &Path) -> Result<Box<dyn ReadSeek>> {
     }
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     Ok(Box::new(file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::memory::InMemory;
+    use object_store::PutPayload;
+
+    #[test]
+    fn short_reads_fetch_little_and_reading_on_fetches_more() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let path = ObjectPath::from("corpus/a.txt");
+        let data: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
+        let rt = runtime().unwrap();
+        rt.block_on(store.put(&path, PutPayload::from(data.clone())))
+            .unwrap();
+        let mut f = RemoteFile {
+            location: PathBuf::from("mem://corpus/a.txt"),
+            store,
+            path,
+            size: data.len() as u64,
+            pos: 0,
+            block: Bytes::new(),
+            block_start: 0,
+            fetch: FIRST_FETCH,
+        };
+        let mut head = [0u8; 16];
+        f.read_exact(&mut head).unwrap();
+        assert_eq!(&head[..], &data[..16]);
+        assert_eq!(
+            f.block.len() as u64,
+            FIRST_FETCH,
+            "a head read fetches 64 KiB"
+        );
+        // Reading on doubles each fetch, up to the block size.
+        let mut sizes = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        while f.pos < 12 << 20 {
+            let before = f.block_start;
+            f.read_exact(&mut buf).unwrap();
+            if f.block_start != before {
+                sizes.push(f.block.len() as u64 >> 10);
+            }
+        }
+        assert_eq!(&sizes[..7], [128, 256, 512, 1024, 2048, 4096, 4096]);
+        // A seek starts small again, and reads what is there.
+        f.seek(SeekFrom::Start(19 << 20)).unwrap();
+        f.read_exact(&mut head).unwrap();
+        assert_eq!(&head[..], &data[19 << 20..(19 << 20) + 16]);
+        assert_eq!(f.block.len() as u64, FIRST_FETCH);
+        f.seek(SeekFrom::End(-3)).unwrap();
+        let mut rest = Vec::new();
+        f.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, &data[data.len() - 3..]);
+    }
 }
