@@ -230,8 +230,15 @@ enum ColorChoice {
 /// Runs `inspect`, prints the report, and returns the documented exit status.
 fn inspect(args: InspectArgs) -> u8 {
     use std::io::{IsTerminal, Write};
+    let path = match bertprep::input::remote::local_copy(&args.path) {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("bertprep: error: {e:#}");
+            return 2;
+        }
+    };
     let opts = InspectOptions {
-        path: args.path,
+        path,
         show: args.row.map_or(Show::First(args.rows), Show::Row),
         check: args.check,
         tokenizer: args.tokenizer,
@@ -276,7 +283,9 @@ struct BuildArgs {
     /// s3://, gs://, az://, https:// locations (an object, or every object under a prefix).
     #[arg(long = "in", value_name = "PATH", required = true, num_args = 1..)]
     inputs: Vec<PathBuf>,
-    /// Output directory for shards, manifest.json and tokenizer.json.
+    /// Output directory for shards, manifest.json and tokenizer.json, or an s3://, gs://,
+    /// az:// location the finished build is uploaded to (built first in a local staging
+    /// directory under the system's temporary directory).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Length every instance is padded to, special tokens included.
@@ -650,7 +659,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// Runs `export` and prints its summary.
 fn export(args: ExportArgs) -> anyhow::Result<()> {
     let opts = ExportOptions {
-        build: args.build,
+        build: bertprep::input::remote::local_copy(&args.build).context("export failed")?,
         out: args.out,
         target: args.target,
         compression: args.compression,

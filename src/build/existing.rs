@@ -266,13 +266,6 @@ fn remove_if_present(path: &Path) -> Result<()> {
 /// (its shards would be read as input by the next run, and `--overwrite` would replace files
 /// the inputs hold), or holding one.
 pub fn refuse_overlap(inputs: &[PathBuf], out: &Path) -> Result<()> {
-    if crate::input::remote::is_remote(out) {
-        return Err(Error::output(
-            out,
-            "--out must be a local or shared directory (object storage is read as --in only): \
-             build there, then copy the finished directory",
-        ));
-    }
     let out_full = resolved(out);
     for input in inputs.iter().filter(|p| p.is_dir()) {
         let Ok(input_full) = input.canonicalize() else {

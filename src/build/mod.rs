@@ -9,6 +9,7 @@
 //!   over the pieces the task owns);
 //! - [`finalize`], [`rebalance`] — `bertprep finalize`: the tasks' parts joined, and with
 //!   `--rebalance` their shards rewritten into equal ones;
+//! - [`upload`] — an `--out` in object storage: built in a staging directory, then uploaded;
 //! - [`units`] — the pure work of one unit, run as a pool task;
 //! - [`spill_phase`], [`write_phase`] — the two phases below;
 //! - [`spill`] — the bucket files; [`state`] — the checkpoint; [`existing`] — what an earlier
@@ -59,6 +60,7 @@ pub mod spill_phase;
 pub mod state;
 pub mod tasks;
 pub mod units;
+pub mod upload;
 pub mod write_phase;
 
 use std::path::{Path, PathBuf};
@@ -139,6 +141,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
 /// [`build`] with the unit plan of its inputs worked out already (a worker running many tasks
 /// plans once).
 pub(crate) fn build_planned(opts: &BuildOptions, plan: Option<&[Piece]>) -> Result<BuildSummary> {
+    if input::remote::is_remote(&opts.out) {
+        return upload::build_to_store(opts, plan);
+    }
     memory::keep_freed_memory();
     existing::refuse_overlap(&opts.inputs, &opts.out)?;
     let spool_path = layout::stdin_spool(&opts.out, opts.task);

@@ -97,6 +97,13 @@ pub fn run_tasks(
                 .into(),
         ));
     }
+    if matches!(schedule, Schedule::Claim { .. }) && input::remote::is_remote(&opts.out) {
+        return Err(Error::Config(
+            "--claim needs a shared directory for its claims, not object storage: use \
+             --worker with an --out in object storage"
+                .into(),
+        ));
+    }
     let files = input::discover(&opts.inputs)?;
     let read = AtomicU64::new(0);
     let pieces = plan::plan(&files, opts.config.piece_bytes, &read)?;

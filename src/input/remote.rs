@@ -1,5 +1,6 @@
-//! Inputs in object storage: `s3://`, `gs://`, `az://` (and `abfs://`) and `https://`
-//! locations, through the Arrow project's `object_store` crate.
+//! Object storage: `s3://`, `gs://`, `az://` (and `abfs://`) and `https://` locations, through
+//! the Arrow project's `object_store` crate — inputs listed and read, and the uploads, checks
+//! and fetches of an `--out` there ([`upload`], [`sha256`], [`fetch`]).
 //!
 //! A location names one object or, ending in `/` or naming no object, every object under that
 //! prefix (sorted, names starting with `.` or `_` skipped, as the local walk skips hidden
@@ -208,6 +209,156 @@ pub fn open(path: &Path) -> Result<Box<dyn ReadSeek>> {
     }
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     Ok(Box::new(file))
+}
+
+/// `name` under the prefix `location`.
+pub fn child(location: &Path, name: &str) -> PathBuf {
+    let base = location.to_string_lossy();
+    PathBuf::from(format!("{}/{name}", base.trim_end_matches('/')))
+}
+
+/// The size of the object at `location`, or `None` where there is none.
+pub fn size(location: &Path) -> Result<Option<u64>> {
+    let (store, path, _) = resolve(location)?;
+    match runtime()?.block_on(store.head(&path)) {
+        Ok(meta) => Ok(Some(meta.size)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(remote_error(location, e)),
+    }
+}
+
+/// The whole object at `location` (a manifest: small).
+pub fn fetch(location: &Path) -> Result<Vec<u8>> {
+    let (store, path, _) = resolve(location)?;
+    let rt = runtime()?;
+    let bytes = rt
+        .block_on(async { store.get(&path).await?.bytes().await })
+        .map_err(|e| remote_error(location, e))?;
+    Ok(bytes.to_vec())
+}
+
+/// The names and sizes of the objects directly under the prefix `location`.
+pub fn list_names(location: &Path) -> Result<Vec<(String, u64)>> {
+    let (store, path, _) = resolve(location)?;
+    let listed = runtime()?
+        .block_on(store.list_with_delimiter(Some(&path)))
+        .map_err(|e| remote_error(location, e))?;
+    Ok(listed
+        .objects
+        .into_iter()
+        .filter_map(|m| Some((m.location.filename()?.to_string(), m.size)))
+        .collect())
+}
+
+/// Hex SHA-256 of the object at `location`, streamed.
+pub fn sha256(location: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = RemoteFile::open(location)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(location, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(crate::tokenize::hex(&hasher.finalize()))
+}
+
+/// Uploads the local `file` to `location` as a multipart upload, which the store makes
+/// visible only once complete (aborted on an error).
+pub fn upload(file: &Path, location: &Path) -> Result<()> {
+    let (store, path, _) = resolve(location)?;
+    let mut local = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
+    let result: Result<()> = runtime()?.block_on(async {
+        let upload = store
+            .put_multipart(&path)
+            .await
+            .map_err(|e| remote_error(location, e))?;
+        let mut writer = object_store::WriteMultipart::new(upload);
+        let mut buf = vec![0u8; 8 << 20];
+        loop {
+            let n = match local.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(Error::io(file, e));
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            if let Err(e) = writer.wait_for_capacity(4).await {
+                return Err(remote_error(location, e));
+            }
+            writer.write(&buf[..n]);
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|e| remote_error(location, e))?;
+        Ok(())
+    });
+    result
+}
+
+/// A local copy of `location` for the readers of finished builds (`inspect`, `export`,
+/// `bert-train`): for a prefix, the directory of the objects directly under it; for an object,
+/// that object in the copy of its prefix. Objects already copied with their size are not
+/// fetched again. A local path is returned as it is.
+pub fn local_copy(location: &Path) -> Result<PathBuf> {
+    if !is_remote(location) {
+        return Ok(location.to_path_buf());
+    }
+    let text = location.to_string_lossy();
+    let object = !text.ends_with('/') && size(location)?.is_some();
+    let (prefix, name) = match text.rsplit_once('/') {
+        Some((prefix, name)) if object => (PathBuf::from(prefix), Some(name.to_string())),
+        _ => (location.to_path_buf(), None),
+    };
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(prefix.to_string_lossy().trim_end_matches('/').as_bytes());
+    let dir = std::env::temp_dir().join(format!(
+        "bertprep-copy-{}",
+        &crate::tokenize::hex(&digest)[..16]
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let objects = list_names(&prefix)?;
+    if objects.is_empty() {
+        return Err(remote_error(location, "no object there, nor under it"));
+    }
+    for (object, bytes) in objects {
+        let to = dir.join(&object);
+        if std::fs::metadata(&to).is_ok_and(|m| m.len() == bytes) {
+            continue;
+        }
+        let from = child(&prefix, &object);
+        let mut remote = RemoteFile::open(&from)?;
+        let tmp = crate::output::layout::temp_path(&to);
+        let copied = std::fs::File::create(&tmp)
+            .and_then(|mut f| std::io::copy(&mut remote, &mut f).and_then(|_| f.sync_all()))
+            .and_then(|_| std::fs::rename(&tmp, &to));
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io(&from, e));
+        }
+    }
+    Ok(match name {
+        Some(name) => dir.join(name),
+        None => dir,
+    })
+}
+
+/// The local directory a build for the object-storage location `out` is made in before it is
+/// uploaded: the same for every run, so a killed build resumes there.
+pub fn staging_dir(out: &Path) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(out.to_string_lossy().as_bytes());
+    std::env::temp_dir().join(format!(
+        "bertprep-out-{}",
+        &crate::tokenize::hex(&digest)[..16]
+    ))
 }
 
 #[cfg(test)]

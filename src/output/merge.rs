@@ -14,7 +14,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::output::layout::{self, part_file, Task, MANIFEST_FILE};
-use crate::output::manifest::{InputEntry, Manifest};
+use crate::output::manifest::{InputEntry, Manifest, ShardEntry};
 
 /// Joins the task manifests in `dir` into `dir/manifest.json`.
 pub fn merge_manifests(dir: &Path) -> Result<Manifest> {
@@ -25,6 +25,12 @@ pub fn merge_manifests(dir: &Path) -> Result<Manifest> {
 
 /// The task manifests in `dir`, checked and joined (not written).
 pub fn joined(dir: &Path) -> Result<Manifest> {
+    joined_with(dir, &|shard| shard.verify(dir, true))
+}
+
+/// [`joined`], with each listed shard held to its entry by `verify` (the shards may be
+/// elsewhere than the parts, as in object storage).
+pub fn joined_with(dir: &Path, verify: &dyn Fn(&ShardEntry) -> Result<()>) -> Result<Manifest> {
     let parts = read_parts(dir)?;
     let Some((first_name, first)) = parts.first() else {
         return Err(Error::manifest(
@@ -66,7 +72,7 @@ pub fn joined(dir: &Path) -> Result<Manifest> {
             ),
         ));
     }
-    check_shards(dir, &parts)?;
+    check_shards(dir, &parts, verify)?;
     Ok(merged(&parts, count))
 }
 
@@ -104,7 +110,11 @@ fn read_parts(dir: &Path) -> Result<Vec<(String, Manifest)>> {
 
 /// Every shard a part lists is one of its task's names, listed once in all the parts, and on
 /// disk as recorded (size and SHA-256).
-fn check_shards(dir: &Path, parts: &[(String, Manifest)]) -> Result<()> {
+fn check_shards(
+    dir: &Path,
+    parts: &[(String, Manifest)],
+    verify: &dyn Fn(&ShardEntry) -> Result<()>,
+) -> Result<()> {
     let mut seen = HashSet::new();
     for (name, part) in parts {
         for shard in &part.shards {
@@ -120,7 +130,7 @@ fn check_shards(dir: &Path, parts: &[(String, Manifest)]) -> Result<()> {
                     format!("lists {} again", shard.file),
                 ));
             }
-            shard.verify(dir, true)?;
+            verify(shard)?;
         }
     }
     Ok(())

@@ -1,7 +1,8 @@
-//! Inputs in object storage, against a local S3-compatible server (`moto`'s, which speaks the
-//! S3 protocol over HTTP; `.ci/run` installs it): a build from `s3://` equals the build of the
-//! same files on disk, byte for byte, in one piece or in tasks reading only their ranges, and
-//! after a kill; an unreachable server is a clear error.
+//! Object storage, against a local S3-compatible server (`moto`'s, which speaks the S3 protocol
+//! over HTTP; `.ci/run` installs it): a build from `s3://` equals the build of the same files on
+//! disk, byte for byte, in one piece or in tasks reading only their ranges, and after a kill; a
+//! build to `s3://` (and `finalize` there) uploads exactly the files of the build made on disk,
+//! also after a kill; an unreachable server is a clear error.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -88,19 +89,55 @@ fn server(files: &[(&str, &Path)]) -> Option<Server> {
 
 /// `bertprep build` with the server's credentials in the environment.
 fn build_from(server: &Server, input: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    let out = out.to_str().unwrap();
+    bertprep_with(
+        server,
+        &["build", "--quiet", "--in", input, "--out", out],
+        extra,
+    )
+}
+
+/// `bertprep ARGS EXTRA...` with the server's credentials in the environment.
+fn bertprep_with(server: &Server, args: &[&str], extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_bertprep"))
-        .args([
-            "build",
-            "--quiet",
-            "--in",
-            input,
-            "--out",
-            out.to_str().unwrap(),
-        ])
+        .args(args)
         .args(extra)
         .envs(credentials(&server.endpoint))
         .output()
         .unwrap()
+}
+
+/// Downloads every object under `prefix` of bucket `corpus` into `dir`.
+fn download(server: &Server, prefix: &str, dir: &Path) {
+    let script = format!(
+        "import boto3, os\n\
+         s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', \
+         aws_secret_access_key='test', region_name='us-east-1')\n\
+         for o in s3.list_objects_v2(Bucket='corpus', Prefix='{prefix}').get('Contents', []):\n    \
+         s3.download_file('corpus', o['Key'], os.path.join({:?}, os.path.basename(o['Key'])))\n",
+        server.endpoint,
+        dir.to_str().unwrap()
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The names of the files in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 fn credentials(endpoint: &str) -> [(&'static str, String); 5] {
@@ -139,7 +176,7 @@ fn a_build_from_s3_equals_the_build_from_disk() {
     let files = fixture_files();
     let big = shared_corpus("enwiki-2019-small");
     let Some(big) = big else { return };
-    let big_file = bertprep::input::discover(&[big]).unwrap()[0].path.clone();
+    let big_file = big.join("wiki/AA/wiki_00");
     let mut uploads: Vec<(&str, &Path)> = files
         .iter()
         .map(|(k, p)| (k.as_str(), p.as_path()))
@@ -195,6 +232,11 @@ fn a_build_from_s3_equals_the_build_from_disk() {
                 .bytes_read
         };
         assert_eq!(part(&remote), part(&local), "task {t} read other ranges");
+        let size = std::fs::metadata(&big_file).unwrap().len();
+        assert!(
+            part(&remote).unwrap() < size * 3 / 5,
+            "task {t} of 3 read more than its share of 16 pieces"
+        );
     }
 
     // Killed after its first checkpoint, and run again: the same bytes.
@@ -232,6 +274,120 @@ fn a_build_from_s3_equals_the_build_from_disk() {
 }
 
 #[test]
+fn a_build_to_s3_uploads_the_build_made_on_disk() {
+    let Some(big) = shared_corpus("enwiki-2019-small") else {
+        return;
+    };
+    let big_file = big.join("wiki/AA/wiki_00");
+    let Some(server) = server(&[("big/wiki", big_file.as_path())]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let flags = ["--max-seq-len", "64", "--rows-per-shard", "300"];
+
+    // One machine, from disk to the store.
+    let input = big_file.to_str().unwrap();
+    let args = [
+        "build",
+        "--quiet",
+        "--in",
+        input,
+        "--out",
+        "s3://corpus/one/",
+    ];
+    let run = bertprep_with(&server, &args, &flags);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let got = tmp.path().join("one-got");
+    download(&server, "one/", &got);
+    let local = tmp.path().join("one-local");
+    build_ok(&big_file, &local, &flags);
+    assert_eq!(names(&got), names(&local));
+    assert!(shard_bytes(&got) == shard_bytes(&local));
+    let shards = |dir: &Path| Manifest::read(dir).unwrap().shards;
+    assert_eq!(shards(&got), shards(&local));
+    // The readers of a finished build take it from the store too.
+    let run = bertprep_with(
+        &server,
+        &["inspect", "s3://corpus/one/", "--check"],
+        &["--rows", "0"],
+    );
+    let said = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && said.contains("manifest.json (rows, bytes, SHA-256)"),
+        "{said}"
+    );
+    let shard = "s3://corpus/one/shard-0000.parquet";
+    let run = bertprep_with(&server, &["inspect", shard, "--check"], &["--rows", "0"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    let exported = tmp.path().join("exported");
+    let out = exported.to_str().unwrap();
+    let args = [
+        "export",
+        "s3://corpus/one/",
+        "--to",
+        "tfrecord",
+        "--out",
+        out,
+    ];
+    let run = bertprep_with(&server, &args, &["--quiet"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(exported.join("export-manifest.json").exists());
+
+    // Two workers of three tasks, from the store to the store, finalized there; one worker
+    // killed after its first checkpoint and run again.
+    let mut task_flags = flags.to_vec();
+    task_flags.extend(["--piece-bytes", "65536", "--tasks", "3"]);
+    let mut args = vec!["build", "--quiet", "--in", "s3://corpus/big/wiki"];
+    args.extend(["--out", "s3://corpus/tasks/"]);
+    args.extend(&task_flags);
+    let child = Command::new(env!("CARGO_BIN_EXE_bertprep"))
+        .args(&args)
+        .args(["--worker", "0/2", "--threads", "1"])
+        .envs(credentials(&server.endpoint))
+        .spawn()
+        .unwrap();
+    let staging = bertprep::input::remote::staging_dir(Path::new("s3://corpus/tasks/"));
+    kill_when_exists(child, &staging.join(".bertprep-work-t0000/state.json"));
+    for worker in ["0/2", "1/2"] {
+        let run = bertprep_with(&server, &args, &["--worker", worker]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let run = bertprep_with(&server, &["finalize", "s3://corpus/tasks/"], &[]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let got = tmp.path().join("tasks-got");
+    download(&server, "tasks/", &got);
+    let local = tmp.path().join("tasks-local");
+    build_ok(&big_file, &local, &task_flags);
+    finalize_ok(&local, &[]);
+    assert_eq!(names(&got), names(&local));
+    assert!(shard_bytes(&got) == shard_bytes(&local));
+    let _ = std::fs::remove_dir_all(&staging);
+    let _ = std::fs::remove_dir_all(bertprep::input::remote::staging_dir(Path::new(
+        "s3://corpus/one/",
+    )));
+}
+
+#[test]
 fn missing_objects_and_unreachable_servers_are_clear_errors() {
     let Some(server) = server(&[]) else { return };
     let tmp = tempfile::tempdir().unwrap();
@@ -256,17 +412,25 @@ fn missing_objects_and_unreachable_servers_are_clear_errors() {
         "{err}"
     );
     assert!(!out.join("manifest.json").exists());
-    // The output goes to a directory, never to a bucket.
-    let run = bertprep(&[
+    // Claims and rebalancing need a directory.
+    let fixtures = fixtures();
+    let args = [
         "build",
         "--in",
-        fixtures().to_str().unwrap(),
+        fixtures.to_str().unwrap(),
         "--out",
         "s3://corpus/out/",
-    ]);
+    ];
+    let run = bertprep(&[&args[..], &["--claim"]].concat());
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(
-        !run.status.success() && err.contains("--out must be a local"),
+        !run.status.success() && err.contains("--claim needs a shared directory"),
+        "{err}"
+    );
+    let run = bertprep(&["finalize", "s3://corpus/out/", "--rebalance", "10"]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success() && err.contains("--rebalance rewrites shards"),
         "{err}"
     );
 }

@@ -25,7 +25,8 @@ use clap::Parser;
              transformers as BertForPreTraining"
 )]
 struct Cli {
-    /// Directory written by `bertprep build` (shards, manifest.json, tokenizer.json).
+    /// Directory written by `bertprep build` (shards, manifest.json, tokenizer.json), or an
+    /// s3://, gs://, az:// location of one (copied to a local directory first).
     #[arg(
         long,
         value_name = "DIR",
@@ -133,7 +134,8 @@ impl Cli {
     fn train_config(&self) -> anyhow::Result<TrainConfig> {
         let d = TrainConfig::default();
         let config = TrainConfig {
-            shards: self.shards.clone().unwrap_or_default(),
+            // Shards in object storage are copied to a local directory first.
+            shards: bertprep::input::remote::local_copy(&self.shards.clone().unwrap_or_default())?,
             out: self.out.clone().unwrap_or_default(),
             model: self.model.clone().unwrap_or(d.model),
             model_config: self.config.clone(),
@@ -147,7 +149,10 @@ impl Cli {
             weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
             max_grad_norm: self.max_grad_norm.unwrap_or(d.max_grad_norm),
             seed: self.seed.unwrap_or(d.seed),
-            eval_shards: self.eval_shards.clone(),
+            eval_shards: match &self.eval_shards {
+                Some(path) => Some(bertprep::input::remote::local_copy(path)?),
+                None => None,
+            },
             eval_fraction: self.eval_fraction.unwrap_or(d.eval_fraction),
             eval_every: self.eval_every.unwrap_or(d.eval_every),
             eval_batches: self.eval_batches.unwrap_or(d.eval_batches),
