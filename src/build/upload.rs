@@ -9,13 +9,19 @@
 //! again (an interrupted upload is simply redone).
 
 use super::{BuildOptions, BuildSummary};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::input::plan::Piece;
 use crate::input::remote;
 use crate::output::layout::TOKENIZER_FILE;
 
 /// Builds `opts` into its staging directory and uploads the result to `opts.out`.
 pub(super) fn build_to_store(opts: &BuildOptions, plan: Option<&[Piece]>) -> Result<BuildSummary> {
+    let out = opts.out.to_string_lossy();
+    if out.starts_with("http://") || out.starts_with("https://") {
+        return Err(Error::Config(format!(
+            "--out {out}: an https:// location is read-only here; write to s3://, gs:// or az://"
+        )));
+    }
     let staging = remote::staging_dir(&opts.out);
     let mut local = opts.clone();
     local.out = staging.clone();

@@ -6,9 +6,12 @@
 //! prefix (sorted, names starting with `.` or `_` skipped, as the local walk skips hidden
 //! entries). [`RemoteFile`] reads an object as a seekable stream of range requests (64 KiB
 //! after an open or a seek, doubling while reading on, up to [`BLOCK_BYTES`]), so the unit
-//! plan's cut pieces fetch little more than their own byte ranges, as they read on disk. Credentials and endpoints come from each cloud's standard environment variables
+//! plan's cut pieces fetch little more than their own byte ranges, as they read on disk.
+//! Credentials and endpoints come from each cloud's standard environment variables
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT`,
-//! `AWS_ALLOW_HTTP`, `GOOGLE_SERVICE_ACCOUNT`, `AZURE_STORAGE_ACCOUNT_NAME`, ...); requests are
+//! `AWS_ALLOW_HTTP`, `GOOGLE_SERVICE_ACCOUNT`, `GOOGLE_APPLICATION_CREDENTIALS`,
+//! `AZURE_STORAGE_ACCOUNT_NAME`, ...) and, for S3, from AWS's shared files
+//! (`~/.aws/credentials` and `~/.aws/config`, profile `AWS_PROFILE`); requests are
 //! retried with exponential backoff by `object_store`. A failed request is an error naming the
 //! location.
 //!
@@ -66,8 +69,14 @@ fn resolve(location: &Path) -> Result<(Arc<dyn ObjectStore>, ObjectPath, String)
     let text = location.to_string_lossy().into_owned();
     let url = url::Url::parse(&text).map_err(|e| remote_error(location, e))?;
     let root = format!("{}://{}", url.scheme(), url.authority());
-    let (store, path) = object_store::parse_url_opts(&url, std::env::vars())
-        .map_err(|e| remote_error(location, e))?;
+    // The AWS files first, so that the environment's settings win, as in AWS's own tools.
+    let files = match url.scheme() {
+        "s3" | "s3a" => aws_file_options(),
+        _ => Vec::new(),
+    };
+    let options = files.into_iter().chain(std::env::vars());
+    let (store, path) =
+        object_store::parse_url_opts(&url, options).map_err(|e| remote_error(location, e))?;
     let mut stores = STORES
         .get_or_init(Default::default)
         .lock()
@@ -76,6 +85,56 @@ fn resolve(location: &Path) -> Result<(Arc<dyn ObjectStore>, ObjectPath, String)
         .entry(root.clone())
         .or_insert_with(|| Arc::from(store));
     Ok((store.clone(), path, root))
+}
+
+/// Settings of the AWS shared files for the profile `AWS_PROFILE` (else `default`): keys, session
+/// token from the credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else
+/// `~/.aws/credentials`), region and endpoint from the config file (`AWS_CONFIG_FILE`, else
+/// `~/.aws/config`), as `object_store` option pairs. Missing files give nothing.
+fn aws_file_options() -> Vec<(String, String)> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let file = |var: &str, name: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)))
+    };
+    let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
+    let mut options = Vec::new();
+    let sections = [
+        (
+            file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+            profile.clone(),
+        ),
+        (
+            file("AWS_CONFIG_FILE", "config"),
+            match profile.as_str() {
+                "default" => profile.clone(),
+                other => format!("profile {other}"),
+            },
+        ),
+    ];
+    for (path, section) in sections {
+        let Some(text) = path.and_then(|p| std::fs::read_to_string(p).ok()) else {
+            continue;
+        };
+        let mut inside = false;
+        for line in text.lines().map(str::trim) {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                inside = name.trim() == section;
+            } else if let (true, Some((key, value))) = (inside, line.split_once('=')) {
+                let key = match key.trim() {
+                    "aws_access_key_id" => "aws_access_key_id",
+                    "aws_secret_access_key" => "aws_secret_access_key",
+                    "aws_session_token" => "aws_session_token",
+                    "region" => "aws_region",
+                    "endpoint_url" => "aws_endpoint",
+                    _ => continue,
+                };
+                options.push((key.to_string(), value.trim().to_string()));
+            }
+        }
+    }
+    options
 }
 
 fn remote_error(location: &Path, e: impl std::fmt::Display) -> Error {

@@ -412,6 +412,18 @@ fn missing_objects_and_unreachable_servers_are_clear_errors() {
         "{err}"
     );
     assert!(!out.join("manifest.json").exists());
+    // https:// is for reading.
+    let fixtures_dir = fixtures();
+    let https = [
+        "build",
+        "--in",
+        fixtures_dir.to_str().unwrap(),
+        "--out",
+        "https://example.com/x/",
+    ];
+    let run = bertprep(&https);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && err.contains("read-only"), "{err}");
     // Claims and rebalancing need a directory.
     let fixtures = fixtures();
     let args = [
@@ -433,4 +445,57 @@ fn missing_objects_and_unreachable_servers_are_clear_errors() {
         !run.status.success() && err.contains("--rebalance rewrites shards"),
         "{err}"
     );
+}
+
+#[test]
+fn s3_credentials_come_from_the_aws_files_too() {
+    let Some(server) = server(&[("files/a.txt", &fixtures().join("text/sample.txt"))]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let credentials = tmp.path().join("credentials");
+    let config = tmp.path().join("config");
+    std::fs::write(
+        &credentials,
+        "[default]\naws_access_key_id = nobody\n\n[corpus]\naws_access_key_id = test\n\
+         aws_secret_access_key = test\n",
+    )
+    .unwrap();
+    let endpoint = format!(
+        "[profile corpus]\nregion = us-east-1\nendpoint_url = {}\n",
+        server.endpoint
+    );
+    std::fs::write(&config, endpoint).unwrap();
+    let run = |profile: Option<&str>, out: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bertprep"));
+        command
+            .args(["build", "--quiet", "--in", "s3://corpus/files/", "--out"])
+            .arg(tmp.path().join(out))
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("HOME", tmp.path());
+        for key in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_REGION",
+            "AWS_ENDPOINT",
+        ] {
+            command.env_remove(key);
+        }
+        if let Some(profile) = profile {
+            command.env("AWS_PROFILE", profile);
+        }
+        command.output().unwrap()
+    };
+    // The profile's keys, region and endpoint come from the files.
+    let with = run(Some("corpus"), "with");
+    assert!(
+        with.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    // The default profile has neither the server nor a secret: the build cannot reach it.
+    let without = run(None, "without");
+    assert!(!without.status.success());
 }
