@@ -106,6 +106,31 @@ pub struct BuildOptions {
     pub task: Option<Task>,
 }
 
+/// A build's inputs worked out once: the files, their unit plan and their estimated text
+/// size. A worker running many tasks plans once and hands this to each.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub files: Vec<InputFile>,
+    pub pieces: Vec<Piece>,
+    /// [`spill::estimated_text_bytes`] of the files.
+    pub text_bytes: u64,
+}
+
+impl Planned {
+    /// Finds the files of `inputs` and plans them in pieces of `piece_bytes`; `read` counts the
+    /// bytes the plan reads.
+    pub fn of(inputs: &[PathBuf], piece_bytes: u64, read: &AtomicU64) -> Result<Planned> {
+        let files = input::discover(inputs)?;
+        let pieces = input::plan::plan(&files, piece_bytes, read)?;
+        let text_bytes = spill::estimated_text_bytes(&files);
+        Ok(Planned {
+            files,
+            pieces,
+            text_bytes,
+        })
+    }
+}
+
 /// What a finished build reports.
 #[derive(Debug, Clone)]
 pub struct BuildSummary {
@@ -140,7 +165,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary> {
 
 /// [`build`] with the unit plan of its inputs worked out already (a worker running many tasks
 /// plans once).
-pub(crate) fn build_planned(opts: &BuildOptions, plan: Option<&[Piece]>) -> Result<BuildSummary> {
+pub(crate) fn build_planned(opts: &BuildOptions, plan: Option<&Planned>) -> Result<BuildSummary> {
     if input::remote::is_remote(&opts.out) {
         return upload::build_to_store(opts, plan);
     }
@@ -175,7 +200,7 @@ struct Prepared {
 fn build_from(
     opts: &BuildOptions,
     inputs: &[PathBuf],
-    plan: Option<&[Piece]>,
+    plan: Option<&Planned>,
 ) -> Result<BuildSummary> {
     let start = Instant::now();
     let mut p = match prepare(opts, inputs, plan)? {
@@ -226,7 +251,7 @@ fn build_from(
 fn prepare(
     opts: &BuildOptions,
     inputs: &[PathBuf],
-    plan: Option<&[Piece]>,
+    planned: Option<&Planned>,
 ) -> Result<std::result::Result<Prepared, BuildSummary>> {
     let mut config = opts.config.clone();
     config.tokenizer = opts.tokenizer.origin();
@@ -245,12 +270,16 @@ fn prepare(
     if config.objective != Objective::None {
         config.pair_layout = tokenizer.pair_layout();
     }
-    let files = input::discover(inputs)?;
     let plan_read = AtomicU64::new(0);
-    let plan = match plan {
-        Some(plan) => plan.to_vec(),
-        None => input::plan::plan(&files, config.piece_bytes, &plan_read)?,
+    let planned = match planned {
+        Some(planned) => planned.clone(),
+        None => Planned::of(inputs, config.piece_bytes, &plan_read)?,
     };
+    let Planned {
+        files,
+        pieces: plan,
+        text_bytes,
+    } = planned;
     let all_bytes: u64 = plan.iter().map(Piece::bytes).sum();
     let pieces: Vec<Piece> = plan
         .into_iter()
@@ -258,7 +287,6 @@ fn prepare(
         .collect();
     let own_bytes: u64 = pieces.iter().map(Piece::bytes).sum();
     // Buckets for this build's share of the (estimated) text.
-    let text_bytes = spill::estimated_text_bytes(&files);
     let own_text = match all_bytes {
         0 => text_bytes,
         all => (u128::from(text_bytes) * u128::from(own_bytes) / u128::from(all)) as u64,

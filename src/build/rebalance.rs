@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::output::atomic::write_atomic;
 use crate::output::layout::{self, MANIFEST_FILE};
-use crate::output::manifest::{sha256_file, Manifest, ShardEntry};
-use crate::shard::writer::schema_and_properties;
+use crate::output::manifest::{Manifest, ShardEntry};
+use crate::shard::writer::{schema_and_properties, HashingWriter};
 use crate::shard::ShardMeta;
 
 /// Rows read from a task at a time.
@@ -151,7 +151,7 @@ fn write_shard(
     let result = (|| {
         let (schema, props) = schema_and_properties(meta)?;
         let file = layout::create_new(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let sink = std::io::BufWriter::with_capacity(1 << 20, file);
+        let sink = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
         let mut writer = ArrowWriter::try_new(sink, schema.clone(), Some(props))
             .map_err(|e| Error::parquet_source(&tmp, "writing", e))?;
         let mut left = count;
@@ -169,10 +169,11 @@ fn write_shard(
                 .map_err(|e| Error::parquet_source(&tmp, "writing", e))?;
             left -= n as u64;
         }
-        let sink = writer
+        let (buf, sha256, bytes) = writer
             .into_inner()
-            .map_err(|e| Error::parquet_source(&tmp, "writing", e))?;
-        let file = sink
+            .map_err(|e| Error::parquet_source(&tmp, "writing", e))?
+            .finish();
+        let file = buf
             .into_inner()
             .map_err(|e| Error::io(&tmp, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(&tmp, e))?;
@@ -181,10 +182,8 @@ fn write_shard(
         Ok(ShardEntry {
             file: name.to_string(),
             rows: count,
-            bytes: std::fs::metadata(&path)
-                .map_err(|e| Error::io(&path, e))?
-                .len(),
-            sha256: sha256_file(&path)?,
+            bytes,
+            sha256,
         })
     })();
     if result.is_err() {

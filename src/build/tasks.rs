@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{build_planned, BuildOptions, BuildSummary};
+use super::{build_planned, BuildOptions, BuildSummary, Planned};
 use crate::error::{Error, Result};
 use crate::input::{self, plan};
 use crate::output::layout::{self, Task, Worker};
@@ -104,9 +104,10 @@ pub fn run_tasks(
                 .into(),
         ));
     }
-    let files = input::discover(&opts.inputs)?;
+    // Planned once for all this worker's tasks: no task lists, sniffs or plans the inputs again.
     let read = AtomicU64::new(0);
-    let pieces = plan::plan(&files, opts.config.piece_bytes, &read)?;
+    let planned = Planned::of(&opts.inputs, opts.config.piece_bytes, &read)?;
+    let pieces = &planned.pieces;
     let count = match tasks {
         Some(t) if t == 0 || t > MAX_TASKS => {
             return Err(Error::Config(format!(
@@ -114,7 +115,7 @@ pub fn run_tasks(
             )))
         }
         Some(t) => t,
-        None => default_task_count(&pieces),
+        None => default_task_count(pieces),
     };
     let mut summary = TasksSummary {
         tasks: count,
@@ -144,7 +145,7 @@ pub fn run_tasks(
             }
             _ => None,
         };
-        let result = build_planned(&task_opts, Some(&pieces));
+        let result = build_planned(&task_opts, Some(&planned));
         if let Some(claim) = claim {
             claim.release();
         }

@@ -8,14 +8,13 @@
 //! finds the store's manifest equal to its own uploads nothing; otherwise every file is uploaded
 //! again (an interrupted upload is simply redone).
 
-use super::{BuildOptions, BuildSummary};
+use super::{BuildOptions, BuildSummary, Planned};
 use crate::error::{Error, Result};
-use crate::input::plan::Piece;
 use crate::input::remote;
 use crate::output::layout::TOKENIZER_FILE;
 
 /// Builds `opts` into its staging directory and uploads the result to `opts.out`.
-pub(super) fn build_to_store(opts: &BuildOptions, plan: Option<&[Piece]>) -> Result<BuildSummary> {
+pub(super) fn build_to_store(opts: &BuildOptions, plan: Option<&Planned>) -> Result<BuildSummary> {
     let out = opts.out.to_string_lossy();
     if out.starts_with("http://") || out.starts_with("https://") {
         return Err(Error::Config(format!(

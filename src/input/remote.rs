@@ -311,18 +311,7 @@ pub fn list_names(location: &Path) -> Result<Vec<(String, u64)>> {
 
 /// Hex SHA-256 of the object at `location`, streamed.
 pub fn sha256(location: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    let mut file = RemoteFile::open(location)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(location, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(crate::tokenize::hex(&hasher.finalize()))
+    crate::output::manifest::sha256_read(location, RemoteFile::open(location)?)
 }
 
 /// Uploads the local `file` to `location` as a multipart upload, which the store makes
@@ -376,12 +365,8 @@ pub fn local_copy(location: &Path) -> Result<PathBuf> {
         Some((prefix, name)) if object => (PathBuf::from(prefix), Some(name.to_string())),
         _ => (location.to_path_buf(), None),
     };
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(prefix.to_string_lossy().trim_end_matches('/').as_bytes());
-    let dir = std::env::temp_dir().join(format!(
-        "bertprep-copy-{}",
-        &crate::tokenize::hex(&digest)[..16]
-    ));
+    let prefix_text = prefix.to_string_lossy();
+    let dir = temp_dir_for("copy", prefix_text.trim_end_matches('/'));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let objects = list_names(&prefix)?;
     if objects.is_empty() {
@@ -412,14 +397,16 @@ pub fn local_copy(location: &Path) -> Result<PathBuf> {
 /// The local directory a build for the object-storage location `out` is made in before it is
 /// uploaded: the same for every run, so a killed build resumes there.
 pub fn staging_dir(out: &Path) -> PathBuf {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(out.to_string_lossy().as_bytes());
-    std::env::temp_dir().join(format!(
-        "bertprep-out-{}",
-        &crate::tokenize::hex(&digest)[..16]
-    ))
+    temp_dir_for("out", &out.to_string_lossy())
 }
 
+/// `bertprep-KIND-HASH` under the system's temporary directory, HASH from `location`: the same
+/// directory for the same location in every run.
+fn temp_dir_for(kind: &str, location: &str) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let digest = crate::tokenize::hex(&Sha256::digest(location.as_bytes()));
+    std::env::temp_dir().join(format!("bertprep-{kind}-{}", &digest[..16]))
+}
 #[cfg(test)]
 mod tests {
     use super::*;

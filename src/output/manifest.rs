@@ -80,9 +80,7 @@ impl ShardEntry {
 /// Hex SHA-256 of a regular file (a device or FIFO is refused, not read forever), read in
 /// 1 MiB blocks.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
         return Err(Error::output(
@@ -90,10 +88,17 @@ pub fn sha256_file(path: &Path) -> Result<String> {
             "not a regular file; refusing to read it",
         ));
     }
+    sha256_read(path, file)
+}
+
+/// Hex SHA-256 of everything `reader` yields (from `path`, named in errors), read in 1 MiB
+/// blocks.
+pub fn sha256_read(path: &Path, mut reader: impl std::io::Read) -> Result<String> {
+    use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        let n = reader.read(&mut buf).map_err(|e| Error::io(path, e))?;
         if n == 0 {
             break;
         }

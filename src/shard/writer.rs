@@ -470,14 +470,14 @@ pub fn schema_and_properties(meta: &ShardMeta) -> Result<(SchemaRef, WriterPrope
 }
 
 /// A `Write` that hashes and counts what passes through it.
-struct HashingWriter<W> {
+pub(crate) struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
     bytes: u64,
 }
 
 impl<W: Write> HashingWriter<W> {
-    fn new(inner: W) -> Self {
+    pub(crate) fn new(inner: W) -> Self {
         HashingWriter {
             inner,
             hasher: Sha256::new(),
@@ -485,7 +485,8 @@ impl<W: Write> HashingWriter<W> {
         }
     }
 
-    fn finish(self) -> (W, String, u64) {
+    /// The inner writer, the hex SHA-256 and the count of the bytes written.
+    pub(crate) fn finish(self) -> (W, String, u64) {
         (self.inner, hex(&self.hasher.finalize()), self.bytes)
     }
 }
