@@ -5,7 +5,8 @@
 //!   determinism across threads, compression, errors.
 //! - `corpora` — hostile input (fixtures/bad), `--on-error skip`, encodings, real corpora.
 //! - `engine` — thread-count independence, the global shuffle, resume after SIGKILL, workers.
-//! - `storage` — inputs in object storage (`s3://`) against a local S3 server.
+//! - `storage` — builds from and to object storage against local S3 and WebDAV servers.
+//! - `servers` — those servers (moto, wsgidav), shared with the trainer's tests.
 //! - `tasks` — `--tasks T` builds: the same bytes for any workers, each task reading its share,
 //!   reruns doing what is left, claims taken over.
 //! - `safety` — safety promises through the binary: concurrent workers, failed overwrites,
@@ -68,6 +69,8 @@ mod segment_cases;
 mod segment_properties;
 #[path = "suite/sentences.rs"]
 mod sentences;
+#[path = "suite/servers.rs"]
+mod servers;
 #[path = "suite/statistics.rs"]
 mod statistics;
 #[path = "suite/storage.rs"]

@@ -1,26 +1,22 @@
-//! Builds whose `--out` is in object storage (`s3://`, `gs://`, `az://`).
+//! Builds whose `--out` is in object storage (`s3://`, `gs://`, `az://`, or a WebDAV server at
+//! `https://`).
 //!
 //! The build runs as any other in a local staging directory, the same one for every run with
 //! that `--out` ([`remote::staging_dir`], under the system's temporary directory), so a killed
 //! build resumes there. Its files are then uploaded: the shards and `tokenizer.json` as
-//! multipart uploads, which the store makes visible only once complete, then the manifest (or
-//! the task's part) last, so the manifest's presence still means a complete build. A run that
-//! finds the store's manifest equal to its own uploads nothing; otherwise every file is uploaded
+//! multipart uploads, which the store makes visible only once complete (on WebDAV, put under a
+//! hidden name and moved into place), then the manifest (or the task's part) last, so the
+//! manifest's presence still means a complete build. A run that finds the store's manifest
+//! equal to its own uploads nothing; otherwise every file is uploaded
 //! again (an interrupted upload is simply redone).
 
 use super::{BuildOptions, BuildSummary, Planned};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::input::remote;
 use crate::output::layout::TOKENIZER_FILE;
 
 /// Builds `opts` into its staging directory and uploads the result to `opts.out`.
 pub(super) fn build_to_store(opts: &BuildOptions, plan: Option<&Planned>) -> Result<BuildSummary> {
-    let out = opts.out.to_string_lossy();
-    if out.starts_with("http://") || out.starts_with("https://") {
-        return Err(Error::Config(format!(
-            "--out {out}: an https:// location is read-only here; write to s3://, gs:// or az://"
-        )));
-    }
     let staging = remote::staging_dir(&opts.out);
     let mut local = opts.clone();
     local.out = staging.clone();

@@ -72,6 +72,8 @@ fn resolve(location: &Path) -> Result<(Arc<dyn ObjectStore>, ObjectPath, String)
     // The AWS files first, so that the environment's settings win, as in AWS's own tools.
     let files = match url.scheme() {
         "s3" | "s3a" => aws_file_options(),
+        // A location written with http:// asks for plain HTTP.
+        "http" => vec![("allow_http".to_string(), "true".to_string())],
         _ => Vec::new(),
     };
     let options = files.into_iter().chain(std::env::vars());
@@ -315,9 +317,15 @@ pub fn sha256(location: &Path) -> Result<String> {
 }
 
 /// Uploads the local `file` to `location` as a multipart upload, which the store makes
-/// visible only once complete (aborted on an error).
+/// visible only once complete (aborted on an error). An `https://` or `http://` location is a
+/// WebDAV server, which has no multipart uploads: the file is put whole under a hidden name
+/// beside `location` (`.NAME.partial`, skipped by listings) and then moved there (WebDAV
+/// `COPY` and `DELETE`), so `location` too only ever holds a complete file.
 pub fn upload(file: &Path, location: &Path) -> Result<()> {
-    let (store, path, _) = resolve(location)?;
+    let (store, path, root) = resolve(location)?;
+    if root.starts_with("http") {
+        return put_then_move(store.as_ref(), file, &path, location);
+    }
     let mut local = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
     let result: Result<()> = runtime()?.block_on(async {
         let upload = store
@@ -349,6 +357,32 @@ pub fn upload(file: &Path, location: &Path) -> Result<()> {
         Ok(())
     });
     result
+}
+
+/// [`upload`] to a store without multipart uploads: `file` is read into memory (one shard at
+/// a time), put under a temporary name, and moved to `path`.
+fn put_then_move(
+    store: &dyn ObjectStore,
+    file: &Path,
+    path: &ObjectPath,
+    location: &Path,
+) -> Result<()> {
+    let name = path
+        .filename()
+        .ok_or_else(|| remote_error(location, "no object name to upload to"))?;
+    let temp: ObjectPath = path
+        .parts()
+        .take(path.parts().count() - 1)
+        .chain([format!(".{name}.partial").into()])
+        .collect();
+    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    runtime()?
+        .block_on(async {
+            store.put(&temp, bytes.into()).await?;
+            store.rename(&temp, path).await
+        })
+        .map_err(|e| remote_error(location, e))?;
+    Ok(())
 }
 
 /// A local copy of `location` for the readers of finished builds (`inspect`, `export`,

@@ -2,89 +2,21 @@
 //! over HTTP; `.ci/run` installs it): a build from `s3://` equals the build of the same files on
 //! disk, byte for byte, in one piece or in tasks reading only their ranges, and after a kill; a
 //! build to `s3://` (and `finalize` there) uploads exactly the files of the build made on disk,
-//! also after a kill; an unreachable server is a clear error.
+//! also after a kill; the same over WebDAV (`http://`, wsgidav's server); an unreachable server
+//! is a clear error.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use bertprep::output::Manifest;
 
+use crate::servers::{self, Server};
 use crate::util::*;
 
-/// A moto S3 server on a free port, stopped on drop.
-struct Server {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the server and fills bucket `corpus` with `files` (`(key, local path)`); `None`
-/// (skipped) where moto is missing outside CI.
+/// A moto server whose bucket `corpus` holds `files` (`(key, local path)`); `None` (skipped)
+/// where moto is missing outside CI.
 fn server(files: &[(&str, &Path)]) -> Option<Server> {
-    if !python_ready(&["moto.server, boto3"], "'moto[server]' boto3") {
-        return None;
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto.server");
-    let server = Server {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "moto did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let uploads: Vec<String> = files
-        .iter()
-        .map(|(key, path)| format!("({key:?}, {:?})", path.to_str().unwrap()))
-        .collect();
-    let script = format!(
-        "import boto3\n\
-         s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', \
-         aws_secret_access_key='test', region_name='us-east-1')\n\
-         s3.create_bucket(Bucket='corpus')\n\
-         for key, path in [{}]:\n    s3.upload_file(path, 'corpus', key)\n",
-        server.endpoint,
-        uploads.join(", ")
-    );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(server)
+    python_ready(&["moto.server, boto3"], "'moto[server]' boto3").then(|| servers::s3(files))
 }
 
 /// `bertprep build` with the server's credentials in the environment.
@@ -102,32 +34,14 @@ fn bertprep_with(server: &Server, args: &[&str], extra: &[&str]) -> std::process
     Command::new(env!("CARGO_BIN_EXE_bertprep"))
         .args(args)
         .args(extra)
-        .envs(credentials(&server.endpoint))
+        .envs(server.s3_credentials())
         .output()
         .unwrap()
 }
 
 /// Downloads every object under `prefix` of bucket `corpus` into `dir`.
 fn download(server: &Server, prefix: &str, dir: &Path) {
-    let script = format!(
-        "import boto3, os\n\
-         s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', \
-         aws_secret_access_key='test', region_name='us-east-1')\n\
-         for o in s3.list_objects_v2(Bucket='corpus', Prefix='{prefix}').get('Contents', []):\n    \
-         s3.download_file('corpus', o['Key'], os.path.join({:?}, os.path.basename(o['Key'])))\n",
-        server.endpoint,
-        dir.to_str().unwrap()
-    );
-    std::fs::create_dir_all(dir).unwrap();
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.s3_download(prefix, dir);
 }
 
 /// The names of the files in `dir`, sorted.
@@ -138,16 +52,6 @@ fn names(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-fn credentials(endpoint: &str) -> [(&'static str, String); 5] {
-    [
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ENDPOINT", endpoint.into()),
-        ("AWS_ALLOW_HTTP", "true".into()),
-    ]
 }
 
 fn shard_bytes(dir: &Path) -> Vec<Vec<u8>> {
@@ -252,7 +156,7 @@ fn a_build_from_s3_equals_the_build_from_disk() {
             "--threads",
             "1",
         ])
-        .envs(credentials(&server.endpoint))
+        .envs(server.s3_credentials())
         .spawn()
         .unwrap();
     let state = killed.join(".bertprep-work/state.json");
@@ -355,7 +259,7 @@ fn a_build_to_s3_uploads_the_build_made_on_disk() {
     let child = Command::new(env!("CARGO_BIN_EXE_bertprep"))
         .args(&args)
         .args(["--worker", "0/2", "--threads", "1"])
-        .envs(credentials(&server.endpoint))
+        .envs(server.s3_credentials())
         .spawn()
         .unwrap();
     let staging = bertprep::input::remote::staging_dir(Path::new("s3://corpus/tasks/"));
@@ -401,10 +305,7 @@ fn missing_objects_and_unreachable_servers_are_clear_errors() {
     let run = build_from(&server, "s3://no-such-bucket/x", &out, &[]);
     assert!(!run.status.success());
     drop(server);
-    let dead = Server {
-        child: Command::new("true").spawn().unwrap(),
-        endpoint: "http://127.0.0.1:9".into(),
-    };
+    let dead = Server::dead();
     let run = build_from(&dead, "s3://corpus/x/", &out, &[]);
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(
@@ -412,18 +313,6 @@ fn missing_objects_and_unreachable_servers_are_clear_errors() {
         "{err}"
     );
     assert!(!out.join("manifest.json").exists());
-    // https:// is for reading.
-    let fixtures_dir = fixtures();
-    let https = [
-        "build",
-        "--in",
-        fixtures_dir.to_str().unwrap(),
-        "--out",
-        "https://example.com/x/",
-    ];
-    let run = bertprep(&https);
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success() && err.contains("read-only"), "{err}");
     // Claims and rebalancing need a directory.
     let fixtures = fixtures();
     let args = [
@@ -445,6 +334,68 @@ fn missing_objects_and_unreachable_servers_are_clear_errors() {
         !run.status.success() && err.contains("--rebalance rewrites shards"),
         "{err}"
     );
+}
+
+/// wsgidav serving `root`; `None` (skipped) where it is missing outside CI.
+fn webdav(root: &Path) -> Option<Server> {
+    python_ready(&["wsgidav.server.server_cli, cheroot"], "wsgidav cheroot")
+        .then(|| servers::webdav(root))
+}
+
+#[test]
+fn a_build_over_webdav_reads_and_writes_http_locations() {
+    let Some(big) = shared_corpus("enwiki-2019-small") else {
+        return;
+    };
+    let big_file = big.join("wiki/AA/wiki_00");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("dav");
+    std::fs::create_dir_all(root.join("corpus")).unwrap();
+    std::fs::copy(&big_file, root.join("corpus/wiki")).unwrap();
+    let Some(server) = webdav(&root) else { return };
+    let flags = [
+        "--max-seq-len",
+        "64",
+        "--rows-per-shard",
+        "300",
+        "--piece-bytes",
+        "65536",
+        "--tasks",
+        "3",
+    ];
+    let input = format!("{}/corpus/wiki", server.endpoint);
+    let out = format!("{}/shards/", server.endpoint);
+    for worker in ["0/2", "1/2"] {
+        let args = ["build", "--quiet", "--in", &input, "--out", &out];
+        let run = bertprep(&[&args[..], &flags, &["--worker", worker]].concat());
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let run = bertprep(&["finalize", &out]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let local = tmp.path().join("local");
+    build_ok(&big_file, &local, &flags);
+    finalize_ok(&local, &[]);
+    // What the server holds is the build made on disk, with no temporary upload left.
+    let got = root.join("shards");
+    assert_eq!(names(&got), names(&local));
+    assert!(shard_bytes(&got) == shard_bytes(&local));
+    for t in 0..3 {
+        let part = |dir: &Path| {
+            Manifest::read_file(&dir.join(format!("manifest-t000{t}.json")))
+                .unwrap()
+                .bytes_read
+        };
+        assert_eq!(part(&got), part(&local), "task {t} read other ranges");
+    }
+    let _ = std::fs::remove_dir_all(bertprep::input::remote::staging_dir(Path::new(&out)));
 }
 
 #[test]

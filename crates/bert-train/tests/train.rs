@@ -1,6 +1,7 @@
 //! `bert-train` end to end through the binary: it learns on shards built from the fixtures,
-//! a stopped and resumed run equals a straight one, checkpoints round-trip and open in
-//! `transformers`, and bad input is a clear error.
+//! a stopped and resumed run equals a straight one, shards in S3 (moto's local server) train
+//! as they do from disk, checkpoints round-trip and open in `transformers`, and bad input is a
+//! clear error.
 //!
 //! The shards use a small WordPiece vocabulary made from the fixtures (every character, every
 //! `##` letter or digit, and the 1,000 most frequent words) so that the 30,522-wide decoder of
@@ -22,6 +23,8 @@ use bertprep::shard::RowView;
 use bertprep::tokenize::TokenizerSource;
 use candle_core::Device;
 
+#[path = "../../../tests/suite/servers.rs"]
+mod servers;
 mod util;
 
 use util::{build_shards, config_at, file_names, fixtures, root, workspace};
@@ -480,6 +483,75 @@ fn checkpoints_round_trip_with_transformers_names() {
     assert_ne!(a, b);
     // No temporary directory is left behind.
     assert!(file_names(&run).iter().all(|n| !n.starts_with('.')));
+}
+
+#[test]
+fn shards_in_s3_train_as_they_do_from_disk() {
+    let ready = Command::new("python3")
+        .args(["-c", "import moto.server, boto3"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        // CI installs them (`.ci/run`): there a missing package is a failure, not a skip.
+        let required = std::env::var_os("CI").is_some()
+            || std::env::var("BERTPREP_REQUIRE_CORPORA").is_ok_and(|v| v == "1");
+        assert!(!required, "CI: python3 cannot import moto.server and boto3");
+        eprintln!("SKIPPED: pip install 'moto[server]' boto3 to run this check");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let shards = fixture_shards(dir.path(), 64, 1);
+    let keys: Vec<(String, PathBuf)> = file_names(&shards)
+        .into_iter()
+        .map(|name| (format!("build/{name}"), shards.join(name)))
+        .collect();
+    let files: Vec<(&str, &Path)> = keys
+        .iter()
+        .map(|(k, p)| (k.as_str(), p.as_path()))
+        .collect();
+    let server = servers::s3(&files);
+    let train = |shards: &str, run: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bert-train"))
+            .args(tiny(
+                Path::new(shards),
+                run,
+                &["--max-steps", "4", "--log-every", "1"],
+            ))
+            .args(["--threads", "1", "--batch-size", "8", "--quiet"])
+            .envs(server.s3_credentials())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "bert-train --shards {shards}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lines(run, "train").iter().map(numbers).collect::<Vec<_>>()
+    };
+    let from_s3 = train("s3://corpus/build/", &dir.path().join("run-s3"));
+    let from_disk = train(shards.to_str().unwrap(), &dir.path().join("run-disk"));
+    assert_eq!(from_s3.len(), 4);
+    assert_eq!(
+        format!("{from_s3:?}"),
+        format!("{from_disk:?}"),
+        "the same shards from S3 and from disk trained differently"
+    );
+    // A prefix with no build there is a clear error naming it.
+    let run = dir.path().join("run-none");
+    let out = Command::new(env!("CARGO_BIN_EXE_bert-train"))
+        .args(tiny(
+            Path::new("s3://corpus/nothing/"),
+            &run,
+            &["--max-steps", "1"],
+        ))
+        .envs(server.s3_credentials())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("s3://corpus/nothing/"),
+        "{err}"
+    );
 }
 
 /// Whether `python3` can import torch and transformers.
