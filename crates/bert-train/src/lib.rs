@@ -19,7 +19,7 @@
 //! - [`step`] — one step: forward, backward, accumulation, clipping, update.
 //!
 //! Known candle traps and where they are handled: the fused `LayerNorm`, `softmax_last_dim`
-//! and `sdpa` have no backward pass ([`model::layers`] uses differentiable forms, and a test
+//! and `sdpa` have no backward pass ([`model::fused`] has kernels with their own, and a test
 //! checks that every parameter gets a gradient); `cross_entropy` has no ignore index ([`batch`]
 //! gathers the labelled positions); the CPU RNG cannot be seeded ([`params`] and [`dropout`]
 //! draw from [`bertprep::rng`]); `candle_nn::linear` initialises with Kaiming ([`params`] owns the

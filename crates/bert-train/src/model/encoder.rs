@@ -5,13 +5,15 @@
 //! `scores = Q K^T / sqrt(d) + mask`, softmax, dropout on the probabilities, `P V`; then
 //! `LayerNorm(dropout(dense(ctx)) + x)`; then `LayerNorm(dropout(dense(gelu(dense(h)))) + h)`.
 //! The mask is the "extended attention mask": 0 on real keys, the most negative f32 on padding,
-//! added to every query's scores, so padded keys get exactly zero weight. The softmax is
-//! `ops::softmax` (differentiable), not the fused `softmax_last_dim` or `sdpa`, which have no
-//! backward pass. GELU is the exact erf form (`hidden_act: "gelu"`).
+//! added to every query's scores, so padded keys get exactly zero weight. The scaling, the mask
+//! and the softmax are one kernel with its own backward pass ([`super::fused::masked_softmax`];
+//! candle's `softmax_last_dim` and `sdpa` have none). GELU is the exact erf form
+//! (`hidden_act: "gelu"`, [`super::fused::gelu`]).
 
 use candle_core::Tensor;
 
-use super::layers::{softmax_last, LayerNorm, Linear};
+use super::fused;
+use super::layers::{LayerNorm, Linear};
 use crate::config::ModelConfig;
 use crate::dropout::dropout;
 use crate::error::Result;
@@ -55,8 +57,7 @@ impl SelfAttention {
         let k = split(self.key.forward(x)?)?;
         let v = split(self.value.forward(x)?)?;
         let scale = 1.0 / (self.head_size as f64).sqrt();
-        let scores = q.matmul(&k.t()?)?.affine(scale, 0.0)?.broadcast_add(mask)?;
-        let probs = softmax_last(&scores)?;
+        let probs = fused::masked_softmax(&q.matmul(&k.t()?)?, mask, scale)?;
         let probs = dropout(&probs, self.dropout, rng)?;
         let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))?;
         Ok(context)
@@ -104,7 +105,8 @@ impl Layer {
             rng.as_deref_mut(),
         )?;
         let attended = self.attention_norm.forward(&(attended + x)?)?;
-        let inner = self.intermediate.forward(&attended)?.gelu_erf()?;
+        let inner = self.intermediate.forward(&attended)?;
+        let inner = fused::gelu(&inner)?;
         let out = dropout(&self.output.forward(&inner)?, self.dropout, rng)?;
         self.output_norm.forward(&(out + attended)?)
     }

@@ -67,7 +67,7 @@ impl MlmHead {
     /// `[B * L, H]`, decoding with the word embeddings `[vocab, H]`.
     pub fn forward(&self, hidden: &Tensor, positions: &Tensor, word: &Tensor) -> Result<Tensor> {
         let picked = hidden.index_select(positions, 0)?;
-        let x = self.dense.forward(&picked)?.gelu_erf()?;
+        let x = super::fused::gelu(&self.dense.forward(&picked)?)?;
         let x = self.layer_norm.forward(&x)?;
         Ok(x.matmul(&word.t()?)?.broadcast_add(&self.bias)?)
     }

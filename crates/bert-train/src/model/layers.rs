@@ -2,12 +2,13 @@
 //! and names, written so that every parameter gets a gradient.
 //!
 //! candle's `candle_nn::LayerNorm` and `ops::layer_norm` run a fused kernel with no backward
-//! pass: gradients silently stop there. [`LayerNorm`] uses `ops::layer_norm_slow`, built from
-//! primitive ops that autograd follows. [`Linear`] stores its weight as `[out, in]` like
+//! pass: gradients silently stop there. [`LayerNorm`] uses [`super::fused::layer_norm`], one
+//! kernel with its own backward pass on the CPU and primitive ops that autograd follows
+//! elsewhere. [`Linear`] stores its weight as `[out, in]` like
 //! PyTorch (so checkpoint tensors need no transpose) and is initialised by the
 //! [`ParamBuilder`] (N(0, 0.02)), never by `candle_nn::linear`'s Kaiming init.
 
-use candle_core::{Tensor, D};
+use candle_core::Tensor;
 
 use crate::error::Result;
 use crate::params::{Init, ParamBuilder};
@@ -63,17 +64,6 @@ impl LayerNorm {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(candle_nn::ops::layer_norm_slow(
-            x,
-            &self.weight,
-            &self.bias,
-            self.eps as f32,
-        )?)
+        super::fused::layer_norm(x, &self.weight, &self.bias, self.eps)
     }
-}
-
-/// Softmax over the last dimension, differentiable (`ops::softmax_last_dim` is a fused kernel
-/// without a backward pass).
-pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
-    Ok(candle_nn::ops::softmax(x, D::Minus1)?)
 }

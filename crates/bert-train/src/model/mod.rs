@@ -1,7 +1,8 @@
 //! `BertForPreTraining`: the encoder and both pre-training heads, mirroring `transformers`'
 //! `modeling_bert.py` module for module and parameter for parameter.
 //!
-//! - [`layers`] — `Linear`, differentiable `LayerNorm` and softmax.
+//! - [`layers`] — `Linear` and differentiable `LayerNorm`.
+//! - [`fused`] — LayerNorm, masked softmax and GELU as CPU kernels with their own backward.
 //! - [`embeddings`] — `bert.embeddings`.
 //! - [`encoder`] — `bert.encoder.layer.N` (post-LN self-attention + feed-forward).
 //! - [`heads`] — `bert.pooler`, `cls.predictions`, `cls.seq_relationship`.
@@ -13,6 +14,7 @@
 
 pub mod embeddings;
 pub mod encoder;
+pub mod fused;
 pub mod heads;
 pub mod layers;
 
@@ -272,7 +274,15 @@ mod tests {
         }
         let ours = [
             candle_nn::ops::layer_norm_slow(x.as_tensor(), &alpha, &beta, 1e-5).unwrap(),
-            layers::softmax_last(x.as_tensor()).unwrap(),
+            fused::layer_norm(x.as_tensor(), &alpha, &beta, 1e-5).unwrap(),
+            fused::masked_softmax(
+                &x.as_tensor().reshape((1, 1, 1, 4)).unwrap(),
+                &Tensor::zeros((1, 1, 1, 4), DType::F32, &Device::Cpu).unwrap(),
+                1.0,
+            )
+            .unwrap()
+            .reshape((1, 4))
+            .unwrap(),
         ];
         for y in ours {
             assert!(gets_gradient(y));
