@@ -10,9 +10,10 @@
 # sequence 128, and base at batch 8 at sequence 512.
 #
 # For each, shards are built at --max-seq-len SEQ with the embedded BERT vocabulary; bert-train
-# trains STEPS steps with --log-every 1, and its time per step is BATCH over the mean of
-# metrics.jsonl's sequences/s over all steps but the first. scripts/bench_torch_step.py times
-# the same step in transformers' BertForPreTraining (STEPS + 1 steps, the first dropped). Peak
+# trains STEPS steps with --log-every 1, and its time per step is the median over all steps but
+# the first of BATCH over metrics.jsonl's sequences/s. scripts/bench_torch_step.py times the
+# same step in transformers' BertForPreTraining (STEPS + 1 steps; the median of all but the
+# first). Peak
 # RSS of each process is GNU time's maximum resident set size. bert-train's batches are trimmed
 # to their longest row; PyTorch's are full length, so at SEQ its step does at least as much
 # work. Without torch and transformers only bert-train runs.
@@ -45,9 +46,10 @@ for config in "${CONFIGS[@]}"; do
     --threads "$THREADS" "${extra[@]}"
   ours=$(python3 - "$run/metrics.jsonl" "$batch" <<'PY'
 import json, sys
+import statistics
 lines = [json.loads(l) for l in open(sys.argv[1]) if '"train"' in l][1:]
-sps = sum(l["sequences_per_s"] for l in lines) / len(lines)
-print(f"{int(sys.argv[2]) / sps:.3f}")
+steps = [int(sys.argv[2]) / l["sequences_per_s"] for l in lines]
+print(f"{statistics.median(steps):.3f} ({' '.join(f'{x:.2f}' for x in steps)})")
 PY
 )
   ours_rss=$(awk '{printf "%.2f GiB", $1 / 1048576}' "$WORK/rss")
@@ -56,7 +58,7 @@ PY
   if [ "$TORCH" = 1 ]; then
     /usr/bin/time -f "%M" -o "$WORK/rss" python3 scripts/bench_torch_step.py --model "$model" \
       --batch "$batch" --seq "$seq" --steps $((steps + 1)) --threads "$THREADS" > "$WORK/torch"
-    theirs=$(sed -n 's/.*: \([0-9.]*\) s\/step.*/\1/p' "$WORK/torch")
+    theirs=$(python3 -c "import statistics, sys; s = sys.argv[1].split('steps: ')[1].rstrip(')').split(); print(f'{statistics.median(map(float, s[1:])):.3f} ({chr(32).join(s[1:])})')" "$(cat "$WORK/torch")")
     theirs_rss=$(awk '{printf "%.2f GiB", $1 / 1048576}' "$WORK/rss")
   fi
   echo "$model batch $batch seq $seq threads $THREADS ${flags:-} | $ours | $ours_rss | $theirs | $theirs_rss"

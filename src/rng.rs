@@ -35,7 +35,9 @@ pub enum Purpose {
     TrainMasks = 9,
 }
 
-/// A seeded random stream with the sampling helpers the pipeline needs.
+/// A seeded random stream with the sampling helpers the pipeline needs. A clone goes on to draw
+/// exactly what the original draws next.
+#[derive(Clone)]
 pub struct UnitRng {
     inner: ChaCha12Rng,
 }

@@ -96,6 +96,7 @@ fn trainer(c: &mut Criterion) {
                 1,
                 1e-4,
                 1.0,
+                false,
             )
             .expect("step")
         })

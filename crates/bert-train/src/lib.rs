@@ -17,6 +17,7 @@
 //! - [`checkpoint`] — `transformers`-loadable checkpoints plus the state of an exact resume.
 //! - [`trainer`] — a run: settings, start or resume, the loop, evaluation, checkpoints.
 //! - [`step`] — one step: forward, backward, accumulation, clipping, update.
+//! - [`recompute`] — the backward pass recomputing each layer's activations (`--recompute`).
 //!
 //! Known candle traps and where they are handled: the fused `LayerNorm`, `softmax_last_dim`
 //! and `sdpa` have no backward pass ([`model::fused`] has kernels with their own, and a test
@@ -38,6 +39,7 @@ pub mod model;
 pub mod optim;
 pub mod params;
 pub mod plot;
+pub mod recompute;
 pub mod schedule;
 pub mod step;
 pub mod trainer;

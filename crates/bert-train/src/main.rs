@@ -125,6 +125,15 @@ struct Cli {
     /// the build's --masked-lm-prob].
     #[arg(long, value_name = "P", conflicts_with = "resume")]
     mlm_probability: Option<f64>,
+    /// Recompute each encoder layer's activations in the backward pass instead of keeping
+    /// them: far less memory for one more forward pass of the encoder.
+    #[arg(long, conflicts_with = "resume")]
+    recompute: bool,
+    /// What matrix products are computed in: fp32, or bf16 (as torch.autocast does: bf16
+    /// operands, f32 weights, LayerNorm, softmax and loss; pays on GPUs, not on CPUs without
+    /// bf16 matrix kernels) [default: fp32].
+    #[arg(long, conflicts_with = "resume")]
+    precision: Option<bert_train::model::Precision>,
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -163,6 +172,8 @@ impl Cli {
             device: self.device.clone().unwrap_or(d.device),
             verify: self.verify,
             mlm_probability: self.mlm_probability,
+            recompute: self.recompute,
+            precision: self.precision.unwrap_or_default(),
         };
         config.validate()?;
         Ok(config)

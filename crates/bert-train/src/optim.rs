@@ -25,9 +25,10 @@
 //! `torch.nn.utils.clip_grad_norm_` does. Parameters without a gradient are skipped, as
 //! PyTorch skips `grad is None`.
 //!
-//! The moments live on the host as `Vec<f32>` on the CPU device (one fused pass per parameter
-//! instead of a dozen tensor ops), and as tensors on other devices; both paths compute the
-//! same arithmetic, and a test holds them together. [`Optimizer::state`] and
+//! The moments live on the host as `Vec<f32>` on the CPU device (one fused pass per parameter,
+//! in place in the parameter's storage and split over threads, instead of a dozen tensor ops),
+//! and as tensors on other devices; both paths compute the same arithmetic, and a test holds
+//! them together. [`Optimizer::state`] and
 //! [`Optimizer::restore`] move the state to and from named tensors for checkpoints (the same
 //! for both kinds).
 
@@ -194,45 +195,72 @@ impl Update {
         }
     }
 
-    /// The update of one parameter whose moments are host vectors: one fused pass (two for
-    /// LAMB, whose trust ratio needs the norms first).
+    /// The update of one parameter whose moments are host vectors, made in place in the
+    /// parameter's storage: one fused pass over weights, gradient and moments, split over
+    /// rayon's threads (two passes for LAMB, whose trust ratio needs the norms first).
     fn host(&self, p: &Param, g: &Tensor, m: &mut [f32], v: &mut [f32]) -> Result<()> {
-        let shape = p.var.as_tensor().shape().clone();
-        let mut w: Vec<f32> = p.var.as_tensor().flatten_all()?.to_vec1()?;
-        let g: Vec<f32> = g.flatten_all()?.to_vec1()?;
+        let g = g.to_dtype(candle_core::DType::F32)?.contiguous()?;
+        let (storage, layout) = g.storage_and_layout();
+        let (candle_core::Storage::Cpu(cpu), Some((start, end))) =
+            (&*storage, layout.contiguous_offsets())
+        else {
+            return Err(Error::Internal("a host gradient off the CPU".into()));
+        };
+        let op = InPlace {
+            update: self,
+            decay: p.decay,
+            g: &cpu.as_slice::<f32>()?[start..end],
+            moments: std::sync::Mutex::new((m, v)),
+        };
+        p.var.as_tensor().inplace_op1(&op)?;
+        Ok(())
+    }
+
+    /// [`Update::host`]'s arithmetic on slices.
+    fn apply(&self, decay: bool, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        use rayon::prelude::*;
+        const BLOCK: usize = 1 << 14;
         let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
         let scale = self.clip_scale as f32;
         let (bc2_sqrt, eps) = (self.bc2_sqrt as f32, self.eps as f32);
-        for i in 0..w.len() {
-            let gi = g[i] * scale;
-            m[i] = b1 * m[i] + (1.0 - b1) * gi;
-            v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
-        }
-        let wd = if p.decay { self.weight_decay } else { 0.0 };
+        let wd = if decay { self.weight_decay } else { 0.0 };
+        let moments = |g: &[f32], m: &mut [f32], v: &mut [f32]| {
+            for i in 0..g.len() {
+                let gi = g[i] * scale;
+                m[i] = b1 * m[i] + (1.0 - b1) * gi;
+                v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+            }
+        };
         match self.kind {
             OptimizerKind::AdamW => {
                 let decay = (1.0 - self.lr * wd) as f32;
                 let step_size = (self.lr / self.bc1) as f32;
-                for i in 0..w.len() {
-                    let denom = v[i].sqrt() / bc2_sqrt + eps;
-                    w[i] = w[i] * decay - step_size * m[i] / denom;
-                }
+                w.par_chunks_mut(BLOCK)
+                    .zip(g.par_chunks(BLOCK))
+                    .zip(m.par_chunks_mut(BLOCK))
+                    .zip(v.par_chunks_mut(BLOCK))
+                    .for_each(|(((w, g), m), v)| {
+                        moments(g, m, v);
+                        for i in 0..w.len() {
+                            let denom = v[i].sqrt() / bc2_sqrt + eps;
+                            w[i] = w[i] * decay - step_size * m[i] / denom;
+                        }
+                    });
             }
             OptimizerKind::Lamb => {
+                moments(g, m, v);
                 let (bc1, wd) = (self.bc1 as f32, wd as f32);
                 let u: Vec<f32> = (0..w.len())
                     .map(|i| m[i] / bc1 / (v[i].sqrt() / bc2_sqrt + eps) + wd * w[i])
                     .collect();
                 let norm = |x: &[f32]| x.iter().map(|&a| f64::from(a).powi(2)).sum::<f64>().sqrt();
-                let ratio = self.trust(p.decay, norm(&w), norm(&u));
+                let ratio = self.trust(decay, norm(w), norm(&u));
                 let step = (self.lr * ratio) as f32;
                 for (wi, ui) in w.iter_mut().zip(&u) {
                     *wi -= step * ui;
                 }
             }
         }
-        p.var.set(&Tensor::from_vec(w, shape, p.var.device())?)?;
-        Ok(())
     }
 
     /// The same update with the moments as tensors on the parameter's device.
@@ -258,6 +286,41 @@ impl Update {
             }
         };
         p.var.set(&w)?;
+        Ok(())
+    }
+}
+
+/// The host update as an in-place op on the parameter's storage (no copy of the weights out
+/// and back).
+struct InPlace<'a> {
+    update: &'a Update,
+    decay: bool,
+    g: &'a [f32],
+    moments: std::sync::Mutex<(&'a mut [f32], &'a mut [f32])>,
+}
+
+impl candle_core::InplaceOp1 for InPlace<'_> {
+    fn name(&self) -> &'static str {
+        "optimizer-update"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &mut candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<()> {
+        let (candle_core::CpuStorage::F32(w), Some((start, end))) =
+            (storage, layout.contiguous_offsets())
+        else {
+            candle_core::bail!("the optimiser updates contiguous f32 parameters");
+        };
+        let w = &mut w[start..end];
+        let mut moments = self.moments.lock().unwrap_or_else(|e| e.into_inner());
+        let (m, v) = &mut *moments;
+        if w.len() != self.g.len() || m.len() != w.len() || v.len() != w.len() {
+            candle_core::bail!("a parameter, its gradient and its moments differ in size");
+        }
+        self.update.apply(self.decay, w, self.g, m, v);
         Ok(())
     }
 }

@@ -87,7 +87,18 @@ pub fn evaluate(
     let tensors = BatchTensors::new(batch, model.device())?;
     let out = model.forward(&tensors, rng)?;
     let losses = pretraining_loss(&out, &tensors.mlm_labels, &tensors.nsp_labels)?;
-    let tally = Tally {
+    let tally = tally(batch, &tensors, &out, &losses)?;
+    Ok((losses, tally))
+}
+
+/// What `out` and `losses` of `batch` count for.
+fn tally(
+    batch: &Batch,
+    tensors: &BatchTensors,
+    out: &crate::model::Output,
+    losses: &crate::loss::Losses,
+) -> Result<Tally> {
+    Ok(Tally {
         mlm_loss: losses.mlm.to_scalar::<f32>()? as f64,
         nsp_loss: match &losses.nsp {
             Some(nsp) => nsp.to_scalar::<f32>()? as f64,
@@ -107,18 +118,20 @@ pub fn evaluate(
         },
         tokens: batch.real_tokens,
         sequences: batch.rows,
-    };
-    Ok((losses, tally))
+    })
 }
 
 /// Gradients of the mean loss over `micro_batches` for every parameter (in the model's order;
-/// `None` where a parameter got none), with dropout from the step's RNG streams.
+/// `None` where a parameter got none), with dropout from the step's RNG streams; with
+/// `recompute`, each encoder layer's activations are recomputed in the backward pass
+/// ([`crate::recompute`]) instead of kept.
 pub fn gradients(
     model: &BertForPreTraining,
     micro_batches: &[Batch],
     seed: u64,
     step: u64,
     train: bool,
+    recompute: bool,
 ) -> Result<(Vec<Option<Tensor>>, Tally)> {
     let mut sums: Vec<Option<Tensor>> = vec![None; model.params.len()];
     let mut tally = Tally::default();
@@ -128,13 +141,35 @@ pub fn gradients(
         if let (true, Some(p)) = (train, model.params.first()) {
             dropout::seed_device(p.var.as_tensor().device(), &mut rng)?;
         }
-        let (losses, t) = evaluate(model, batch, train.then_some(&mut rng))?;
-        tally.add(&t);
-        let grads = losses.total.affine(scale, 0.0)?.backward()?;
-        for (sum, p) in sums.iter_mut().zip(&model.params) {
-            if let Some(g) = grads.get(p.var.as_tensor()) {
+        let grads: Vec<Option<Tensor>> = if recompute {
+            if batch.mlm_positions.is_empty() {
+                return Err(Error::Config(
+                    "a batch has no masked-LM labels (every row needs at least one)".into(),
+                ));
+            }
+            let tensors = BatchTensors::new(batch, model.device())?;
+            let (out, losses, grads) = crate::recompute::loss_and_gradients(
+                model,
+                &tensors,
+                train.then_some(&mut rng),
+                scale,
+            )?;
+            tally.add(&self::tally(batch, &tensors, &out, &losses)?);
+            grads
+        } else {
+            let (losses, t) = evaluate(model, batch, train.then_some(&mut rng))?;
+            tally.add(&t);
+            let grads = losses.total.affine(scale, 0.0)?.backward()?;
+            model
+                .params
+                .iter()
+                .map(|p| grads.get(p.var.as_tensor()).cloned())
+                .collect()
+        };
+        for (sum, g) in sums.iter_mut().zip(grads) {
+            if let Some(g) = g {
                 *sum = Some(match sum.take() {
-                    None => g.clone(),
+                    None => g,
                     Some(s) => (s + g)?,
                 });
             }
@@ -158,9 +193,10 @@ pub fn train_step(
     seed: u64,
     lr: f64,
     max_grad_norm: f64,
+    recompute: bool,
 ) -> Result<StepOutcome> {
     let step = optimizer.step;
-    let (grads, tally) = gradients(model, micro_batches, seed, step, true)?;
+    let (grads, tally) = gradients(model, micro_batches, seed, step, true, recompute)?;
     let report = optimizer.step(&model.params, &grads, lr, max_grad_norm)?;
     Ok(StepOutcome {
         tally,

@@ -24,7 +24,7 @@ use crate::config::ModelConfig;
 use crate::data::{DataPosition, Limits, Loader, Plan, Selection, ShardSet};
 use crate::error::{Error, Result};
 use crate::metrics::{MetricsLine, MetricsLog};
-use crate::model::BertForPreTraining;
+use crate::model::{BertForPreTraining, Precision};
 use crate::optim::{Optimizer, OptimizerConfig, OptimizerKind};
 use crate::plot;
 use crate::schedule::LinearSchedule;
@@ -91,6 +91,14 @@ pub struct TrainConfig {
     /// build's `--masked-lm-prob`.
     #[serde(default)]
     pub mlm_probability: Option<f64>,
+    /// Recompute each encoder layer's activations in the backward pass instead of keeping
+    /// them: one layer's activations in memory instead of all, for one more forward pass.
+    #[serde(default)]
+    pub recompute: bool,
+    /// What matrix products are computed in (`bf16`: as `torch.autocast` does; weights,
+    /// LayerNorm, softmax and loss stay f32).
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 impl Default for TrainConfig {
@@ -121,6 +129,8 @@ impl Default for TrainConfig {
             device: "cpu".into(),
             verify: false,
             mlm_probability: None,
+            recompute: false,
+            precision: Precision::Fp32,
         }
     }
 }
@@ -437,6 +447,8 @@ impl Trainer {
         metrics: MetricsLog,
         state: TrainerState,
     ) -> Result<Trainer> {
+        let mut model = model;
+        model.set_precision(spec.config.precision);
         let loader = Loader::spawn(Arc::new(train), state.data_position, spec.config.batch_size)?;
         Ok(Trainer {
             schedule: schedule(&spec),
@@ -535,6 +547,7 @@ impl Trainer {
             c.seed,
             lr,
             c.max_grad_norm,
+            c.recompute,
         )?;
         let loss = outcome.tally.mean_loss();
         if !loss.is_finite() || !outcome.grad_norm.is_finite() {

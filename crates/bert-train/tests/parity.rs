@@ -222,7 +222,7 @@ fn a_masked_lm_only_model_equals_transformers_mlm_head() {
         (total - want).abs() <= 1e-4,
         "masked-LM loss {total} vs {want}"
     );
-    let (grads, _) = gradients(&model, &[batch], 0, 0, false).unwrap();
+    let (grads, _) = gradients(&model, &[batch], 0, 0, false, false).unwrap();
     assert!(
         grads.iter().all(Option::is_some),
         "a parameter got no gradient"
@@ -233,7 +233,7 @@ fn a_masked_lm_only_model_equals_transformers_mlm_head() {
 fn every_gradient_equals_transformers() {
     let r = reference();
     let model = r.model();
-    let (grads, _) = gradients(&model, &[r.batch()], 0, 0, false).unwrap();
+    let (grads, _) = gradients(&model, &[r.batch()], 0, 0, false, false).unwrap();
     assert_eq!(model.params.len(), 46);
     for (p, g) in model.params.iter().zip(&grads) {
         let g = g
@@ -256,7 +256,8 @@ fn two_adamw_steps_equal_torch() {
     let mut opt = Optimizer::new(&model.params, OptimizerConfig::default()).unwrap();
     let want_norms = r.values("adamw.grad_norms");
     for (step, want_norm) in want_norms.iter().enumerate() {
-        let (grads, _) = gradients(&model, std::slice::from_ref(&batch), 0, 0, false).unwrap();
+        let (grads, _) =
+            gradients(&model, std::slice::from_ref(&batch), 0, 0, false, false).unwrap();
         let report = opt.step(&model.params, &grads, 1e-3, 0.5).unwrap();
         let rel = (report.grad_norm as f32 - want_norm).abs() / want_norm;
         assert!(
@@ -288,7 +289,8 @@ fn three_lamb_steps_equal_the_papers_equations_in_torch() {
     let want_norms = r.values("lamb.grad_norms");
     assert_eq!(want_norms.len(), 3);
     for (step, want_norm) in want_norms.iter().enumerate() {
-        let (grads, _) = gradients(&model, std::slice::from_ref(&batch), 0, 0, false).unwrap();
+        let (grads, _) =
+            gradients(&model, std::slice::from_ref(&batch), 0, 0, false, false).unwrap();
         let report = opt.step(&model.params, &grads, 1e-3, 0.5).unwrap();
         let rel = (report.grad_norm as f32 - want_norm).abs() / want_norm;
         assert!(

@@ -373,6 +373,25 @@ fn resumed_run_repeats_a_straight_run(optimizer: &str) {
         recorded.contains(&format!("\"optimizer\": \"{optimizer}\"")),
         "{recorded}"
     );
+    // Recomputing each layer's activations trains the same run (the tied word embedding's
+    // gradient is summed in another order: equal to rounding), and is recorded.
+    if optimizer == "adamw" {
+        let recomputed = dir.path().join("recomputed");
+        let mut args = common(&recomputed);
+        args.push("--recompute".into());
+        train_ok(&args);
+        for (x, y) in a.iter().zip(&lines(&recomputed, "train")) {
+            for (u, v) in numbers(x).iter().zip(numbers(y)) {
+                assert!(
+                    (u - v).abs() <= 1e-4 * (1.0 + v.abs()),
+                    "step {}: {u} vs {v}",
+                    x.step
+                );
+            }
+        }
+        let recorded = std::fs::read_to_string(recomputed.join("run.json")).unwrap();
+        assert!(recorded.contains("\"recompute\": true"), "{recorded}");
+    }
     // A different seed is a different run.
     let other = dir.path().join("other");
     let mut args = common(&other);
@@ -552,6 +571,53 @@ fn shards_in_s3_train_as_they_do_from_disk() {
         !out.status.success() && err.contains("s3://corpus/nothing/"),
         "{err}"
     );
+}
+
+#[test]
+fn bf16_products_train_within_one_percent_of_fp32() {
+    let dir = tempfile::tempdir().unwrap();
+    let shards = fixture_shards(dir.path(), 64, 1);
+    let run = |precision: &str| {
+        let run = dir.path().join(precision);
+        let args = [
+            "--max-steps",
+            "300",
+            "--batch-size",
+            "4",
+            "--lr",
+            "1e-3",
+            "--log-every",
+            "1",
+            "--save-every",
+            "0",
+            "--threads",
+            "1",
+            "--quiet",
+            "--precision",
+            precision,
+        ];
+        train_ok(&tiny(&shards, &run, &args));
+        run
+    };
+    let (fp32, bf16) = (run("fp32"), run("bf16"));
+    let (a, b) = (lines(&fp32, "train"), lines(&bf16, "train"));
+    assert_eq!((a.len(), b.len()), (300, 300));
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x.loss - y.loss).abs() / x.loss)
+        .fold(0f64, f64::max);
+    assert!(worst < 0.01, "a bf16 loss differs from fp32's by {worst}");
+    // The products were rounded: the runs are not the same.
+    assert_ne!(numbers(&a[299]), numbers(&b[299]));
+    // The checkpoint is f32, as always.
+    let recorded = std::fs::read_to_string(bf16.join("run.json")).unwrap();
+    assert!(recorded.contains("\"precision\": \"bf16\""), "{recorded}");
+    let model = bf16.join("checkpoint-300").join(checkpoint::MODEL_FILE);
+    let (tensors, _) = read_safetensors(&model, &Device::Cpu).unwrap();
+    assert!(tensors
+        .values()
+        .all(|t| t.dtype() == candle_core::DType::F32));
 }
 
 /// Whether `python3` can import torch and transformers.

@@ -13,7 +13,7 @@
 use candle_core::Tensor;
 
 use super::fused;
-use super::layers::{LayerNorm, Linear};
+use super::layers::{matmul, LayerNorm, Linear, Precision};
 use crate::config::ModelConfig;
 use crate::dropout::dropout;
 use crate::error::Result;
@@ -29,6 +29,8 @@ pub struct SelfAttention {
     pub heads: usize,
     pub head_size: usize,
     pub dropout: f64,
+    /// What the scores and the context are computed in.
+    pub precision: Precision,
 }
 
 impl SelfAttention {
@@ -42,6 +44,7 @@ impl SelfAttention {
             heads: c.num_attention_heads,
             head_size: c.head_size(),
             dropout: c.attention_probs_dropout_prob,
+            precision: Precision::Fp32,
         })
     }
 
@@ -57,9 +60,12 @@ impl SelfAttention {
         let k = split(self.key.forward(x)?)?;
         let v = split(self.value.forward(x)?)?;
         let scale = 1.0 / (self.head_size as f64).sqrt();
-        let probs = fused::masked_softmax(&q.matmul(&k.t()?)?, mask, scale)?;
+        let scores = matmul(&q, &k.t()?, self.precision)?;
+        let probs = fused::masked_softmax(&scores, mask, scale)?;
         let probs = dropout(&probs, self.dropout, rng)?;
-        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, h))?;
+        let context = matmul(&probs, &v, self.precision)?
+            .transpose(1, 2)?
+            .reshape((b, l, h))?;
         Ok(context)
     }
 }
@@ -94,6 +100,21 @@ impl Layer {
             output_norm: LayerNorm::new(&vb.pp("output").pp("LayerNorm"), h, eps)?,
             dropout: c.hidden_dropout_prob,
         })
+    }
+
+    /// Computes the layer's matrix products in `precision`.
+    pub fn set_precision(&mut self, precision: Precision) {
+        self.attention.precision = precision;
+        for linear in [
+            &mut self.attention.query,
+            &mut self.attention.key,
+            &mut self.attention.value,
+            &mut self.attention_output,
+            &mut self.intermediate,
+            &mut self.output,
+        ] {
+            linear.precision = precision;
+        }
     }
 
     pub fn forward(&self, x: &Tensor, mask: &Tensor, rng: Option<&mut UnitRng>) -> Result<Tensor> {

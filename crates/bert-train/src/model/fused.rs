@@ -431,7 +431,12 @@ mod tests {
             candle_nn::ops::softmax(&s, D::Minus1).unwrap()
         };
         let fused = |t: &[Tensor]| masked_softmax(&t[0], &mask, scale).unwrap();
-        same(std::slice::from_ref(&scores), fused, composite, "masked_softmax");
+        same(
+            std::slice::from_ref(&scores),
+            fused,
+            composite,
+            "masked_softmax",
+        );
         // Masked keys get exactly zero weight.
         let y: Vec<f32> = fused(&[scores]).i((1, 2, 5)).unwrap().to_vec1().unwrap();
         assert!(y[31..].iter().all(|&v| v == 0.0));

@@ -9,7 +9,7 @@
 
 use candle_core::Tensor;
 
-use super::layers::{LayerNorm, Linear};
+use super::layers::{matmul, LayerNorm, Linear, Precision};
 use crate::config::ModelConfig;
 use crate::error::Result;
 use crate::params::{Init, ParamBuilder};
@@ -46,6 +46,8 @@ pub struct MlmHead {
     pub layer_norm: LayerNorm,
     /// `cls.predictions.bias`, `[vocab]`.
     pub bias: Tensor,
+    /// What the decoder's product is computed in.
+    pub precision: Precision,
 }
 
 impl MlmHead {
@@ -60,6 +62,7 @@ impl MlmHead {
             )?,
             layer_norm: LayerNorm::new(&t.pp("LayerNorm"), c.hidden_size, c.layer_norm_eps)?,
             bias: vb.get(&[c.vocab_size], "bias", Init::Zeros)?,
+            precision: Precision::Fp32,
         })
     }
 
@@ -69,7 +72,7 @@ impl MlmHead {
         let picked = hidden.index_select(positions, 0)?;
         let x = super::fused::gelu(&self.dense.forward(&picked)?)?;
         let x = self.layer_norm.forward(&x)?;
-        Ok(x.matmul(&word.t()?)?.broadcast_add(&self.bias)?)
+        Ok(matmul(&x, &word.t()?, self.precision)?.broadcast_add(&self.bias)?)
     }
 }
 

@@ -30,6 +30,7 @@ use embeddings::Embeddings;
 use encoder::Layer;
 use heads::{MlmHead, Pooler};
 use layers::Linear;
+pub use layers::Precision;
 
 /// What the heads produce.
 #[derive(Debug, Clone)]
@@ -140,10 +141,21 @@ impl BertForPreTraining {
         rng: Option<&mut UnitRng>,
     ) -> Result<Output> {
         let (hidden, pooled) = self.encode(batch, rng)?;
+        self.heads(&hidden, pooled.as_ref(), positions)
+    }
+
+    /// The MLM head at `positions` on the final hidden states `hidden` `[B, L, H]`, and the NSP
+    /// head on the pooled output.
+    pub fn heads(
+        &self,
+        hidden: &Tensor,
+        pooled: Option<&Tensor>,
+        positions: &Tensor,
+    ) -> Result<Output> {
         let (b, l, h) = hidden.dims3()?;
         let flat = hidden.reshape((b * l, h))?;
         let mlm_logits = self.mlm.forward(&flat, positions, &self.embeddings.word)?;
-        let nsp_logits = match (&self.nsp, &pooled) {
+        let nsp_logits = match (&self.nsp, pooled) {
             (Some(nsp), Some(pooled)) => Some(nsp.forward(pooled)?),
             _ => None,
         };
@@ -151,6 +163,21 @@ impl BertForPreTraining {
             mlm_logits,
             nsp_logits,
         })
+    }
+
+    /// Computes every matrix product in `precision` (the parameters stay f32).
+    pub fn set_precision(&mut self, precision: Precision) {
+        for layer in &mut self.layers {
+            layer.set_precision(precision);
+        }
+        if let Some(pooler) = &mut self.pooler {
+            pooler.dense.precision = precision;
+        }
+        self.mlm.dense.precision = precision;
+        self.mlm.precision = precision;
+        if let Some(nsp) = &mut self.nsp {
+            nsp.precision = precision;
+        }
     }
 
     /// Number of trainable values.
@@ -224,7 +251,7 @@ mod tests {
     #[test]
     fn every_parameter_gets_a_gradient() {
         let model = BertForPreTraining::init(&small(), 1, &Device::Cpu).unwrap();
-        let (grads, tally) = gradients(&model, &[batch()], 1, 0, true).unwrap();
+        let (grads, tally) = gradients(&model, &[batch()], 1, 0, true, false).unwrap();
         assert!(tally.mlm_loss > 0.0 && tally.nsp_loss > 0.0);
         assert_eq!(grads.len(), model.params.len());
         for (p, g) in model.params.iter().zip(&grads) {
@@ -244,6 +271,41 @@ mod tests {
                 assert!(norm < 1e-10, "{}: {norm}", p.name);
             } else {
                 assert!(norm > 1e-12, "{} has a zero gradient", p.name);
+            }
+        }
+    }
+
+    #[test]
+    fn recomputing_layers_gives_the_same_losses_and_gradients() {
+        let model = BertForPreTraining::init(&small(), 1, &Device::Cpu).unwrap();
+        let batches = [batch(), batch()];
+        for train in [true, false] {
+            let (kept, kept_tally) = gradients(&model, &batches, 1, 3, train, false).unwrap();
+            let (again, again_tally) = gradients(&model, &batches, 1, 3, train, true).unwrap();
+            assert_eq!(kept_tally, again_tally);
+            for ((p, a), b) in model.params.iter().zip(&kept).zip(&again) {
+                let values = |g: &Option<Tensor>| -> Vec<f32> {
+                    g.as_ref()
+                        .unwrap()
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1()
+                        .unwrap()
+                };
+                let (a, b) = (values(a), values(b));
+                if p.name == "bert.embeddings.word_embeddings.weight" {
+                    // Tied to the decoder: the lookup's rows are added to the decoder's
+                    // gradient one by one in one pass and as a sum in the other.
+                    for (x, y) in a.iter().zip(&b) {
+                        assert!(
+                            (x - y).abs() <= 1e-6 * (1.0 + y.abs()),
+                            "{}: {x} {y}",
+                            p.name
+                        );
+                    }
+                } else {
+                    assert_eq!(a, b, "{} (dropout {train})", p.name);
+                }
             }
         }
     }
