@@ -45,8 +45,8 @@ pub fn dropout(x: &Tensor, p: f64, rng: Option<&mut UnitRng>) -> Result<Tensor> 
     Ok(x.contiguous()?.apply_op1(op)?)
 }
 
-/// `n` keep bits, 64 to a word, drawn as [`keep_mask`] draws its values: bit `i` is set when
-/// value `i` of the mask is not 0.
+/// `n` keep bits, 64 to a word: bit `i` is set when the i-th 32-bit draw is at least
+/// `p * 2^32`.
 pub fn keep_bits(rng: &mut UnitRng, n: usize, p: f64) -> Vec<u64> {
     let threshold = (p * 4_294_967_296.0).min(u32::MAX as f64) as u32;
     let mut bits = vec![0u64; n.div_ceil(64)];
@@ -125,20 +125,19 @@ pub fn seed_device(device: &Device, rng: &mut UnitRng) -> Result<()> {
     Ok(())
 }
 
-/// `n` mask values: 0 with probability `p`, else `1 / (1 - p)`.
+/// `n` mask values: 0 with probability `p`, else `1 / (1 - p)` (the bits of [`keep_bits`]).
 pub fn keep_mask(rng: &mut UnitRng, n: usize, p: f64) -> Vec<f32> {
-    let threshold = (p * 4_294_967_296.0).min(u32::MAX as f64) as u32;
     let scale = (1.0 / (1.0 - p)) as f32;
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        let word = rng.next_u64();
-        for half in [word as u32, (word >> 32) as u32] {
-            if out.len() < n {
-                out.push(if half >= threshold { scale } else { 0.0 });
+    let bits = keep_bits(rng, n, p);
+    (0..n)
+        .map(|i| {
+            if bits[i / 64] >> (i % 64) & 1 == 1 {
+                scale
+            } else {
+                0.0
             }
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 #[cfg(test)]

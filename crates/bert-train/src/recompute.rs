@@ -78,15 +78,11 @@ pub fn loss_and_gradients(
 
 /// Adds the parameter gradients in `store` to `sums`.
 fn add(model: &BertForPreTraining, store: &GradStore, sums: &mut [Option<Tensor>]) -> Result<()> {
-    for (sum, p) in sums.iter_mut().zip(&model.params) {
-        if let Some(g) = store.get(p.var.as_tensor()) {
-            *sum = Some(match sum.take() {
-                None => g.clone(),
-                Some(s) => (s + g)?,
-            });
-        }
-    }
-    Ok(())
+    let grads = model
+        .params
+        .iter()
+        .map(|p| store.get(p.var.as_tensor()).cloned());
+    crate::step::accumulate(sums, grads)
 }
 
 fn input_grad(store: &GradStore, input: &Var) -> Result<Tensor> {

@@ -79,16 +79,37 @@ pub fn evaluate(
     batch: &Batch,
     rng: Option<&mut UnitRng>,
 ) -> Result<(crate::loss::Losses, Tally)> {
+    let tensors = tensors_of(model, batch)?;
+    let out = model.forward(&tensors, rng)?;
+    let losses = pretraining_loss(&out, &tensors.mlm_labels, &tensors.nsp_labels)?;
+    let tally = tally(batch, &tensors, &out, &losses)?;
+    Ok((losses, tally))
+}
+
+/// `batch` as tensors on the model's device; an error when it has no masked-LM label.
+fn tensors_of(model: &BertForPreTraining, batch: &Batch) -> Result<BatchTensors> {
     if batch.mlm_positions.is_empty() {
         return Err(Error::Config(
             "a batch has no masked-LM labels (every row needs at least one)".into(),
         ));
     }
-    let tensors = BatchTensors::new(batch, model.device())?;
-    let out = model.forward(&tensors, rng)?;
-    let losses = pretraining_loss(&out, &tensors.mlm_labels, &tensors.nsp_labels)?;
-    let tally = tally(batch, &tensors, &out, &losses)?;
-    Ok((losses, tally))
+    BatchTensors::new(batch, model.device())
+}
+
+/// Adds `grads` (one per parameter, `None` = none) to `sums`.
+pub(crate) fn accumulate(
+    sums: &mut [Option<Tensor>],
+    grads: impl IntoIterator<Item = Option<Tensor>>,
+) -> Result<()> {
+    for (sum, g) in sums.iter_mut().zip(grads) {
+        if let Some(g) = g {
+            *sum = Some(match sum.take() {
+                None => g,
+                Some(s) => (s + g)?,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What `out` and `losses` of `batch` count for.
@@ -142,12 +163,7 @@ pub fn gradients(
             dropout::seed_device(p.var.as_tensor().device(), &mut rng)?;
         }
         let grads: Vec<Option<Tensor>> = if recompute {
-            if batch.mlm_positions.is_empty() {
-                return Err(Error::Config(
-                    "a batch has no masked-LM labels (every row needs at least one)".into(),
-                ));
-            }
-            let tensors = BatchTensors::new(batch, model.device())?;
+            let tensors = tensors_of(model, batch)?;
             let (out, losses, grads) = crate::recompute::loss_and_gradients(
                 model,
                 &tensors,
@@ -166,14 +182,7 @@ pub fn gradients(
                 .map(|p| grads.get(p.var.as_tensor()).cloned())
                 .collect()
         };
-        for (sum, g) in sums.iter_mut().zip(grads) {
-            if let Some(g) = g {
-                *sum = Some(match sum.take() {
-                    None => g,
-                    Some(s) => (s + g)?,
-                });
-            }
-        }
+        accumulate(&mut sums, grads)?;
     }
     Ok((sums, tally))
 }
