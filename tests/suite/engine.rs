@@ -160,15 +160,27 @@ fn killed_builds_resume_to_identical_bytes() {
     let began = Instant::now();
     build_ok(corpus.path(), reference.path(), &flags);
     let full = began.elapsed();
-    assert!(Manifest::read(reference.path()).unwrap().shards.len() > 10);
+    let shards = Manifest::read(reference.path()).unwrap().shards.len();
+    assert!(shards > 10);
 
+    // Kill points by what the build has done, not by time: a loaded machine runs it at any
+    // speed. The first is a moment after the start (wherever that lands), then the first
+    // checkpoint of the spill phase, then after 1, a third, two thirds and all but two shards.
+    let kill_points = [
+        KillPoint::Started,
+        KillPoint::Checkpointed,
+        KillPoint::Shards(1),
+        KillPoint::Shards(shards / 3),
+        KillPoint::Shards(2 * shards / 3),
+        KillPoint::Shards(shards - 2),
+    ];
     let mut kills_mid_build = 0;
-    for fraction in [0.05, 0.2, 0.4, 0.6, 0.8, 0.95] {
+    for point in kill_points {
         let out = tempfile::tempdir().unwrap();
         let mut child = build_command(corpus.path(), out.path(), &flags)
             .spawn()
             .unwrap();
-        std::thread::sleep(full.mul_f64(fraction));
+        point.wait_for(out.path(), &mut child, full);
         let finished = child.try_wait().unwrap().is_some();
         child.kill().ok();
         child.wait().unwrap();
@@ -195,14 +207,99 @@ fn killed_builds_resume_to_identical_bytes() {
         assert_same_files(
             reference.path(),
             out.path(),
-            &format!("killed at {fraction}"),
+            &format!("killed at {point:?}"),
         );
         assert!(!out.path().join(".bertprep-work").exists());
     }
+    eprintln!("{kills_mid_build} of 6 kills landed mid-build");
     assert!(
-        kills_mid_build >= 3,
+        kills_mid_build >= 4,
         "only {kills_mid_build} kills landed mid-build"
     );
+}
+
+/// When [`killed_builds_resume_to_identical_bytes`] kills a build.
+#[derive(Debug, Clone, Copy)]
+enum KillPoint {
+    /// A twentieth of a whole build's time after the start.
+    Started,
+    /// Once the work directory holds a checkpoint.
+    Checkpointed,
+    /// Once this many shards are complete (staged in the work directory, where they wait
+    /// until the last is written).
+    Shards(usize),
+}
+
+impl KillPoint {
+    /// Runs the build writing `out` until it reaches this point (or exits, or a minute passes)
+    /// and leaves it stopped there. Past the start it runs only from a SIGCONT to the next
+    /// SIGSTOP, stopped while its output is looked at, so the point is caught however fast the
+    /// build goes.
+    fn wait_for(self, out: &Path, child: &mut std::process::Child, full: Duration) {
+        let pid = child.id() as libc::pid_t;
+        let signal = |sig| {
+            // SAFETY: kill(2) on our own child, which is not reaped before the caller waits.
+            unsafe { libc::kill(pid, sig) };
+        };
+        if let KillPoint::Started = self {
+            std::thread::sleep(full.mul_f64(0.05));
+            signal(libc::SIGSTOP);
+            return;
+        }
+        let reached = || match self {
+            KillPoint::Started => true,
+            KillPoint::Checkpointed => out.join(".bertprep-work/state.json").exists(),
+            KillPoint::Shards(n) => {
+                let work = out.join(".bertprep-work");
+                file_names(&work)
+                    .iter()
+                    .filter(|f| f.starts_with("shard-") && f.ends_with(".parquet"))
+                    .count()
+                    >= n
+            }
+        };
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(60) {
+            signal(libc::SIGSTOP);
+            if !stopped_or_gone(pid) || reached() {
+                return;
+            }
+            signal(libc::SIGCONT);
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// Waits until every thread of process `pid` is stopped (true) or the process has exited
+/// (false).
+fn stopped_or_gone(pid: libc::pid_t) -> bool {
+    loop {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return false;
+        };
+        let mut all_stopped = true;
+        for task in tasks.flatten() {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+                continue; // A thread that just ended.
+            };
+            // The state follows the parenthesised command name.
+            match stat
+                .rsplit(") ")
+                .next()
+                .and_then(|rest| rest.chars().next())
+            {
+                Some('T') | Some('t') => {}
+                Some('Z') | Some('X') | None if task.file_name() == *pid.to_string() => {
+                    return false
+                }
+                _ => all_stopped = false,
+            }
+        }
+        if all_stopped {
+            return true;
+        }
+        std::thread::yield_now();
+    }
 }
 
 #[test]
