@@ -1,4 +1,4 @@
-//! Allocator settings for the build (and for training, which `bert-train` applies).
+//! Allocator settings for the build.
 //!
 //! A build allocates and frees tens of megabytes per row group (padded columns, Parquet
 //! levels and pages, compressed chunks), on several threads at once. glibc's malloc serves
@@ -35,38 +35,6 @@ pub fn keep_freed_memory() {
             libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
             libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
             libc::mallopt(libc::M_TOP_PAD, TOP_PAD);
-        }
-    });
-}
-
-/// Training's threshold for serving blocks from the heap: above glibc's 64-bit maximum, so a
-/// glibc that checks it rejects the value and keeps its own (dynamic) threshold.
-const TRAINING_MMAP_THRESHOLD: i32 = 1 << 30;
-
-/// Training never trims a heap's free top.
-const TRAINING_TRIM_THRESHOLD: i32 = i32::MAX;
-
-/// Free memory a heap keeps at its top when it grows, for training.
-const TRAINING_TOP_PAD: i32 = 256 << 20;
-
-/// Keeps freed memory in the process for training (`bert-train`), once per process; does
-/// nothing on other C libraries.
-///
-/// A training step allocates and frees the same large tensors (the `[masked, vocab]` logits and
-/// their gradients, the `[vocab, hidden]` embedding gradient) every step. By default glibc
-/// serves such blocks with `mmap` and unmaps them on free, so every step pays page faults on
-/// hundreds of megabytes; keeping them reuses the heap instead (measured on the tiny preset at
-/// batch 32, sequence 128: 3.5 s to 1.9 s per step).
-pub fn keep_freed_memory_for_training() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: mallopt only changes malloc's tuning parameters; it is thread-safe and takes
-        // no pointers. A rejected value leaves glibc's default in place.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, TRAINING_MMAP_THRESHOLD);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, TRAINING_TRIM_THRESHOLD);
-            libc::mallopt(libc::M_TOP_PAD, TRAINING_TOP_PAD);
         }
     });
 }

@@ -13,7 +13,7 @@ use anyhow::Context;
 use bert_train::metrics::progress_line;
 use bert_train::trainer::{Event, ResumeOverrides, RunSummary};
 use bert_train::{TrainConfig, Trainer};
-use bertprep::build::{limits, memory};
+use bertprep::build::limits;
 use bertprep::error::one_line;
 use clap::Parser;
 
@@ -195,7 +195,6 @@ fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
 
 /// Starts or resumes the run, trains it and prints progress (unless `--quiet`).
 fn run(cli: Cli) -> anyhow::Result<()> {
-    memory::keep_freed_memory_for_training();
     set_threads(cli.threads)?;
     let mut trainer = open_trainer(&cli)?;
     let quiet = cli.quiet;
@@ -314,6 +313,10 @@ fn print_done(summary: &RunSummary) {
         eprintln!("bert-train: loss curve {}", plot.display());
     }
 }
+
+/// Large tensor buffers are kept for reuse ([`bert_train::heap`]).
+#[global_allocator]
+static ALLOCATOR: bert_train::heap::BufferCache = bert_train::heap::BufferCache;
 
 fn main() -> ExitCode {
     bert_train::heap::keep_freed_buffers();
