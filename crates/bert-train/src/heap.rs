@@ -10,8 +10,10 @@
 //! [`BufferCache`] is the trainer's global allocator: blocks of 32 MiB and more are rounded up
 //! to a size class (eight per power of two, so at most 12.5% larger) and, when freed, kept on
 //! that class's free list (up to [`cache_limit`] bytes in all, a quarter of the machine's
-//! memory) for the next allocation of the class; everything else goes to the system allocator. A reused block asked for zeroed is cleared with
-//! `memset`, faster than faulting in fresh pages. Smaller blocks stay in glibc's heaps, whose
+//! memory) for the next allocation of the class; everything else goes to the system allocator.
+//! A reused block asked for zeroed is cleared with `memset`, faster than faulting in fresh
+//! pages. Between a step's forward and backward passes [`release_cached`] gives back what the
+//! forward pass left, so the cache does not raise the process's peak. Smaller blocks stay in glibc's heaps, whose
 //! thresholds [`keep_freed_buffers`] raises so that they are reused rather than unmapped or
 //! trimmed.
 
@@ -130,6 +132,25 @@ impl BufferCache {
         true
     }
 
+    /// Gives every cached block back to the system.
+    fn release_all() {
+        loop {
+            let block = {
+                let mut free = lists();
+                let Some(class) = (0..free.heads.len()).find(|&c| free.heads[c] != 0) else {
+                    return;
+                };
+                let head = free.heads[class];
+                // SAFETY: as in `take`.
+                free.heads[class] = unsafe { *(head as *const usize) };
+                free.bytes -= class_size(class);
+                (head as *mut u8, class_size(class))
+            };
+            // SAFETY: the block came from `System` with its class size and `ALIGN`.
+            unsafe { System.dealloc(block.0, Layout::from_size_align_unchecked(block.1, ALIGN)) };
+        }
+    }
+
     /// Bytes of freed blocks held now.
     pub fn cached_bytes() -> usize {
         lists().bytes
@@ -192,6 +213,13 @@ unsafe impl GlobalAlloc for BufferCache {
             }
         }
     }
+}
+
+/// Gives the blocks the cache holds back to the system. A training step calls it between its
+/// forward and backward passes: the blocks left then are of sizes the forward pass did not ask
+/// for, and kept through the backward pass they would add to the process's peak.
+pub fn release_cached() {
+    BufferCache::release_all();
 }
 
 /// Largest mmap threshold glibc accepts on 64-bit targets (`DEFAULT_MMAP_THRESHOLD_MAX`).
@@ -284,6 +312,8 @@ mod tests {
             cache.dealloc(bigger, Layout::from_size_align(10 * LARGE, 16).unwrap());
         }
         assert!(BufferCache::cached_bytes() <= cache_limit());
+        release_cached();
+        assert_eq!(BufferCache::cached_bytes(), 0);
         assert!(cache_limit() >= 1 << 20);
     }
 }

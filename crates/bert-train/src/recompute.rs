@@ -56,6 +56,9 @@ pub fn loss_and_gradients(
     };
     let out = model.heads(last.as_tensor(), pooled.as_ref(), &batch.mlm_positions)?;
     let losses = pretraining_loss(&out, &batch.mlm_labels, &batch.nsp_labels)?;
+    // Each backward pass starts with the buffer cache emptied of what its forward pass did not
+    // reuse (see `step`).
+    crate::heap::release_cached();
     let store = losses.total.affine(scale, 0.0)?.backward()?;
     add(model, &store, &mut grads)?;
     let mut grad = input_grad(&store, &last)?;
@@ -67,6 +70,7 @@ pub fn loss_and_gradients(
             dropout::seed_device(&device, rng)?;
         }
         let out = layer.forward(input.as_tensor(), &batch.attention_bias, stream.as_mut())?;
+        crate::heap::release_cached();
         let store = (out * &grad)?.sum_all()?.backward()?;
         add(model, &store, &mut grads)?;
         grad = input_grad(&store, &input)?;

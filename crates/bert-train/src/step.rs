@@ -175,6 +175,10 @@ pub fn gradients(
         } else {
             let (losses, t) = evaluate(model, batch, train.then_some(&mut rng))?;
             tally.add(&t);
+            // What the buffer cache holds now, the forward pass did not reuse: the backward
+            // pass's own sizes of the last step. Given back, the process's peak stays that of
+            // the forward and backward passes themselves.
+            crate::heap::release_cached();
             let grads = losses.total.affine(scale, 0.0)?.backward()?;
             model
                 .params
