@@ -135,19 +135,31 @@ impl BufferCache {
     /// Gives every cached block back to the system.
     fn release_all() {
         loop {
-            let block = {
-                let mut free = lists();
-                let Some(class) = (0..free.heads.len()).find(|&c| free.heads[c] != 0) else {
-                    return;
-                };
-                let head = free.heads[class];
-                // SAFETY: as in `take`.
-                free.heads[class] = unsafe { *(head as *const usize) };
-                free.bytes -= class_size(class);
-                (head as *mut u8, class_size(class))
+            let class = {
+                let free = lists();
+                (0..free.heads.len()).find(|&c| free.heads[c] != 0)
             };
-            // SAFETY: the block came from `System` with its class size and `ALIGN`.
-            unsafe { System.dealloc(block.0, Layout::from_size_align_unchecked(block.1, ALIGN)) };
+            let Some(class) = class else {
+                return;
+            };
+            let bytes = class_size(class);
+            let block = Self::take(class, bytes);
+            if !block.is_null() {
+                // SAFETY: the block came from `System` with its class size and `ALIGN`.
+                unsafe { System.dealloc(block, Layout::from_size_align_unchecked(bytes, ALIGN)) };
+            }
+        }
+    }
+
+    /// For `layout`: a cached block (null if none), and the layout to ask the system for.
+    fn cached(layout: Layout) -> (*mut u8, Layout) {
+        match class_of(layout) {
+            None => (std::ptr::null_mut(), layout),
+            Some((class, bytes)) => (
+                Self::take(class, bytes),
+                // SAFETY: `ALIGN` is a power of two and class sizes are far below isize::MAX.
+                unsafe { Layout::from_size_align_unchecked(bytes, ALIGN) },
+            ),
         }
     }
 
@@ -161,29 +173,19 @@ impl BufferCache {
 // always with their class size and `ALIGN`, the rest with the caller's layout.
 unsafe impl GlobalAlloc for BufferCache {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        match class_of(layout) {
-            None => System.alloc(layout),
-            Some((class, bytes)) => {
-                let ptr = Self::take(class, bytes);
-                if !ptr.is_null() {
-                    return ptr;
-                }
-                System.alloc(Layout::from_size_align_unchecked(bytes, ALIGN))
-            }
+        match Self::cached(layout) {
+            (ptr, _) if !ptr.is_null() => ptr,
+            (_, system) => System.alloc(system),
         }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        match class_of(layout) {
-            None => System.alloc_zeroed(layout),
-            Some((class, bytes)) => {
-                let ptr = Self::take(class, bytes);
-                if !ptr.is_null() {
-                    ptr.write_bytes(0, layout.size());
-                    return ptr;
-                }
-                System.alloc_zeroed(Layout::from_size_align_unchecked(bytes, ALIGN))
+        match Self::cached(layout) {
+            (ptr, _) if !ptr.is_null() => {
+                ptr.write_bytes(0, layout.size());
+                ptr
             }
+            (_, system) => System.alloc_zeroed(system),
         }
     }
 
