@@ -4,10 +4,12 @@ comparison with bert-train (scripts/bench_train.sh runs both on the CPU, scripts
 a GPU).
 
     python3 scripts/bench_torch_step.py --model tiny|base --batch 32 --seq 128 --steps 5 \
-        [--threads 2] [--device cpu|cuda] [--tf32]
+        [--threads 2] [--device cpu|cuda] [--tf32] [--autocast bf16]
 
 On cuda the timer synchronises the device before and after each step; float32 throughout, with
 TF32 matrix products off unless --tf32 (bert-train's candle build multiplies in full float32).
+With --autocast bf16 the forward pass and loss run under torch.autocast(dtype=torch.bfloat16),
+the counterpart of bert-train's --precision bf16 (float32 master weights and optimiser).
 
 A step is what bert-train does: forward in training mode (dropout 0.1) with MLM labels on 15%
 of the positions and NSP labels, backward, gradient clipping to 1.0 and an AdamW update. The
@@ -35,6 +37,7 @@ def main():
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--tf32", action="store_true", help="allow TF32 matrix products on cuda")
+    p.add_argument("--autocast", choices=["bf16"], help="forward pass under torch.autocast")
     args = p.parse_args()
     dev = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
@@ -64,8 +67,9 @@ def main():
     for _ in range(args.steps):
         sync()
         t = time.perf_counter()
-        out = model(input_ids=input_ids, token_type_ids=token_type_ids, labels=labels,
-                    next_sentence_label=nsp)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=args.autocast == "bf16"):
+            out = model(input_ids=input_ids, token_type_ids=token_type_ids, labels=labels,
+                        next_sentence_label=nsp)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -75,6 +79,8 @@ def main():
     mean = sum(times[1:]) / max(1, len(times) - 1)
     where = (f"{torch.cuda.get_device_name(dev)}{' tf32' if args.tf32 else ' fp32'}"
              if dev.type == "cuda" else f"threads {torch.get_num_threads()}")
+    if args.autocast:
+        where += f" autocast {args.autocast}"
     extra = (f", peak {torch.cuda.max_memory_allocated(dev) / 2**30:.2f} GiB"
              if dev.type == "cuda" else "")
     print(f"torch {torch.__version__} {args.model} batch {b} seq {s} {where}: {mean:.4f} s/step, "
