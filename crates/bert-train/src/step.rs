@@ -175,9 +175,8 @@ pub fn gradients(
         } else {
             let (losses, t) = evaluate(model, batch, train.then_some(&mut rng))?;
             tally.add(&t);
-            // What the buffer cache holds now, the forward pass did not reuse: the backward
-            // pass's own sizes of the last step. Given back, the process's peak stays that of
-            // the forward and backward passes themselves.
+            // What the buffer cache holds now, the forward pass did not reuse (sizes only the
+            // last backward pass asked for); kept, it would sit idle through this one.
             crate::heap::release_cached();
             let grads = losses.total.affine(scale, 0.0)?.backward()?;
             model
