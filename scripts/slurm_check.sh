@@ -5,10 +5,11 @@
 #
 # Brings up munged, slurmctld and slurmd from Debian's `slurm-wlm` (apt-get install slurm-wlm)
 # on this machine with a generated slurm.conf (everything under one temporary directory, taken
-# down on exit), submits the README's job array (`bertprep build ... --tasks TASKS --worker
-# auto`, WORKERS array tasks), submits `bertprep finalize` after it with
+# down on exit), submits the README's job array as written there (read from README.md; only the
+# binary, the paths, the array size, the CPUs and the task count replaced: WORKERS array tasks,
+# TASKS tasks), submits the README's `bertprep finalize` line after it with
 # `--dependency=afterok`, waits, and checks that the shards equal those of the same build run in
-# one process. Prints the jobs' accounting and exits non-zero on any difference.
+# one process. Prints the jobs' logs and exits non-zero on any difference.
 #
 # Defaults: the fixtures corpus, 8 tasks, 4 workers. Needs root (the daemons run as root).
 # Uses the bertprep binary named by BERTPREP_BIN, else a release build (built here).
@@ -87,17 +88,28 @@ for _ in $(seq 60); do
 done
 sinfo
 
-# The README's job array, as written there (with this run's paths and sizes).
-cat > "$run/array.sh" <<EOF
-#!/bin/bash
-#SBATCH --array=0-$((workers - 1))
-#SBATCH --cpus-per-task=1
-#SBATCH --output=$run/array-%a.log
-$bin build --in $corpus --out $run/out --max-seq-len 128 --tasks $tasks --worker auto
-EOF
+# The README's job array and its finalize line, taken from README.md as written there, with
+# this run's binary, paths and sizes put in (a README without them fails the check).
+recipe=$(awk '/scripts\/slurm_check.sh. runs this recipe/ {on = 1; next}
+  on && /^```sh$/ {inside = 1; next} inside && /^```$/ {exit} inside {print}' README.md)
+finalize_line=$(grep -o 'sbatch --dependency=afterok:\$JOBID --wrap "bertprep finalize /data/shards"' \
+  README.md | head -1)
+[ -n "$recipe" ] && [ -n "$finalize_line" ] \
+  || { echo "slurm_check: FAILED: README.md has no Slurm recipe to run" >&2; exit 1; }
+ours() {
+  sed -e "s|^bertprep |$bin |; s| bertprep | $bin |; s|\"bertprep |\"$bin |" \
+    -e "s|/data/wiki|$corpus|g; s|/data/shards|$run/out|g" \
+    -e "s|--array=0-[0-9]*|--array=0-$((workers - 1))|; s|--cpus-per-task=[0-9]*|--cpus-per-task=1|" \
+    -e "s|--tasks [0-9]*|--tasks $tasks|"
+}
+printf '%s\n' "$recipe" | ours | sed "2i #SBATCH --output=$run/array-%a.log" > "$run/array.sh"
+echo "slurm_check: the README's array job, as run:"
+cat "$run/array.sh"
 array=$(sbatch --parsable "$run/array.sh")
-final=$(sbatch --parsable --dependency=afterok:"$array" --output="$run/finalize.log" \
-  --wrap "$bin finalize $run/out")
+finalize_cmd=$(printf '%s\n' "$finalize_line" | ours | sed "s|\\\$JOBID|$array|")
+finalize_cmd=${finalize_cmd/sbatch /sbatch --parsable --output=$run/finalize.log }
+echo "slurm_check: $finalize_cmd"
+final=$(eval "$finalize_cmd")
 echo "slurm_check: array job $array ($workers workers, $tasks tasks), finalize job $final"
 for _ in $(seq 600); do
   [ -z "$(squeue -h -j "$array,$final" 2>/dev/null)" ] && break

@@ -18,7 +18,7 @@ use bertprep::export::{Compression, ExportOptions, Target};
 use bertprep::input::Format;
 use bertprep::inspect::{render, InspectOptions, Show};
 use bertprep::output::Worker;
-use bertprep::sentences::{self, Source};
+use bertprep::sentences::{self, ReadSettings, Source};
 use bertprep::tokenize::roles::SpecialNames;
 use bertprep::tokenize::{TokenizerImpl, TokenizerSource};
 use bertprep::vocab::{VocabModel, VocabOptions};
@@ -72,9 +72,45 @@ enum Command {
     Vocab(VocabArgs),
 }
 
+/// How inputs are read: the flags `build`, `vocab` and `sentences` share.
+#[derive(Args, Debug)]
+struct InputArgs {
+    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text, parquet,
+    /// mediawiki (an XML dump; found by its <mediawiki> root under auto).
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    format: Format,
+    /// Namespaces of a MediaWiki dump whose pages become documents, comma-separated (0:
+    /// articles). Changes the output.
+    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "0")]
+    namespaces: Vec<i32>,
+    /// Column of Parquet input that holds the text.
+    #[arg(long, value_name = "NAME", default_value = "text")]
+    text_column: String,
+    /// Each input line is already one sentence (Google's input format).
+    #[arg(long)]
+    presplit: bool,
+    /// What a bad input file does: stop (fail, naming the file) or skip (leave it out, say so,
+    /// go on; a build records it in manifest.json's "skipped" list).
+    #[arg(long, value_name = "stop|skip", default_value = "stop", value_parser = parse_on_error)]
+    on_error: OnError,
+}
+
+impl InputArgs {
+    fn settings(self) -> ReadSettings {
+        ReadSettings {
+            format: self.format,
+            namespaces: self.namespaces,
+            text_column: self.text_column,
+            presplit: self.presplit,
+            on_error: self.on_error,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 struct VocabArgs {
-    /// Input files or directories, read as `build` reads them.
+    /// Input files or directories, or s3://, gs://, az://, https:// locations, read as `build`
+    /// reads them; `-` reads standard input.
     #[arg(long = "in", value_name = "PATH", required = true, num_args = 1..)]
     inputs: Vec<PathBuf>,
     /// Output directory: tokenizer.json (and vocab.txt for WordPiece).
@@ -97,12 +133,8 @@ struct VocabArgs {
     /// [SEP] [MASK] for unigram].
     #[arg(long, value_name = "ROLE=TOKEN,...", value_parser = parse_special_names)]
     special_tokens: Option<SpecialNames>,
-    /// Input format: auto, wiki (WikiExtractor), jsonl, text, mediawiki (an XML dump).
-    #[arg(long, default_value = "auto", value_parser = parse_format)]
-    format: Format,
-    /// Namespaces of a MediaWiki dump whose pages are read, comma-separated [default: 0].
-    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "0")]
-    namespaces: Vec<i32>,
+    #[command(flatten)]
+    read: InputArgs,
     /// Replace a tokenizer.json already in --out.
     #[arg(long)]
     overwrite: bool,
@@ -182,13 +214,8 @@ struct SentencesArgs {
     /// Input files or directories (as for build); `-` or nothing reads standard input.
     #[arg(value_name = "PATH")]
     inputs: Vec<PathBuf>,
-    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text,
-    /// mediawiki (an XML dump).
-    #[arg(long, default_value = "auto", value_parser = parse_format)]
-    format: Format,
-    /// Namespaces of a MediaWiki dump whose pages are read, comma-separated [default: 0].
-    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "0")]
-    namespaces: Vec<i32>,
+    #[command(flatten)]
+    read: InputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -346,24 +373,8 @@ struct BuildArgs {
     /// (fast whenever one reproduces the tokenizer). All give the same ids.
     #[arg(long, default_value = "auto", value_parser = parse_tokenizer_impl)]
     tokenizer_impl: TokenizerImpl,
-    /// Each input line is already one sentence (Google's input format).
-    #[arg(long)]
-    presplit: bool,
-    /// Input format: auto, wiki (WikiExtractor), jsonl (JSON lines with "text"), text, parquet,
-    /// mediawiki (an XML dump; found by its <mediawiki> root under auto).
-    #[arg(long, default_value = "auto", value_parser = parse_format)]
-    format: Format,
-    /// Namespaces of a MediaWiki dump whose pages become documents, comma-separated (0:
-    /// articles). Changes the output.
-    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "0")]
-    namespaces: Vec<i32>,
-    /// Column of Parquet input that holds the text.
-    #[arg(long, value_name = "NAME", default_value = "text")]
-    text_column: String,
-    /// What a bad input file does: stop (fail the build, naming the file) or skip (leave it
-    /// out, record it in manifest.json's "skipped" list, go on).
-    #[arg(long, value_name = "stop|skip", default_value = "stop", value_parser = parse_on_error)]
-    on_error: OnError,
+    #[command(flatten)]
+    read: InputArgs,
     /// Rows per Parquet shard.
     #[arg(long, default_value_t = 100_000)]
     rows_per_shard: usize,
@@ -466,8 +477,8 @@ impl BuildArgs {
             cross_document: !self.no_cross_document,
             masking: self.masking,
             padding: self.padding,
-            presplit: self.presplit,
-            format: self.format,
+            presplit: self.read.presplit,
+            format: self.read.format,
             rows_per_shard: self.rows_per_shard,
             row_group_rows: self
                 .row_group_rows
@@ -475,9 +486,9 @@ impl BuildArgs {
             zstd_level: self.zstd_level,
             unit_bytes: self.unit_bytes,
             piece_bytes: self.piece_bytes,
-            on_error: self.on_error,
-            text_column: self.text_column,
-            namespaces: self.namespaces,
+            on_error: self.read.on_error,
+            text_column: self.read.text_column,
+            namespaces: self.read.namespaces,
             tokenizer: tokenizer.origin(),
             special_tokens: self.special_tokens,
             pair_layout: Default::default(),
@@ -602,9 +613,9 @@ fn tasks_command(
         .iter()
         .map(|(_, s)| s.manifest.counters.instances)
         .sum();
-    let others = match summary.held_by_others {
+    let others = match summary.finished_by_others {
         0 => String::new(),
-        n => format!(", {n} held by other workers"),
+        n => format!(", {n} finished by other workers"),
     };
     eprintln!(
         "bertprep: ran {} of {} tasks ({} already complete{others}): {instances} instances, \
@@ -643,14 +654,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let sources: Vec<Source> = args.inputs.into_iter().map(Source::from_arg).collect();
             let stdout = std::io::stdout().lock();
             let out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-            sentences::write_sentences(
+            let summary = sentences::write_sentences(
                 &sources,
-                args.format,
-                &args.namespaces,
+                &args.read.settings(),
                 &mut std::io::stdin().lock(),
                 out,
                 "<stdout>",
             )?;
+            say_skipped(&summary.skipped);
             Ok(())
         }
     }
@@ -714,12 +725,12 @@ fn vocab(args: VocabArgs) -> anyhow::Result<()> {
         cased: args.cased,
         min_frequency: args.min_frequency,
         special_tokens: args.special_tokens.unwrap_or_default(),
-        format: args.format,
-        namespaces: args.namespaces,
+        read: args.read.settings(),
         overwrite: args.overwrite,
     };
     let started = std::time::Instant::now();
     let summary = bertprep::vocab::train_vocab(&opts).context("vocab failed")?;
+    say_skipped(&summary.skipped);
     eprintln!(
         "bertprep: trained a vocabulary of {} entries on {} sentences of {} documents ({} \
          files) in {:.1} s -> {}",
@@ -736,6 +747,13 @@ fn vocab(args: VocabArgs) -> anyhow::Result<()> {
             .join(", ")
     );
     Ok(())
+}
+
+/// Warns of the inputs `--on-error skip` left out.
+fn say_skipped(skipped: &[String]) {
+    for what in skipped {
+        eprintln!("bertprep: warning: skipped {what}");
+    }
 }
 
 fn parse_vocab_model(s: &str) -> Result<VocabModel, String> {

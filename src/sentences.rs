@@ -26,14 +26,44 @@ use std::io::{Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::config::OnError;
 use crate::error::{Error, Result};
 use crate::input::formats::Piece;
+use crate::input::parquet::DEFAULT_TEXT_COLUMN;
 use crate::input::units::{self, UnitReader, UNIT_TARGET_BYTES};
 use crate::input::{self, decode, dump, formats, Format};
 use crate::segment;
 
 /// The name standard input goes by in error messages.
 pub const STDIN_NAME: &str = "<stdin>";
+
+/// How inputs are read: the input flags `build`, `sentences` and `vocab` share, with `build`'s
+/// defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadSettings {
+    /// The input format (`Auto`: recognised per file).
+    pub format: Format,
+    /// Namespaces of a MediaWiki dump whose pages are read.
+    pub namespaces: Vec<i32>,
+    /// The column of a Parquet input that holds the text.
+    pub text_column: String,
+    /// Each input line is one sentence already (not split).
+    pub presplit: bool,
+    /// A bad input file (or piece of one): stop with its error, or skip it with a warning.
+    pub on_error: OnError,
+}
+
+impl Default for ReadSettings {
+    fn default() -> Self {
+        ReadSettings {
+            format: Format::Auto,
+            namespaces: dump::DEFAULT_NAMESPACES.to_vec(),
+            text_column: DEFAULT_TEXT_COLUMN.to_string(),
+            presplit: false,
+            on_error: OnError::Stop,
+        }
+    }
+}
 
 /// Where one input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +86,7 @@ impl Source {
 }
 
 /// What was written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     /// Input files read (standard input counts as one).
     pub files: u64,
@@ -64,6 +94,8 @@ pub struct Summary {
     pub documents: u64,
     /// Sentences written.
     pub sentences: u64,
+    /// Inputs (or pieces of one) left out under [`OnError::Skip`], each `where: why`.
+    pub skipped: Vec<String>,
 }
 
 /// Writes documents as sentence lines, a blank line between documents.
@@ -72,31 +104,46 @@ pub struct SentenceWriter<W: Write> {
     name: PathBuf,
     ranges: Vec<Range<usize>>,
     summary: Summary,
-    /// Namespaces of a MediaWiki dump whose pages are read.
-    namespaces: Vec<i32>,
+    settings: ReadSettings,
 }
 
 impl<W: Write> SentenceWriter<W> {
-    /// Writes to `out`; `name` (such as `<stdout>`) names it in write errors.
+    /// Writes to `out`; `name` (such as `<stdout>`) names it in write errors. Inputs are read
+    /// with [`ReadSettings::default`].
     pub fn new(out: W, name: impl Into<PathBuf>) -> Self {
         SentenceWriter {
             out,
             name: name.into(),
             ranges: Vec::new(),
             summary: Summary::default(),
-            namespaces: dump::DEFAULT_NAMESPACES.to_vec(),
+            settings: ReadSettings::default(),
         }
+    }
+
+    /// Reads inputs with `settings`.
+    pub fn reading(mut self, settings: &ReadSettings) -> Self {
+        self.settings = settings.clone();
+        self
     }
 
     /// Reads the pages of these namespaces of a MediaWiki dump (default: articles).
     pub fn with_namespaces(mut self, namespaces: &[i32]) -> Self {
-        self.namespaces = namespaces.to_vec();
+        self.settings.namespaces = namespaces.to_vec();
         self
     }
 
-    /// Splits `text` and writes its sentences; nothing at all when it has none.
+    /// Splits `text` (or, presplit, takes its non-blank lines) and writes its sentences;
+    /// nothing at all when it has none.
     pub fn write_document(&mut self, text: &str) -> Result<()> {
-        segment::split_into(text, &mut self.ranges);
+        if self.settings.presplit {
+            self.ranges.clear();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let start = line.as_ptr() as usize - text.as_ptr() as usize;
+                self.ranges.push(start..start + line.len());
+            }
+        } else {
+            segment::split_into(text, &mut self.ranges);
+        }
         if self.ranges.is_empty() {
             return Ok(());
         }
@@ -117,58 +164,101 @@ impl<W: Write> SentenceWriter<W> {
     }
 
     /// Reads one source (every file under a directory, in `build`'s order) and writes all its
-    /// documents. `stdin` is read only for [`Source::Stdin`].
-    pub fn write_source(
-        &mut self,
-        source: &Source,
-        format: Format,
-        stdin: &mut dyn Read,
-    ) -> Result<()> {
+    /// documents. `stdin` is read only for [`Source::Stdin`]. A bad input is an error, or
+    /// under [`OnError::Skip`] left out and recorded in the summary; a write error always ends
+    /// the writing.
+    pub fn write_source(&mut self, source: &Source, stdin: &mut dyn Read) -> Result<()> {
         match source {
             Source::Stdin => {
                 let name = Path::new(STDIN_NAME);
-                let mut raw = Vec::new();
-                stdin
-                    .read_to_end(&mut raw)
-                    .map_err(|e| Error::io(name, e))?;
-                let (bytes, _) = decode::decompress(name, raw)?;
-                units::check_line_lengths(name, &bytes)?;
-                let text = decode::to_text(name, bytes)?;
-                let format = match format {
-                    Format::Auto => formats::detect(name, &text),
-                    other => other,
-                };
-                let piece = Piece {
-                    namespaces: &self.namespaces,
-                    ..Piece::default()
-                };
-                let parsed = formats::parse_piece(name, &text, format, &piece)?;
                 self.summary.files += 1;
-                for doc in &parsed.documents {
-                    self.write_document(&doc.text)?;
+                match self.read_stdin(name, stdin) {
+                    Ok(documents) => self.write_documents(&documents)?,
+                    Err(e) => self.skip_or_fail(name, e)?,
                 }
             }
             Source::Path(path) => {
                 let files = input::discover(std::slice::from_ref(path))?;
                 self.summary.files += files.len() as u64;
-                let mut reader = UnitReader::with_target(files, format, UNIT_TARGET_BYTES);
-                while let Some(unit) = reader.next_unit()? {
-                    let text = decode::to_text_at(&unit.path, unit.bytes, unit.byte_offset)?;
-                    let piece = Piece {
-                        first_doc: unit.first_doc,
-                        first_line: unit.first_line,
-                        byte_offset: unit.byte_offset,
-                        site: unit.site.as_deref(),
-                        namespaces: &self.namespaces,
+                let mut reader =
+                    UnitReader::with_target(files, self.settings.format, UNIT_TARGET_BYTES)
+                        .with_text_column(&self.settings.text_column);
+                loop {
+                    let mut unit = match reader.next_unit() {
+                        Ok(Some(unit)) => unit,
+                        Ok(None) => break,
+                        Err(e) => match reader.take_failure() {
+                            // The reader gave up on a file (or piece): the rest goes on.
+                            Some(failure) => {
+                                self.skip_or_fail(&failure.path, e)?;
+                                continue;
+                            }
+                            None => return Err(e),
+                        },
                     };
-                    let parsed = formats::parse_piece(&unit.path, &text, unit.format, &piece)?;
-                    for doc in &parsed.documents {
-                        self.write_document(&doc.text)?;
+                    match self.parse_unit(&mut unit) {
+                        Ok(documents) => self.write_documents(&documents)?,
+                        Err(e) => self.skip_or_fail(&unit.path, e)?,
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// The documents of all of standard input.
+    fn read_stdin(&self, name: &Path, stdin: &mut dyn Read) -> Result<Vec<input::Document>> {
+        let mut raw = Vec::new();
+        stdin
+            .read_to_end(&mut raw)
+            .map_err(|e| Error::io(name, e))?;
+        let (bytes, _) = decode::decompress(name, raw)?;
+        units::check_line_lengths(name, &bytes)?;
+        let text = decode::to_text(name, bytes)?;
+        let format = match self.settings.format {
+            Format::Auto => formats::detect(name, &text),
+            other => other,
+        };
+        let piece = Piece {
+            namespaces: &self.settings.namespaces,
+            ..Piece::default()
+        };
+        Ok(formats::parse_piece(name, &text, format, &piece)?.documents)
+    }
+
+    /// The documents of one unit (whose bytes it takes).
+    fn parse_unit(&self, unit: &mut units::Unit) -> Result<Vec<input::Document>> {
+        let bytes = std::mem::take(&mut unit.bytes);
+        let text = decode::to_text_at(&unit.path, bytes, unit.byte_offset)?;
+        let piece = Piece {
+            first_doc: unit.first_doc,
+            first_line: unit.first_line,
+            byte_offset: unit.byte_offset,
+            site: unit.site.as_deref(),
+            namespaces: &self.settings.namespaces,
+        };
+        Ok(formats::parse_piece(&unit.path, &text, unit.format, &piece)?.documents)
+    }
+
+    fn write_documents(&mut self, documents: &[input::Document]) -> Result<()> {
+        for doc in documents {
+            self.write_document(&doc.text)?;
+        }
+        Ok(())
+    }
+
+    /// A reading error: the end under [`OnError::Stop`], a recorded skip under `Skip`.
+    fn skip_or_fail(&mut self, path: &Path, e: Error) -> Result<()> {
+        match self.settings.on_error {
+            OnError::Stop => Err(e),
+            OnError::Skip => {
+                let why = crate::error::one_line(&e);
+                self.summary
+                    .skipped
+                    .push(format!("{}: {why}", path.display()));
+                Ok(())
+            }
+        }
     }
 
     /// Flushes the output and returns what was written.
@@ -181,18 +271,17 @@ impl<W: Write> SentenceWriter<W> {
 /// Writes the sentences of every source, in order, to `out`; no sources means standard input.
 pub fn write_sentences(
     sources: &[Source],
-    format: Format,
-    namespaces: &[i32],
+    settings: &ReadSettings,
     stdin: &mut dyn Read,
     out: impl Write,
     out_name: &str,
 ) -> Result<Summary> {
-    let mut writer = SentenceWriter::new(out, out_name).with_namespaces(namespaces);
+    let mut writer = SentenceWriter::new(out, out_name).reading(settings);
     if sources.is_empty() {
-        writer.write_source(&Source::Stdin, format, stdin)?;
+        writer.write_source(&Source::Stdin, stdin)?;
     }
     for source in sources {
-        writer.write_source(source, format, stdin)?;
+        writer.write_source(source, stdin)?;
     }
     writer.finish()
 }
@@ -203,15 +292,12 @@ mod tests {
 
     fn run(sources: &[Source], format: Format, stdin: &str) -> (String, Summary) {
         let mut out = Vec::new();
-        let summary = write_sentences(
-            sources,
+        let settings = ReadSettings {
             format,
-            &[0],
-            &mut stdin.as_bytes(),
-            &mut out,
-            "<out>",
-        )
-        .unwrap();
+            ..ReadSettings::default()
+        };
+        let summary =
+            write_sentences(sources, &settings, &mut stdin.as_bytes(), &mut out, "<out>").unwrap();
         (String::from_utf8(out).unwrap(), summary)
     }
 
@@ -228,7 +314,8 @@ mod tests {
             Summary {
                 files: 1,
                 documents: 2,
-                sentences: 5
+                sentences: 5,
+                skipped: Vec::new(),
             }
         );
     }
@@ -256,8 +343,7 @@ mod tests {
         let mut out = Vec::new();
         let err = write_sentences(
             &[],
-            Format::Auto,
-            &[0],
+            &ReadSettings::default(),
             &mut &b"ok\xff"[..],
             &mut out,
             "<out>",
@@ -278,8 +364,11 @@ mod tests {
                 Ok(())
             }
         }
-        let err = write_sentences(&[], Format::Text, &[0], &mut &b"A. B."[..], Closed, "<out>")
-            .unwrap_err();
+        let text = ReadSettings {
+            format: Format::Text,
+            ..ReadSettings::default()
+        };
+        let err = write_sentences(&[], &text, &mut &b"A. B."[..], Closed, "<out>").unwrap_err();
         match err {
             Error::Io { path, source } => {
                 assert_eq!(path, Path::new("<out>"));
@@ -287,5 +376,52 @@ mod tests {
             }
             other => panic!("{other}"),
         }
+    }
+
+    #[test]
+    fn presplit_lines_are_sentences_as_they_are() {
+        let settings = ReadSettings {
+            format: Format::Text,
+            presplit: true,
+            ..ReadSettings::default()
+        };
+        let mut out = Vec::new();
+        let text = "Dr. Smith left. He came back.\n  \nOne more line\n\n\nSecond doc.\n";
+        let summary =
+            write_sentences(&[], &settings, &mut text.as_bytes(), &mut out, "<out>").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Dr. Smith left. He came back.\nOne more line\n\nSecond doc.\n"
+        );
+        assert_eq!((summary.documents, summary.sentences), (2, 3));
+    }
+
+    #[test]
+    fn a_bad_input_is_skipped_and_recorded_or_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "Good one. Two.\n").unwrap();
+        std::fs::write(dir.path().join("b.txt"), b"bad \xff\xfe bytes\n").unwrap();
+        std::fs::write(dir.path().join("c.txt"), "Also good.\n").unwrap();
+        let sources = [Source::Path(dir.path().to_path_buf())];
+        let mut settings = ReadSettings {
+            format: Format::Text,
+            ..ReadSettings::default()
+        };
+        let err = write_sentences(&sources, &settings, &mut std::io::empty(), Vec::new(), "o");
+        assert!(err.unwrap_err().to_string().contains("b.txt"));
+        settings.on_error = OnError::Skip;
+        let mut out = Vec::new();
+        let summary =
+            write_sentences(&sources, &settings, &mut std::io::empty(), &mut out, "o").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Good one.\nTwo.\n\nAlso good.\n"
+        );
+        assert_eq!(summary.skipped.len(), 1, "{:?}", summary.skipped);
+        assert!(
+            summary.skipped[0].contains("b.txt"),
+            "{:?}",
+            summary.skipped
+        );
     }
 }

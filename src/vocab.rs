@@ -56,9 +56,8 @@ use tokenizers::{
 };
 
 use crate::error::{Error, Result};
-use crate::input::Format;
 use crate::output::atomic::write_atomic;
-use crate::sentences::{SentenceWriter, Source};
+use crate::sentences::{ReadSettings, SentenceWriter, Source};
 use crate::tokenize::roles::SpecialNames;
 
 /// Sentences held in the channel between the reader and the trainer.
@@ -161,8 +160,8 @@ pub struct VocabOptions {
     pub min_frequency: u64,
     /// Special tokens respelled by role (`cls=<s>`); the others as the model's defaults.
     pub special_tokens: SpecialNames,
-    pub format: Format,
-    pub namespaces: Vec<i32>,
+    /// How the inputs are read (`build`'s input flags).
+    pub read: ReadSettings,
     /// Replace a `tokenizer.json` already in `out`.
     pub overwrite: bool,
 }
@@ -179,8 +178,7 @@ impl VocabOptions {
             cased: false,
             min_frequency: 2,
             special_tokens: SpecialNames::default(),
-            format: Format::Auto,
-            namespaces: Vec::new(),
+            read: ReadSettings::default(),
             overwrite: false,
         }
     }
@@ -196,6 +194,8 @@ pub struct VocabSummary {
     pub vocab_size: usize,
     /// Files written, in `out`.
     pub written: Vec<String>,
+    /// Inputs left out under `--on-error skip`, each `where: why`.
+    pub skipped: Vec<String>,
 }
 
 /// Trains the vocabulary and writes `out/tokenizer.json` (and `out/vocab.txt` for WordPiece).
@@ -226,11 +226,11 @@ pub fn train_vocab(opts: &VocabOptions) -> Result<VocabSummary> {
     std::fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
     let mut tokenizer = pipeline(opts)?;
     let (tx, rx) = crossbeam_channel::bounded::<String>(AHEAD);
-    let sources: Vec<Source> = opts.inputs.iter().cloned().map(Source::Path).collect();
-    let (format, namespaces) = (opts.format, opts.namespaces.clone());
+    let sources: Vec<Source> = opts.inputs.iter().cloned().map(Source::from_arg).collect();
+    let read = opts.read.clone();
     let reader = std::thread::Builder::new()
         .name("bertprep-vocab-reader".into())
-        .spawn(move || read_sentences(&sources, format, &namespaces, tx))
+        .spawn(move || read_sentences(&sources, &read, tx))
         .map_err(|e| Error::Internal(format!("cannot start the reader thread: {e}")))?;
     let counted = count_words(&tokenizer, rx);
     let read = reader
@@ -253,6 +253,7 @@ pub fn train_vocab(opts: &VocabOptions) -> Result<VocabSummary> {
         sentences: read.sentences,
         vocab_size: tokenizer.get_vocab_size(true),
         written,
+        skipped: read.skipped,
     })
 }
 
@@ -399,18 +400,17 @@ fn top_characters(words: &BTreeMap<String, u64>, limit: usize) -> HashSet<char> 
 /// Reads every source's sentences into `tx`, one per message.
 fn read_sentences(
     sources: &[Source],
-    format: Format,
-    namespaces: &[i32],
+    read: &ReadSettings,
     tx: crossbeam_channel::Sender<String>,
 ) -> Result<crate::sentences::Summary> {
     let lines = LineSender {
         tx,
         partial: Vec::new(),
     };
-    let mut writer = SentenceWriter::new(lines, "<trainer>").with_namespaces(namespaces);
-    let mut no_stdin = std::io::empty();
+    let mut writer = SentenceWriter::new(lines, "<trainer>").reading(read);
+    let mut stdin = std::io::stdin().lock();
     for source in sources {
-        writer.write_source(source, format, &mut no_stdin)?;
+        writer.write_source(source, &mut stdin)?;
     }
     writer.finish()
 }

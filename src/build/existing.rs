@@ -157,7 +157,8 @@ fn check_finished_shards(state: &BuildState, work: &Path, out: &Path) -> Result<
 
 /// Whether a finished manifest is the build `identity` describes.
 fn same_build(m: &Manifest, identity: &Identity) -> bool {
-    m.config == identity.config
+    m.schema_version == crate::shard::SCHEMA_VERSION
+        && m.config == identity.config
         && m.task == identity.task
         && m.tokenizer.sha256 == identity.tokenizer_sha256
         && m.has_inputs(identity.inputs.iter().map(|(p, b)| (p.as_str(), *b)))

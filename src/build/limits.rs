@@ -6,6 +6,8 @@
 //! files many systems start processes with (1,024). [`ensure_open_files`] raises the soft limit
 //! when it is too low, up to the hard limit, as programs with many open files do; when even
 //! the hard limit is too low, the build stops before it starts, saying what to raise.
+//! `finalize --rebalance` holds a shard of every task open at once
+//! ([`ensure_open_task_shards`]).
 
 use crate::error::{Error, Result};
 
@@ -14,11 +16,23 @@ const OTHER_FILES: u64 = 256;
 
 /// Makes sure this process may hold `spill_buckets` bucket files open besides its others.
 pub fn ensure_open_files(spill_buckets: u64) -> Result<()> {
-    raise_limit(spill_buckets.saturating_add(OTHER_FILES), spill_buckets)
+    raise_limit(
+        spill_buckets.saturating_add(OTHER_FILES),
+        &format!("{spill_buckets} spill buckets"),
+    )
 }
 
-/// Makes sure this process may hold `needed` files open, `buckets` of them spill buckets.
-fn raise_limit(needed: u64, buckets: u64) -> Result<()> {
+/// Makes sure this process may hold one shard of each of `tasks` tasks open besides its
+/// others (`finalize --rebalance` reads every task at once).
+pub fn ensure_open_task_shards(tasks: u64) -> Result<()> {
+    raise_limit(
+        tasks.saturating_add(OTHER_FILES),
+        &format!("a shard of each of {tasks} tasks"),
+    )
+}
+
+/// Makes sure this process may hold `needed` files open, `many` of them (`many` says which).
+fn raise_limit(needed: u64, many: &str) -> Result<()> {
     #[cfg(unix)]
     {
         let mut limit = libc::rlimit {
@@ -36,8 +50,8 @@ fn raise_limit(needed: u64, buckets: u64) -> Result<()> {
         }
         let too_low = |what: &str| {
             Error::Config(format!(
-                "the build may keep {needed} files open ({buckets} spill buckets and the rest), \
-                 but {what}: raise the limit (`ulimit -n {needed}`) and run it again"
+                "bertprep may keep {needed} files open ({many} and the rest), but {what}: \
+                 raise the limit (`ulimit -n {needed}`) and run it again"
             ))
         };
         if hard < needed && limit.rlim_max != libc::RLIM_INFINITY {
@@ -54,7 +68,7 @@ fn raise_limit(needed: u64, buckets: u64) -> Result<()> {
         }
     }
     #[cfg(not(unix))]
-    let _ = (needed, buckets);
+    let _ = (needed, many);
     Ok(())
 }
 
@@ -106,13 +120,13 @@ mod tests {
     #[test]
     fn raises_the_soft_limit_up_to_the_hard_one() {
         let (soft, hard) = limits();
-        raise_limit(soft, 1).unwrap();
+        raise_limit(soft, "1 file").unwrap();
         assert_eq!(limits().0, soft, "a limit high enough is left alone");
         let want = hard.map_or(soft, |h| soft.saturating_add(16).min(h));
-        raise_limit(want, 1).unwrap();
+        raise_limit(want, "1 file").unwrap();
         assert_eq!(limits().0, want.max(soft));
         if let Some(hard) = hard {
-            let err = raise_limit(hard + 1, 7).unwrap_err().to_string();
+            let err = raise_limit(hard + 1, "7 files").unwrap_err().to_string();
             assert!(err.contains(&format!("ulimit -n {}", hard + 1)), "{err}");
             assert!(err.contains("7 spill buckets"), "{err}");
         }

@@ -122,7 +122,7 @@ impl Planned {
     pub fn of(inputs: &[PathBuf], piece_bytes: u64, read: &AtomicU64) -> Result<Planned> {
         let files = input::discover(inputs)?;
         let pieces = input::plan::plan(&files, piece_bytes, read)?;
-        let text_bytes = spill::estimated_text_bytes(&files);
+        let text_bytes = spill::estimated_text_bytes(&files, read);
         Ok(Planned {
             files,
             pieces,

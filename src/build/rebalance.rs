@@ -256,6 +256,7 @@ impl Interleave {
             t.files.push(dir.join(&shard.file));
             t.rows += shard.rows;
         }
+        super::limits::ensure_open_task_shards(tasks.len() as u64)?;
         let heap = tasks
             .iter()
             .enumerate()

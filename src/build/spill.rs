@@ -15,6 +15,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 use crate::input::{Compression, InputFile};
@@ -31,7 +32,8 @@ pub fn bucket_count(text_bytes: u64, dupe_factor: usize) -> usize {
 
 /// Input text size estimate for choosing the bucket count: sizes on disk, compressed files
 /// counted four times. A file that cannot be opened counts its size; the reader reports it.
-pub fn estimated_text_bytes(files: &[InputFile]) -> u64 {
+/// The bytes read to tell compressed files apart are added to `read`.
+pub fn estimated_text_bytes(files: &[InputFile], read: &AtomicU64) -> u64 {
     let mut total = 0u64;
     for f in files {
         let mut head = [0u8; 4];
@@ -39,6 +41,7 @@ pub fn estimated_text_bytes(files: &[InputFile]) -> u64 {
             .ok()
             .and_then(|mut file| std::io::Read::read(&mut file, &mut head).ok())
             .unwrap_or(0);
+        read.fetch_add(n as u64, Ordering::Relaxed);
         let factor = match Compression::sniff(&head[..n]) {
             Compression::None => 1,
             _ => 4,

@@ -15,7 +15,10 @@
 //!   refreshed for `timeout` belongs to a worker that died, and is taken over by renaming it
 //!   away (one renamer wins; a claim found fresh after the rename is put back). A worker that
 //!   finds its own claim taken over stops at once, as if killed, for the new owner resumes the
-//!   task from its checkpoint.
+//!   task from its checkpoint. A worker with nothing left to claim waits for the tasks others
+//!   hold, looking again every `timeout / 8` (0.1–5 s), and takes over any whose claim goes
+//!   stale: it exits when every task is complete, so the build finishes while one worker
+//!   lives.
 //!
 //! A task already complete is not run again, so rerunning any worker, or other workers with
 //! another `N`, does only what is left.
@@ -60,8 +63,9 @@ pub struct TasksSummary {
     pub ran: Vec<(Task, BuildSummary)>,
     /// Tasks of this worker found complete already.
     pub complete: u32,
-    /// Tasks left to other workers (claimed by them).
-    pub held_by_others: u32,
+    /// Tasks other workers held when this one came to them, finished by them while this one
+    /// waited.
+    pub finished_by_others: u32,
     /// Bytes this worker read from the inputs (its plan and its tasks' runs).
     pub bytes_read: u64,
     /// Wall-clock seconds.
@@ -121,44 +125,84 @@ pub fn run_tasks(
         tasks: count,
         ran: Vec::new(),
         complete: 0,
-        held_by_others: 0,
+        finished_by_others: 0,
         bytes_read: read.load(Ordering::Relaxed),
         seconds: 0.0,
     };
-    let mine: Vec<Task> = match schedule {
+    let mut pending: Vec<Task> = match schedule {
         Schedule::Worker(w) => w.tasks(count).collect(),
         Schedule::Claim { .. } => Worker { index: 0, count: 1 }.tasks(count).collect(),
     };
-    for task in mine {
-        let mut task_opts = opts.clone();
-        task_opts.task = Some(task);
-        let part = opts.out.join(layout::manifest_name(Some(task)));
-        let claim = match schedule {
-            Schedule::Claim { timeout } if !part.exists() => {
-                match Claim::take(&opts.out, task, timeout)? {
-                    Some(claim) => Some(claim),
-                    None => {
-                        summary.held_by_others += 1;
-                        continue;
+    let mut waiting_said = false;
+    let mut waited = false;
+    loop {
+        let mut held = Vec::new();
+        for task in pending {
+            let part = opts.out.join(layout::manifest_name(Some(task)));
+            if waited && part.exists() {
+                // Held by another worker when this one came to it, and finished since.
+                summary.finished_by_others += 1;
+                continue;
+            }
+            let claim = match schedule {
+                Schedule::Claim { timeout } if !part.exists() => {
+                    match Claim::take(&opts.out, task, timeout)? {
+                        Some(claim) => Some(claim),
+                        None => {
+                            held.push(task);
+                            continue;
+                        }
                     }
                 }
+                _ => None,
+            };
+            let mut task_opts = opts.clone();
+            task_opts.task = Some(task);
+            let result = build_planned(&task_opts, Some(&planned));
+            if let Some(claim) = claim {
+                claim.release();
             }
-            _ => None,
+            let done = result?;
+            if done.already_complete {
+                summary.complete += 1;
+            } else {
+                summary.bytes_read += done.manifest.bytes_read.unwrap_or(0);
+                summary.ran.push((task, done));
+            }
+        }
+        let Schedule::Claim { timeout } = schedule else {
+            break;
         };
-        let result = build_planned(&task_opts, Some(&planned));
-        if let Some(claim) = claim {
-            claim.release();
+        // Tasks other workers hold: wait for them to finish, and take over any whose claim
+        // goes stale (its worker died), so the build completes while any worker is alive.
+        held.retain(|&task| {
+            let finished = opts.out.join(layout::manifest_name(Some(task))).exists();
+            summary.finished_by_others += u32::from(finished);
+            !finished
+        });
+        if held.is_empty() {
+            break;
         }
-        let done = result?;
-        if done.already_complete {
-            summary.complete += 1;
-        } else {
-            summary.bytes_read += done.manifest.bytes_read.unwrap_or(0);
-            summary.ran.push((task, done));
+        if !waiting_said && opts.progress != super::progress::ProgressMode::Quiet {
+            eprintln!(
+                "bertprep: waiting for {} task(s) other workers hold (a claim without a \
+                 heartbeat for {} s is taken over)",
+                held.len(),
+                timeout.as_secs()
+            );
+            waiting_said = true;
         }
+        std::thread::sleep(claim_poll(timeout));
+        waited = true;
+        pending = held;
     }
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// How often a `--claim` worker looks again at the tasks other workers hold.
+fn claim_poll(timeout: Duration) -> Duration {
+    (timeout / 8).clamp(Duration::from_millis(100), Duration::from_secs(5))
 }
 
 /// A claim on a task, refreshed by a heartbeat thread until released.

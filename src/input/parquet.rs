@@ -6,7 +6,8 @@
 //! one record batch. Rows are handed on as JSON lines (`{"text": ...}`, one per row, line `n` =
 //! row `n`), so the rest of the pipeline treats them like [`super::Format::Jsonl`]: a null or
 //! blank value is an empty document, and document indices are row numbers. A missing or
-//! non-string column is an error naming the file and the column.
+//! non-string column is an error naming the file and the column. A file in object storage is
+//! read by range requests: its footer, then the text column's chunks.
 
 use std::fs::File;
 use std::path::Path;
@@ -16,6 +17,7 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
+use parquet::file::reader::ChunkReader;
 
 use crate::error::{Error, Result};
 
@@ -36,9 +38,21 @@ pub struct ParquetRows {
 impl ParquetRows {
     /// Opens `path` and selects the string column `column`.
     pub fn open(path: &Path, column: &str) -> Result<ParquetRows> {
+        if super::remote::is_remote(path) {
+            return Self::from_chunks(super::remote::RemoteParquet::open(path)?, path, column);
+        }
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| Error::parquet(path, e))?;
+        Self::from_chunks(file, path, column)
+    }
+
+    /// [`ParquetRows::open`] on `chunks`, the file at `path` (on disk or in object storage).
+    fn from_chunks<T: ChunkReader + 'static>(
+        chunks: T,
+        path: &Path,
+        column: &str,
+    ) -> Result<ParquetRows> {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(chunks)
+            .map_err(|e| Error::parquet(path, e))?;
         let fields = builder.schema().fields();
         let Some(index) = fields.iter().position(|f| f.name() == column) else {
             let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();

@@ -258,6 +258,50 @@ impl Seek for RemoteFile {
     }
 }
 
+/// A Parquet file in object storage, read as the Parquet reader asks: its footer and each
+/// column chunk by range requests.
+pub struct RemoteParquet(RemoteFile);
+
+impl RemoteParquet {
+    /// Opens the object at `location`.
+    pub fn open(location: &Path) -> Result<RemoteParquet> {
+        RemoteFile::open(location).map(RemoteParquet)
+    }
+}
+
+impl parquet::file::reader::Length for RemoteParquet {
+    fn len(&self) -> u64 {
+        self.0.size
+    }
+}
+
+impl parquet::file::reader::ChunkReader for RemoteParquet {
+    type T = RemoteFile;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<RemoteFile> {
+        let f = &self.0;
+        Ok(RemoteFile {
+            location: f.location.clone(),
+            store: f.store.clone(),
+            path: f.path.clone(),
+            size: f.size,
+            pos: start,
+            block: Bytes::new(),
+            block_start: 0,
+            fetch: FIRST_FETCH,
+        })
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        let f = &self.0;
+        let external = |e: Error| parquet::errors::ParquetError::External(Box::new(e));
+        runtime()
+            .map_err(external)?
+            .block_on(f.store.get_range(&f.path, start..start + length as u64))
+            .map_err(|e| external(remote_error(&f.location, e)))
+    }
+}
+
 /// A file or an object, open for reading.
 pub trait ReadSeek: Read + Seek + Send {}
 
@@ -300,6 +344,14 @@ pub fn fetch(location: &Path) -> Result<Vec<u8>> {
 
 /// The names and sizes of the objects directly under the prefix `location`.
 pub fn list_names(location: &Path) -> Result<Vec<(String, u64)>> {
+    Ok(list_objects(location)?
+        .into_iter()
+        .map(|(name, meta)| (name, meta.size))
+        .collect())
+}
+
+/// The names and metadata of the objects directly under the prefix `location`.
+fn list_objects(location: &Path) -> Result<Vec<(String, object_store::ObjectMeta)>> {
     let (store, path, _) = resolve(location)?;
     let listed = runtime()?
         .block_on(store.list_with_delimiter(Some(&path)))
@@ -307,7 +359,7 @@ pub fn list_names(location: &Path) -> Result<Vec<(String, u64)>> {
     Ok(listed
         .objects
         .into_iter()
-        .filter_map(|m| Some((m.location.filename()?.to_string(), m.size)))
+        .filter_map(|m| Some((m.location.filename()?.to_string(), m)))
         .collect())
 }
 
@@ -387,8 +439,9 @@ fn put_then_move(
 
 /// A local copy of `location` for the readers of finished builds (`inspect`, `export`,
 /// `bert-train`): for a prefix, the directory of the objects directly under it; for an object,
-/// that object in the copy of its prefix. Objects already copied with their size are not
-/// fetched again. A local path is returned as it is.
+/// that object in the copy of its prefix. An object already copied is not fetched again while
+/// the store reports the same version of it (size, entity tag and modification time, kept
+/// beside the copy as `.NAME.version`). A local path is returned as it is.
 pub fn local_copy(location: &Path) -> Result<PathBuf> {
     if !is_remote(location) {
         return Ok(location.to_path_buf());
@@ -402,13 +455,22 @@ pub fn local_copy(location: &Path) -> Result<PathBuf> {
     let prefix_text = prefix.to_string_lossy();
     let dir = temp_dir_for("copy", prefix_text.trim_end_matches('/'));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let objects = list_names(&prefix)?;
+    let objects = list_objects(&prefix)?;
     if objects.is_empty() {
         return Err(remote_error(location, "no object there, nor under it"));
     }
-    for (object, bytes) in objects {
+    for (object, meta) in objects {
         let to = dir.join(&object);
-        if std::fs::metadata(&to).is_ok_and(|m| m.len() == bytes) {
+        let version_file = dir.join(format!(".{object}.version"));
+        let version = format!(
+            "{} {} {}",
+            meta.size,
+            meta.e_tag.as_deref().unwrap_or("-"),
+            meta.last_modified.to_rfc3339()
+        );
+        let copied = std::fs::read_to_string(&version_file).is_ok_and(|v| v == version)
+            && std::fs::metadata(&to).is_ok_and(|m| m.len() == meta.size);
+        if copied {
             continue;
         }
         let from = child(&prefix, &object);
@@ -421,6 +483,7 @@ pub fn local_copy(location: &Path) -> Result<PathBuf> {
             let _ = std::fs::remove_file(&tmp);
             return Err(Error::io(&from, e));
         }
+        std::fs::write(&version_file, version).map_err(|e| Error::io(&version_file, e))?;
     }
     Ok(match name {
         Some(name) => dir.join(name),

@@ -362,13 +362,6 @@ impl UnitReader {
         let mut raw = BufReader::with_capacity(capacity, counting);
         let head = raw.fill_buf().map_err(|e| Error::io(&path, e))?;
         if head.starts_with(MAGIC) || self.format == Format::Parquet {
-            if super::remote::is_remote(&path) {
-                return Err(Error::format(
-                    &path,
-                    1,
-                    "Parquet input is read from local files only: copy it out of object storage",
-                ));
-            }
             let rows = ParquetRows::open(&path, &self.text_column)?;
             // The sniffed head was counted already; the rest of the file is read as rows.
             let rest = self.files[index].bytes.saturating_sub(head.len() as u64);

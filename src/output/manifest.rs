@@ -165,7 +165,9 @@ pub struct Manifest {
     /// Number of tasks whose parts `finalize` joined into this manifest (absent: one machine).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_tasks: Option<u32>,
-    /// In a task's part: bytes it read from the inputs (plan included), over all its runs.
+    /// In a task's part: bytes it read from the inputs, over all its runs (its plan included
+    /// when it planned alone; a worker running several tasks plans once, and says those reads
+    /// in its own summary line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_read: Option<u64>,
     /// Rows per shard of a build `finalize --rebalance` rewrote (absent otherwise).

@@ -691,6 +691,28 @@ fn merge_manifest_fails_on_a_missing_shard() {
     );
 }
 
+/// `finalize` holds every shard to the SHA-256 its part records: a shard changed in place
+/// (same size, one byte flipped) fails the merge, naming it, and no manifest is written.
+#[test]
+fn finalize_fails_on_a_shard_changed_in_place() {
+    let dir = two_worker_build();
+    let part = Manifest::read_file(&dir.path().join("manifest-t0000.json")).unwrap();
+    let shard = part.shards[0].file.clone();
+    let path = dir.path().join(&shard);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    let merged = bertprep(&["finalize", s(dir.path())]);
+    let err = String::from_utf8_lossy(&merged.stderr);
+    assert!(
+        !merged.status.success() && err.contains(&shard) && err.contains("SHA-256"),
+        "finalize with {shard} changed should fail naming it; status {}, stderr: {err}",
+        merged.status
+    );
+    assert!(!dir.path().join("manifest.json").exists());
+}
+
 /// `finalize` refuses a part that lists a shard outside the directory
 /// (`../../../etc/passwd`).
 #[test]

@@ -193,3 +193,122 @@ fn output_feeds_build_presplit() {
         out.lines().filter(|l| !l.is_empty()).count()
     );
 }
+
+/// What `bertprep vocab` says it trained on: (sentences, documents).
+fn vocab_read(args: &[&str], stdin: &[u8]) -> (u64, u64, String) {
+    let output = with_stdin(args, stdin);
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{said}");
+    let number = |after: &str| -> u64 {
+        let at = said.find(after).unwrap_or_else(|| panic!("{said}")) + after.len();
+        said[at..]
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{said}"))
+    };
+    (number(" on "), number(" sentences of "), said)
+}
+
+/// `vocab` and `sentences` take `build`'s input flags and read every input as `build` does:
+/// compressed files, a MediaWiki dump, Parquet with `--text-column`, `--presplit`, standard
+/// input, and `--on-error skip`; each gives `vocab` exactly the sentences `sentences` lists.
+#[test]
+fn vocab_and_sentences_read_every_input_like_build() {
+    let Some(dumps) = shared_corpus("mediawiki") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sample = fixtures().join("text/sample.txt");
+    let gz = d.join("sample.txt.gz");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -c {} > {}", sample.display(), gz.display()))
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "gzip is needed to make the compressed input"
+    );
+    let parquet = root().join("tests/fixtures/parquet/docs.parquet");
+    let dump = dumps.join("bgwiki-sample.xml.bz2");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let cases: Vec<(Vec<String>, Vec<u8>)> = vec![
+        (vec![s(&gz)], Vec::new()),
+        (vec![s(&dump)], Vec::new()),
+        (vec![s(&parquet)], Vec::new()),
+        (
+            vec![s(&parquet), "--text-column".into(), "content".into()],
+            Vec::new(),
+        ),
+        (vec![s(&sample), "--presplit".into()], Vec::new()),
+        (vec!["-".into()], std::fs::read(&sample).unwrap()),
+    ];
+    for (i, (input, stdin)) in cases.iter().enumerate() {
+        let input: Vec<&str> = input.iter().map(String::as_str).collect();
+        let mut args = vec!["sentences"];
+        args.extend(&input);
+        let listed = stdout_ok(&with_stdin(&args, stdin));
+        let docs = documents(&listed);
+        let sentences: usize = docs.iter().map(Vec::len).sum();
+        assert!(sentences > 0, "case {i}: {input:?} gave no sentence");
+        let out = d.join(format!("vocab-{i}"));
+        let mut args = vec![
+            "vocab",
+            "--out",
+            out.to_str().unwrap(),
+            "--vocab-size",
+            "120",
+        ];
+        args.push("--in");
+        args.extend(&input);
+        let (trained, of_docs, said) = vocab_read(&args, stdin);
+        assert_eq!(
+            (trained, of_docs),
+            (sentences as u64, docs.len() as u64),
+            "case {i}: {input:?}: {said}"
+        );
+    }
+    // Standard input and the compressed file train the vocabulary of the plain file.
+    let vocab_of = |i: usize| std::fs::read(d.join(format!("vocab-{i}/tokenizer.json"))).unwrap();
+    let plain = d.join("vocab-plain");
+    let args = [
+        "vocab",
+        "--in",
+        &s(&sample),
+        "--out",
+        &s(&plain),
+        "--vocab-size",
+        "120",
+    ];
+    vocab_read(&args, b"");
+    let plain = std::fs::read(plain.join("tokenizer.json")).unwrap();
+    assert!(vocab_of(0) == plain && vocab_of(5) == plain);
+
+    // A bad file stops the training, naming it; with --on-error skip it is left out and said.
+    let mixed = d.join("mixed");
+    std::fs::create_dir(&mixed).unwrap();
+    std::fs::copy(&sample, mixed.join("a.txt")).unwrap();
+    std::fs::write(mixed.join("b.txt"), b"not \xff\xfe text\n").unwrap();
+    let out = d.join("vocab-mixed");
+    let mut args = vec!["vocab", "--in", mixed.to_str().unwrap(), "--out"];
+    args.extend([out.to_str().unwrap(), "--vocab-size", "120"]);
+    let stopped = bertprep(&args);
+    assert!(!stopped.status.success());
+    assert!(String::from_utf8_lossy(&stopped.stderr).contains("b.txt"));
+    assert!(!out.join("tokenizer.json").exists());
+    args.extend(["--on-error", "skip"]);
+    let (_, _, said) = vocab_read(&args, b"");
+    assert!(
+        said.contains("warning: skipped") && said.contains("b.txt"),
+        "{said}"
+    );
+    assert!(std::fs::read(out.join("tokenizer.json")).unwrap() == plain);
+    let skipped = bertprep(&["sentences", mixed.to_str().unwrap(), "--on-error", "skip"]);
+    assert!(String::from_utf8_lossy(&skipped.stderr).contains("b.txt"));
+    assert_eq!(
+        stdout_ok(&skipped),
+        stdout_ok(&bertprep(&["sentences", sample.to_str().unwrap()]))
+    );
+}

@@ -1,6 +1,7 @@
 //! Object storage, against a local S3-compatible server (`moto`'s, which speaks the S3 protocol
 //! over HTTP; `.ci/run` installs it): a build from `s3://` equals the build of the same files on
-//! disk, byte for byte, in one piece or in tasks reading only their ranges, and after a kill; a
+//! disk, byte for byte, in one piece or in tasks reading only their ranges, from Parquet, and
+//! after a kill; a
 //! build to `s3://` (and `finalize` there) uploads exactly the files of the build made on disk,
 //! also after a kill; the same over WebDAV (`http://`, wsgidav's server); an unreachable server
 //! is a clear error.
@@ -86,10 +87,30 @@ fn a_build_from_s3_equals_the_build_from_disk() {
         .map(|(k, p)| (k.as_str(), p.as_path()))
         .collect();
     uploads.push(("big/wiki", big_file.as_path()));
+    let parquet = root().join("tests/fixtures/parquet/docs.parquet");
+    uploads.push(("pq/docs.parquet", parquet.as_path()));
     let Some(server) = server(&uploads) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
+
+    // A Parquet file, read by range requests (footer, then the text column's chunks).
+    let remote = tmp.path().join("remote-pq");
+    let out = build_from(
+        &server,
+        "s3://corpus/pq/",
+        &remote,
+        &["--max-seq-len", "64"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let local = tmp.path().join("local-pq");
+    build_ok(&parquet, &local, &["--max-seq-len", "64"]);
+    assert!(shard_bytes(&remote) == shard_bytes(&local));
+    assert_eq!(Manifest::read(&remote).unwrap().counters.documents, 8);
 
     // A prefix of several files, read whole.
     let remote = tmp.path().join("remote");
@@ -272,6 +293,42 @@ fn a_build_to_s3_uploads_the_build_made_on_disk() {
             String::from_utf8_lossy(&run.stderr)
         );
     }
+    // On another machine (no staging directory: another temporary directory), the finished
+    // tasks are found complete in the store and not run again; another build is refused.
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let on_another_machine = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_bertprep"))
+            .args(&args)
+            .args(extra)
+            .envs(server.s3_credentials())
+            .env("TMPDIR", &elsewhere)
+            .output()
+            .unwrap()
+    };
+    let run = on_another_machine(&["--worker", "0/2"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let restaged = std::fs::read_dir(&elsewhere)
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        !restaged.iter().any(|n| n.starts_with("shard-")),
+        "tasks complete in the store were built again: {restaged:?}"
+    );
+    let run = on_another_machine(&["--worker", "0/2", "--seed", "7"]);
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success()
+            && said.contains("s3://corpus/tasks")
+            && said.contains("holds a different build"),
+        "{said}"
+    );
     let run = bertprep_with(&server, &["finalize", "s3://corpus/tasks/"], &[]);
     assert!(
         run.status.success(),

@@ -178,41 +178,100 @@ fn reruns_and_other_worker_counts_do_only_what_is_left() {
 }
 
 #[test]
-fn a_stale_claim_is_taken_over_and_a_fresh_one_left_alone() {
+fn claiming_workers_wait_for_held_tasks_and_take_over_stale_ones() {
     let tmp = tempfile::tempdir().unwrap();
     let input = corpus(tmp.path());
+    let whole = tmp.path().join("whole");
+    build(&input, &whole, &["--tasks", "3"]);
+    finalize(&whole);
+
+    // Task 2 is held by a live worker (its claim refreshed, as a heartbeat does): the claiming
+    // worker runs the other two, then waits, and exits once the holder finishes task 2.
     let out = tmp.path().join("out");
     let claims = out.join(".bertprep-claims");
     std::fs::create_dir_all(&claims).unwrap();
     let claim = claims.join("task-0002");
     std::fs::write(&claim, "host elsewhere pid 1\n").unwrap();
-
-    // Held by a live worker: left to it, and the build is not finished.
-    let said = build(&input, &out, &["--tasks", "3", "--claim"]);
+    let alive = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let heartbeat = {
+        let (claim, alive) = (claim.clone(), alive.clone());
+        std::thread::spawn(move || {
+            while alive.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(f) = std::fs::File::options().write(true).open(&claim) {
+                    let _ = f.set_modified(std::time::SystemTime::now());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+    };
+    let mut args = vec!["build", "--in", path(&input), "--out", path(&out)];
+    args.extend(FLAGS);
+    args.extend(["--tasks", "3", "--claim", "--claim-timeout", "3"]);
+    let waiting = std::process::Command::new(env!("CARGO_BIN_EXE_bertprep"))
+        .args(&args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let parts = |tasks: &[u32]| {
+        tasks
+            .iter()
+            .all(|t| out.join(format!("manifest-t{t:04}.json")).exists())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !parts(&[0, 1]) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tasks 0 and 1 never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Well past the timeout, the held task is still left to its holder.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    assert!(!parts(&[2]), "a task under a fresh claim was taken");
+    build(&input, &out, &["--tasks", "3", "--worker", "2/3"]);
+    alive.store(false, std::sync::atomic::Ordering::Relaxed);
+    heartbeat.join().unwrap();
+    std::fs::remove_file(&claim).unwrap();
+    let done = waiting.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{said}");
     assert!(
-        said.contains("ran 2 of 3 tasks (0 already complete, 1 held by other workers)"),
+        said.contains("waiting for 1 task(s) other workers hold"),
         "{said}"
     );
-    let unfinished = bertprep(&["finalize", path(&out)]);
-    assert!(!unfinished.status.success());
-    assert!(String::from_utf8_lossy(&unfinished.stderr).contains("manifest-t0002.json"));
+    assert!(
+        said.contains("ran 2 of 3 tasks (0 already complete, 1 finished by other workers)"),
+        "{said}"
+    );
+    finalize(&out);
+    assert!(shards(&out) == shards(&whole));
 
-    // Its worker died: no heartbeat for longer than the timeout, so the task is taken over.
-    age(&claim);
+    // Its holder died (the claim is never refreshed): the waiting worker takes the task over
+    // once the claim is older than the timeout, not before.
+    let out = tmp.path().join("out2");
+    let claims = out.join(".bertprep-claims");
+    std::fs::create_dir_all(&claims).unwrap();
+    let claim = claims.join("task-0002");
+    std::fs::write(&claim, "host elsewhere pid 1\n").unwrap();
+    let planted = std::time::SystemTime::now();
     let said = build(
         &input,
         &out,
-        &["--tasks", "3", "--claim", "--claim-timeout", "60"],
+        &["--tasks", "3", "--claim", "--claim-timeout", "3"],
     );
     assert!(
-        said.contains("ran 1 of 3 tasks (2 already complete)"),
+        said.contains("ran 3 of 3 tasks (0 already complete)"),
         "{said}"
+    );
+    let finished = std::fs::metadata(out.join("manifest-t0002.json"))
+        .and_then(|m| m.modified())
+        .unwrap();
+    assert!(
+        finished.duration_since(planted).unwrap() >= std::time::Duration::from_secs(3),
+        "the task was taken over before its claim went stale"
     );
     assert!(!claim.exists(), "a finished task's claim is removed");
     finalize(&out);
-    let whole = tmp.path().join("whole");
-    build(&input, &whole, &["--tasks", "3"]);
-    finalize(&whole);
     assert!(shards(&out) == shards(&whole));
 }
 
