@@ -48,7 +48,7 @@ per = []
 for i in range(n):
     said = (work / f"n{n}-w{i}.log").read_text()
     per.append(int(re.search(r"(\d+) bytes of input read", said).group(1)))
-print(" ".join(f"{b / size:.3f}" for b in per), f"(ideal {1 / n:.3f})")
+print(" ".join(f"{b / size:.4f}" for b in per), f"(ideal {1 / n:.4f}; over ideal, bytes: {max(per) - size // n})")
 EOF
 )
   printf 'N=%d  %6.1f s  threads each %d  bytes read per worker / corpus: %s  shards %s\n' \

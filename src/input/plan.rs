@@ -6,7 +6,11 @@
 //! part way:
 //! - uncompressed text (not UTF-16, not Parquet): piece `k` starts at byte `k·size/n`;
 //! - multi-stream bzip2 (Wikimedia's `-multistream` dumps, `pbzip2` output): piece `k` starts at
-//!   the first stream start at or after `k·size/n`, found by reading only around that offset.
+//!   the first stream start at or after `k·size/n`, found by [`bzip2_stream_at`] reading only
+//!   from that offset on to the stream start. The plan itself holds the offsets `k·size/n`; the
+//!   stream starts are found when a piece is read, by the reader of that piece (its start and
+//!   its end), so a worker reads around its own pieces' cuts only, never around every cut of
+//!   the file.
 //!
 //! Every other file (gzip, zstd, xz, single-stream bzip2, Parquet, UTF-16, small files) is one
 //! piece. Pieces are cut again, when read, at document boundaries (see [`super::units`]): piece
@@ -20,6 +24,7 @@
 //! to a task; (file, piece in file, unit in piece) keys its random streams.
 
 use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::bz2par::{self, Scan};
@@ -37,12 +42,15 @@ pub const MAX_PIECES_PER_FILE: u64 = 4096;
 /// Most input files (a file's number fits in 20 bits of the `source` column).
 pub const MAX_FILES: usize = 1 << 20;
 
-/// Bytes read from a large file's start to tell how it can be cut (a multi-stream bzip2 file
-/// shows its second stream within them).
+/// Most bytes read from a large file's start to tell how it can be cut: a multi-stream bzip2
+/// file shows its second stream within them (read a window at a time until it does).
 const HEAD_BYTES: usize = 4 << 20;
 
-/// Bytes read at a time while looking for a bzip2 stream start.
+/// Most bytes read at a time while looking for a bzip2 stream start.
 const WINDOW: usize = 256 << 10;
+
+/// Bytes first read when looking for the bzip2 stream start after an offset.
+const FIRST_WINDOW: usize = 16 << 10;
 
 /// How a piece is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,9 +76,10 @@ pub struct Piece {
     pub of: u32,
     /// How it is read.
     pub cut: Cut,
-    /// First byte on disk.
+    /// First byte on disk (for bzip2, the offset whose next stream start begins the piece).
     pub start: u64,
-    /// Byte on disk where the next piece starts (the file's size for the last one).
+    /// Byte on disk where the next piece starts (the file's size for the last one; for bzip2,
+    /// the offset whose next stream start ends the piece).
     pub end: u64,
 }
 
@@ -105,8 +114,7 @@ pub fn plan(files: &[InputFile], piece_bytes: u64, read: &AtomicU64) -> Result<V
         };
         let starts = match cut {
             Cut::Whole => vec![0],
-            Cut::Text => (0..n).map(|k| k * file.bytes / n).collect(),
-            Cut::Bzip2 => bzip2_starts(file, n, read)?,
+            Cut::Text | Cut::Bzip2 => (0..n).map(|k| k * file.bytes / n).collect(),
         };
         let of = starts.len() as u32;
         for (k, &start) in starts.iter().enumerate() {
@@ -141,7 +149,13 @@ fn how_to_cut(file: &InputFile, read: &AtomicU64) -> Result<Cut> {
     // A few bytes tell the kind; only bzip2 needs more, to find its second stream.
     read_to(&mut head, 16)?;
     if Compression::sniff(&head) == Compression::Bzip2 {
-        read_to(&mut head, HEAD_BYTES)?;
+        while head.len() < HEAD_BYTES && !bz2par::is_multistream(&head) {
+            let have = head.len();
+            read_to(&mut head, (have + WINDOW).min(HEAD_BYTES))?;
+            if head.len() == have {
+                break;
+            }
+        }
     }
     Ok(match Compression::sniff(&head) {
         _ if head.starts_with(MAGIC) => Cut::Whole,
@@ -151,44 +165,38 @@ fn how_to_cut(file: &InputFile, read: &AtomicU64) -> Result<Cut> {
     })
 }
 
-/// Where the `n` pieces of a multi-stream bzip2 file start: 0, then the first stream start at
-/// or after each `k·size/n` (the file's size when none follows). A start is recognised with
-/// the bytes just before it (the previous stream's trailer), so each search reads from a few
-/// bytes before its offset.
-fn bzip2_starts(file: &InputFile, n: u64, read: &AtomicU64) -> Result<Vec<u64>> {
-    let io = |e| Error::io(&file.path, e);
-    let mut f = super::remote::open(&file.path)?;
-    let mut starts = vec![0];
-    for k in 1..n {
-        let target = k * file.bytes / n;
-        let prev = *starts.last().unwrap_or(&0);
-        if target < prev {
-            starts.push(prev);
-            continue;
-        }
-        let behind = bz2par::LOOK_BEHIND as u64;
-        let base = target.saturating_sub(behind).max(prev);
-        f.seek(SeekFrom::Start(base)).map_err(io)?;
-        let mut data = Vec::new();
-        let mut from = (target - base) as usize;
-        let found = loop {
-            let len = data.len();
-            (&mut f)
-                .take(WINDOW as u64)
-                .read_to_end(&mut data)
-                .map_err(io)?;
-            read.fetch_add((data.len() - len) as u64, Ordering::Relaxed);
-            let at_end = data.len() - len < WINDOW;
-            match bz2par::next_start(&data, from) {
-                Scan::Found(p) => break base + p as u64,
-                Scan::NeedMore(p) if !at_end => from = p,
-                _ if at_end => break file.bytes,
-                _ => from = bz2par::resume_point(&data, from),
-            }
-        };
-        starts.push(found);
+/// The first stream start at or after `offset` in the multi-stream bzip2 file `path` of `size`
+/// bytes (`size` when none follows; 0 for 0). A start is recognised with the bytes just before
+/// it (the previous stream's trailer), so the search reads from a few bytes before `offset`,
+/// in windows of 16 KiB doubling up to 256 KiB, up to the start; `read` counts what it reads.
+pub fn bzip2_stream_at(path: &Path, size: u64, offset: u64, read: &AtomicU64) -> Result<u64> {
+    if offset == 0 || offset >= size {
+        return Ok(offset.min(size));
     }
-    Ok(starts)
+    let io = |e| Error::io(path, e);
+    let mut f = super::remote::open(path)?;
+    let base = offset.saturating_sub(bz2par::LOOK_BEHIND as u64);
+    f.seek(SeekFrom::Start(base)).map_err(io)?;
+    let mut data = Vec::new();
+    let mut from = (offset - base) as usize;
+    // Small reads first (the next start may be near), doubling while none shows.
+    let mut window = FIRST_WINDOW;
+    loop {
+        let len = data.len();
+        (&mut f)
+            .take(window as u64)
+            .read_to_end(&mut data)
+            .map_err(io)?;
+        read.fetch_add((data.len() - len) as u64, Ordering::Relaxed);
+        let at_end = data.len() - len < window;
+        window = (window * 2).min(WINDOW);
+        match bz2par::next_start(&data, from) {
+            Scan::Found(p) => return Ok(base + p as u64),
+            Scan::NeedMore(p) if !at_end => from = p,
+            _ if at_end => return Ok(size),
+            _ => from = bz2par::resume_point(&data, from),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -250,12 +258,17 @@ mod tests {
         }
         let file = input(dir.path(), "m.bz2", &bytes);
         let read = AtomicU64::new(0);
-        let pieces = plan(&[file], bytes.len() as u64 / 5, &read).unwrap();
+        let size = bytes.len() as u64;
+        let pieces = plan(std::slice::from_ref(&file), size / 5, &read).unwrap();
         assert!(pieces.len() >= 5, "{pieces:?}");
+        // The plan reads the head only; the cuts are found when the pieces are read.
+        assert!(read.load(Ordering::Relaxed) <= size.min(WINDOW as u64 + 16));
         for p in &pieces {
             assert_eq!(p.cut, Cut::Bzip2);
-            assert!(stream_starts.contains(&p.start), "{p:?}");
+            let start = bzip2_stream_at(&file.path, size, p.start, &read).unwrap();
+            let first_after = stream_starts.iter().copied().find(|&s| s >= p.start);
+            assert_eq!(start, first_after.unwrap_or(size), "{p:?}");
         }
-        assert_eq!(pieces.last().unwrap().end, bytes.len() as u64);
+        assert_eq!(pieces.last().unwrap().end, size);
     }
 }

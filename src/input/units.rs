@@ -285,6 +285,14 @@ impl UnitReader {
         if piece.cut == Cut::Whole {
             return self.open_whole(index, false);
         }
+        let snapped;
+        let piece = match piece.cut {
+            Cut::Bzip2 => {
+                snapped = self.at_streams(piece)?;
+                &snapped
+            }
+            _ => piece,
+        };
         let path = self.files[index].path.clone();
         let own_end = Arc::new(AtomicU64::new(u64::MAX));
         let stream = Box::new(self.piece_stream(piece, own_end.clone())?);
@@ -308,6 +316,23 @@ impl UnitReader {
             skip_to_first_document(&mut open)?;
         }
         Ok(open)
+    }
+
+    /// A bzip2 `piece` with its offsets moved to the stream starts at or after them (the
+    /// file's start and end stay).
+    fn at_streams(&self, piece: &Piece) -> Result<Piece> {
+        let file = &self.files[piece.file_index as usize];
+        let at = |offset: u64| {
+            super::plan::bzip2_stream_at(&file.path, file.bytes, offset, &self.disk_bytes_read)
+        };
+        Ok(Piece {
+            start: at(piece.start)?,
+            end: match piece.index + 1 < piece.of {
+                true => at(piece.end)?,
+                false => file.bytes,
+            },
+            ..piece.clone()
+        })
     }
 
     /// The decompressed bytes of a cut `piece` from its start on: its own bytes, then (for all
