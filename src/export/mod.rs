@@ -311,7 +311,7 @@ fn run_shards(
                     };
                     if let Err(e) = export_one(shard) {
                         let mut first = failed.lock().expect("error lock");
-                        // The error of the earliest shard, whatever order the workers met them.
+                        // Of the errors met (no shard starts after one), the earliest shard's.
                         if first.as_ref().is_none_or(|(j, _)| i < *j) {
                             *first = Some((i, e));
                         }
