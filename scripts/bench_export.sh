@@ -13,7 +13,7 @@ threads=${2:-0}
 reps=${3:-5}
 [ -d "$corpus" ] || { echo "SKIPPED: corpus $corpus not found" >&2; exit 0; }
 cargo build --release --quiet
-bin=target/release/bertprep
+bin=${CARGO_TARGET_DIR:-target}/release/bertprep
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # Runs "$@" $reps times (removing $target before each); prints "median_seconds max_rss_kb".

@@ -159,8 +159,9 @@ struct ExportArgs {
     /// MDS shard size limit in bytes (MDSWriter's default).
     #[arg(long, value_name = "BYTES", default_value_t = bertprep::export::mds::DEFAULT_SIZE_LIMIT)]
     mds_size_limit: u64,
-    /// Shards exported side by side (0 = all cores); the output does not depend on it. An HDF5
-    /// export holds one shard's columns in memory per thread.
+    /// Threads (0 = all cores): shards exported side by side, row groups within each; the
+    /// output does not depend on it. Memory grows linearly with it: about 6 row groups per
+    /// thread in flight, plus an MDS shard per shard in flight for --to mds.
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Print nothing but errors (no line per shard, no summary).

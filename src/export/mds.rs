@@ -135,6 +135,8 @@ pub struct MdsWriter<'a> {
     stem: String,
     zstd: bool,
     size_limit: u64,
+    /// zstd's worker threads for this writer's files.
+    zstd_workers: u32,
     config: Vec<u8>,
     samples: Vec<u8>,
     /// Where each held sample ends in `samples`.
@@ -150,11 +152,20 @@ impl<'a> MdsWriter<'a> {
             stem: stem.to_string(),
             zstd,
             size_limit,
+            zstd_workers: 1,
             config: python_json(&config(layout, zstd, size_limit)),
             samples: Vec::new(),
             ends: Vec::new(),
             written: Vec::new(),
         }
+    }
+
+    /// Compresses with `n` zstd worker threads (default 1); the bytes are the same for any
+    /// number.
+    #[must_use]
+    pub fn zstd_workers(mut self, n: usize) -> Self {
+        self.zstd_workers = n.clamp(1, u32::MAX as usize) as u32;
+        self
     }
 
     fn shard_size(&self) -> u64 {
@@ -210,8 +221,13 @@ impl<'a> MdsWriter<'a> {
         if self.zstd {
             // Multi-threaded zstd writes the same bytes for any number of workers (one or more).
             let mut encoder = zstd::stream::Encoder::new(&mut out, ZSTD_LEVEL).map_err(tmp_err)?;
-            let workers = rayon::current_num_threads().max(1) as u32;
-            encoder.multithread(workers).map_err(tmp_err)?;
+            encoder.multithread(self.zstd_workers).map_err(tmp_err)?;
+            // The frame header must hold the content size, as `zstd.compress` (MDSWriter's)
+            // writes it: streaming's `zstd.decompress` reads nothing from a frame without it,
+            // and a streamed frame of more than one block leaves it out unless pledged.
+            let size = (header.len() + self.samples.len()) as u64;
+            encoder.set_pledged_src_size(Some(size)).map_err(tmp_err)?;
+            encoder.include_contentsize(true).map_err(tmp_err)?;
             encoder.write_all(&header).map_err(tmp_err)?;
             encoder.write_all(&self.samples).map_err(tmp_err)?;
             encoder.finish().map_err(tmp_err)?;

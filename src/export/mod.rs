@@ -11,8 +11,11 @@
 //! from a stream of its rows on one of `threads` workers. When a shard's files are complete
 //! they are renamed into place and the state file is rewritten to list them, so an export that
 //! is killed resumes by rerunning it: finished shards are kept (their checksums checked),
-//! half-written temporaries removed. The output directory must be new, empty or an export of
-//! the same build with the same settings; anything else is refused before a byte is written.
+//! half-written temporaries removed. The build must be complete, every shard at its recorded
+//! size and SHA-256, in a variant the target can express, and the output directory new, empty
+//! or an export of the same build with the same settings; anything else is refused before a
+//! byte is written. A row that breaks the shard invariants (a build written by something
+//! else) stops the export at its shard; finished shards stay, to be resumed from.
 //! The manifest, listing every file with its SHA-256, is written last.
 
 pub mod files;
@@ -28,15 +31,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use rayon::prelude::*;
-
 use crate::error::{Error, Result};
 use crate::shard::ShardEntry;
 use files::{HashingWriter, Pending};
 pub use record::{
     Compression, ExportManifest, ExportedFile, Target, EXPORT_MANIFEST, EXPORT_STATE,
 };
-use source::Source;
+use source::{Source, Windows};
 
 /// What to export, where, how.
 #[derive(Debug, Clone)]
@@ -77,6 +78,16 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
         ));
     }
     let source = Source::open(&opts.build, opts.target)?;
+    let threads = opts.threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|source| Error::Threads {
+            threads: opts.threads,
+            source,
+        })?;
+    // Every shard's SHA-256, before the output directory is touched.
+    pool.install(|| source.verify_shards())?;
     let mut record = ExportManifest {
         producer: "bertprep".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -101,7 +112,7 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
     };
     let resumed_shards = done_sources(&done).len();
     record.files = done;
-    let record = run_shards(opts, &source, record)?;
+    let record = run_shards(opts, &source, &pool, record)?;
     let manifest = finish(opts, &source, record)?;
     Ok(ExportSummary {
         manifest,
@@ -242,9 +253,12 @@ fn done_sources(files: &[ExportedFile]) -> std::collections::BTreeSet<&str> {
 }
 
 /// Exports every shard not yet done, `threads` at a time, recording each as it completes.
+/// The shards in flight share one budget of row groups ([`Windows`]), so memory grows with
+/// `threads`, not with its square.
 fn run_shards(
     opts: &ExportOptions,
     source: &Source,
+    pool: &rayon::ThreadPool,
     record: ExportManifest,
 ) -> Result<ExportManifest> {
     let done: Vec<String> = done_sources(&record.files)
@@ -263,30 +277,53 @@ fn run_shards(
     if todo.len() == total {
         state.lock().expect("state lock").write(&state_path)?;
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.max(1))
-        .build()
-        .map_err(|source| Error::Threads {
-            threads: opts.threads,
-            source,
-        })?;
-    pool.install(|| {
-        todo.par_iter().try_for_each(|shard| {
-            let files = export_shard(opts, source, shard)?;
-            let mut record = state.lock().expect("state lock");
-            record.files.extend(files);
-            record.write(&state_path)?;
-            if opts.progress {
-                eprintln!(
-                    "bertprep: export: {}/{total} {} ({} rows)",
-                    done_sources(&record.files).len(),
-                    shard.file,
-                    shard.rows
-                );
-            }
-            Ok(())
-        })
-    })?;
+    let threads = pool.current_num_threads();
+    // One worker per shard in flight, at most `threads`: plain threads pulling the next shard,
+    // so no more shards are open at once than there are workers (a rayon task waiting on its
+    // row groups could otherwise steal another shard and open it too).
+    let workers = threads.min(todo.len());
+    let windows = Windows::new(threads, workers);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = Mutex::new(None::<(usize, Error)>);
+    let export_one = |shard: &ShardEntry| -> Result<()> {
+        let files = pool.install(|| export_shard(opts, source, shard, &windows))?;
+        let mut record = state.lock().expect("state lock");
+        record.files.extend(files);
+        record.write(&state_path)?;
+        if opts.progress {
+            eprintln!(
+                "bertprep: export: {}/{total} {} ({} rows)",
+                done_sources(&record.files).len(),
+                shard.file,
+                shard.rows
+            );
+        }
+        Ok(())
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let stop = failed.lock().expect("error lock").is_some();
+                    let Some(shard) = todo.get(i).filter(|_| !stop) else {
+                        break;
+                    };
+                    if let Err(e) = export_one(shard) {
+                        let mut first = failed.lock().expect("error lock");
+                        // Of the errors met (no shard starts after one), the earliest shard's.
+                        if first.as_ref().is_none_or(|(j, _)| i < *j) {
+                            *first = Some((i, e));
+                        }
+                    }
+                }
+                windows.leave();
+            });
+        }
+    });
+    if let Some((_, e)) = failed.into_inner().expect("error lock") {
+        return Err(e);
+    }
     Ok(state.into_inner().expect("state lock"))
 }
 
@@ -295,6 +332,7 @@ fn export_shard(
     opts: &ExportOptions,
     source: &Source,
     shard: &ShardEntry,
+    windows: &Windows,
 ) -> Result<Vec<ExportedFile>> {
     let stem = shard.file.strip_suffix(".parquet").unwrap_or(&shard.file);
     let out = opts.out.as_path();
@@ -307,6 +345,7 @@ fn export_shard(
             let mut writer = hdf5::Hdf5Writer::create(out, &name, shard.rows as usize, l, p, gzip)?;
             let rows = source.map_row_groups(
                 shard,
+                windows,
                 |group| {
                     let mut rows = hdf5::Hdf5Rows::default();
                     group.for_each(|row, pred| {
@@ -322,15 +361,18 @@ fn export_shard(
         Target::Tfrecord => {
             let gzip = compression == Compression::Gzip;
             let name = format!("{stem}.tfrecord{}", if gzip { ".gz" } else { "" });
-            let (pending, rows) = write_tfrecord(source, shard, out, &name, gzip)?;
+            let (pending, rows) = write_tfrecord(source, shard, windows, out, &name, gzip)?;
             vec![(pending, rows, None)]
         }
         Target::Mds => {
             let zstd = compression == Compression::Zstd;
             let layout = source.mds_layout();
-            let mut writer = mds::MdsWriter::new(out, stem, layout, zstd, opts.mds_size_limit);
+            // zstd's workers: this shard's share of the threads, as for its row groups.
+            let mut writer = mds::MdsWriter::new(out, stem, layout, zstd, opts.mds_size_limit)
+                .zstd_workers(windows.size() / 2);
             source.map_row_groups(
                 shard,
+                windows,
                 |group| {
                     let (mut samples, mut ends) = (Vec::new(), Vec::new());
                     group.for_each(|row, _| {
@@ -370,6 +412,7 @@ fn export_shard(
 fn write_tfrecord(
     source: &Source,
     shard: &ShardEntry,
+    windows: &Windows,
     out: &Path,
     name: &str,
     gzip: bool,
@@ -378,6 +421,7 @@ fn write_tfrecord(
     let mut file = HashingWriter::create(out, name)?;
     let rows = source.map_row_groups(
         shard,
+        windows,
         |group| {
             let mut encoder = tfrecord::RecordEncoder::new();
             let mut records = Vec::new();

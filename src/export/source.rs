@@ -1,16 +1,20 @@
 //! The build an export reads: a complete build directory, checked before anything is written.
 //!
 //! Complete means `manifest.json` is there (written last by `build` and `finalize`) and
-//! every shard it lists is present at its recorded size; each shard's SHA-256 is checked again
-//! just before it is read. A directory with a build still in progress, task parts not yet
+//! every shard it lists is present at its recorded size and SHA-256 ([`Source::verify_shards`],
+//! before anything is written); each shard's size is checked again just before it is read. A directory with a build still in progress, task parts not yet
 //! merged, or no build at all is refused with the step that is missing. Every row is held to
 //! [`check_row`] as it streams past, so what is written is a valid row or nothing.
 //!
 //! A shard is read one row group per task ([`Source::map_row_groups`]): groups are decoded,
 //! checked and encoded side by side, a window of them at a time, and written in order, so an
-//! export of one shard uses every core with memory bounded by the window.
+//! export of one shard uses every core with memory bounded by the window. The shards exported
+//! side by side share one budget of `2 × threads` row groups per window ([`Windows`]): at most
+//! `4 × threads` encoded row groups and `2 × threads` decoded ones are held at once, however many
+//! shards are in flight.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -96,17 +100,31 @@ impl Source {
         })
     }
 
-    /// Streams one shard — its checksum checked first — through `encode`, one row group per
-    /// task on the current pool, a window of groups at a time, and hands each group's result to
-    /// `write` in row order, writing one window while the next is encoded; returns the row
-    /// count. Memory: two windows' results and one window's decoded groups.
+    /// Checks every shard's SHA-256 against the manifest, side by side on the current pool; the
+    /// error names the first shard (in manifest order) that differs.
+    pub fn verify_shards(&self) -> Result<()> {
+        self.manifest
+            .shards
+            .par_iter()
+            .map(|shard| shard.verify(&self.dir, true))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    /// Streams one shard — its size checked first — through `encode`, one row group per
+    /// task on the current pool, a window of groups at a time (its size from `windows`, taken
+    /// afresh for each window), and hands each group's result to `write` in row order, writing
+    /// one window while the next is encoded; returns the row count. Memory: two windows'
+    /// results and one window's decoded groups.
     pub fn map_row_groups<T: Send>(
         &self,
         shard: &ShardEntry,
+        windows: &Windows,
         encode: impl Fn(&GroupRows<'_>) -> Result<T> + Sync,
         mut write: impl FnMut(T) -> Result<()> + Send,
     ) -> Result<u64> {
-        shard.verify(&self.dir, true)?;
+        shard.verify(&self.dir, false)?;
         let path = self.dir.join(&shard.file);
         let file = ShardFile::open(&path)?;
         let firsts: Vec<u64> = file
@@ -118,7 +136,6 @@ impl Source {
                 Some(first)
             })
             .collect();
-        let window = 2 * rayon::current_num_threads().max(1);
         let groups: Vec<usize> = (0..file.row_groups()).collect();
         let encode_window = |chunk: &[usize]| -> Vec<Result<T>> {
             chunk
@@ -139,7 +156,10 @@ impl Source {
         };
         // Window k is written while window k + 1 is encoded.
         let mut encoded = None;
-        for chunk in groups.chunks(window) {
+        let mut rest = &groups[..];
+        while !rest.is_empty() {
+            let (chunk, after) = rest.split_at(windows.size().min(rest.len()));
+            rest = after;
             let (next, written) =
                 rayon::join(|| encode_window(chunk), || write_window(encoded.take()));
             written?;
@@ -153,6 +173,40 @@ impl Source {
             ));
         }
         Ok(file.rows)
+    }
+}
+
+/// The window of row groups each shard in flight encodes at once: `2 × threads` shared among
+/// the workers still exporting. Workers only leave (the count never grows back), so a window,
+/// once taken, is never larger than its share now: the windows of all shards add up to at most
+/// `2 × threads`.
+#[derive(Debug)]
+pub struct Windows {
+    threads: usize,
+    workers: AtomicUsize,
+}
+
+impl Windows {
+    /// The budget of `threads` threads shared by `workers` shard workers.
+    pub fn new(threads: usize, workers: usize) -> Windows {
+        Windows {
+            threads: threads.max(1),
+            workers: AtomicUsize::new(workers.max(1)),
+        }
+    }
+
+    /// Row groups one shard encodes at once now (at least one).
+    pub fn size(&self) -> usize {
+        (2 * self.threads / self.workers.load(Ordering::Relaxed).max(1)).max(1)
+    }
+
+    /// A worker has no more shards: its share goes to the others.
+    pub fn leave(&self) {
+        let _ = self
+            .workers
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(1).max(1))
+            });
     }
 }
 

@@ -277,7 +277,7 @@ impl KillPoint {
 
 /// Waits until every thread of process `pid` is stopped (true) or the process has exited
 /// (false).
-fn stopped_or_gone(pid: libc::pid_t) -> bool {
+pub fn stopped_or_gone(pid: libc::pid_t) -> bool {
     loop {
         let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
             return false;

@@ -92,21 +92,23 @@ fn max_predictions(build: &Path) -> usize {
         .max_predictions
 }
 
-#[test]
-fn hdf5_holds_every_field_of_every_row() {
-    let build = small_build();
-    let out = tempfile::tempdir().unwrap();
-    let manifest = export_ok(build.path(), out.path(), &["--to", "hdf5"]);
-    let rows = source_rows(build.path());
-    assert_manifest_true(out.path(), &manifest, rows.len());
-    assert!(manifest.files.len() >= 3, "one file per shard");
-    let p = max_predictions(build.path());
+fn seq_len(build: &Path) -> usize {
+    bertprep::output::Manifest::read(build)
+        .unwrap()
+        .config
+        .max_seq_len
+}
+
+/// Every field of every row of an HDF5 export equals the build's rows.
+fn assert_hdf5_rows(build: &Path, out: &Path, manifest: &ExportManifest) {
+    let rows = source_rows(build);
+    let (l, p) = (seq_len(build), max_predictions(build));
     let mut next = rows.iter();
     for f in &manifest.files {
         assert!(f.file.ends_with("_training.hdf5"), "{}", f.file);
-        let sets = hdf5::read_datasets(&out.path().join(&f.file)).unwrap();
+        let sets = hdf5::read_datasets(&out.join(&f.file)).unwrap();
         let n = f.rows as usize;
-        assert_eq!(sets[0].shape, [n as u64, 128]);
+        assert_eq!(sets[0].shape, [n as u64, l as u64]);
         assert_eq!(sets[3].shape, [n as u64, p as u64]);
         assert_eq!(sets[5].shape, [n as u64]);
         for i in 0..n {
@@ -114,14 +116,14 @@ fn hdf5_holds_every_field_of_every_row() {
             let at = |k: usize, w: usize| &sets[k].values[i * w..(i + 1) * w];
             let widen = |v: &[i32]| v.iter().map(|&x| i64::from(x)).collect::<Vec<_>>();
             let widen8 = |v: &[i8]| v.iter().map(|&x| i64::from(x)).collect::<Vec<_>>();
-            assert_eq!(at(0, 128), widen(&row.input_ids));
-            assert_eq!(at(1, 128), widen8(&row.attention_mask));
-            assert_eq!(at(2, 128), widen8(&row.token_type_ids));
+            assert_eq!(at(0, l), widen(&row.input_ids));
+            assert_eq!(at(1, l), widen8(&row.attention_mask));
+            assert_eq!(at(2, l), widen8(&row.token_type_ids));
             let positions: Vec<i32> = at(3, p).iter().map(|&x| x as i32).collect();
             let ids: Vec<i32> = at(4, p).iter().map(|&x| x as i32).collect();
             let count = row.labels.iter().filter(|&&l| l != IGNORE_LABEL).count();
             assert!(positions[count..].iter().all(|&x| x == 0));
-            let labels = bertprep::export::rows::labels_from(&positions, &ids, count, 128);
+            let labels = bertprep::export::rows::labels_from(&positions, &ids, count, l);
             assert_eq!(labels, row.labels);
             assert_eq!(sets[5].values[i], i64::from(row.next_sentence_label));
         }
@@ -129,11 +131,52 @@ fn hdf5_holds_every_field_of_every_row() {
     assert!(next.next().is_none());
 }
 
+/// Every field of every record of a TFRecord export equals the build's rows.
+fn assert_tfrecord_rows(build: &Path, out: &Path, manifest: &ExportManifest, gzip: bool) {
+    let rows = source_rows(build);
+    let (l, p) = (seq_len(build), max_predictions(build));
+    let examples: Vec<_> = manifest
+        .files
+        .iter()
+        .flat_map(|f| tfrecord::read_examples(&out.join(&f.file), gzip).unwrap())
+        .collect();
+    assert_eq!(examples.len(), rows.len());
+    for (ex, row) in examples.iter().zip(&rows) {
+        let ints = |k: &str| ex.ints[k].iter().map(|&x| x as i32).collect::<Vec<_>>();
+        assert_eq!(ints(tfrecord::INPUT_IDS), row.input_ids);
+        let mask: Vec<i32> = row.attention_mask.iter().map(|&x| i32::from(x)).collect();
+        assert_eq!(ints(tfrecord::INPUT_MASK), mask);
+        let seg: Vec<i32> = row.token_type_ids.iter().map(|&x| i32::from(x)).collect();
+        assert_eq!(ints(tfrecord::SEGMENT_IDS), seg);
+        let positions = ints(tfrecord::MASKED_LM_POSITIONS);
+        let ids = ints(tfrecord::MASKED_LM_IDS);
+        let weights = &ex.floats[tfrecord::MASKED_LM_WEIGHTS];
+        assert_eq!((positions.len(), ids.len(), weights.len()), (p, p, p));
+        let count = weights.iter().filter(|&&w| w == 1.0).count();
+        assert!(weights[count..].iter().all(|&w| w == 0.0));
+        let labels = bertprep::export::rows::labels_from(&positions, &ids, count, l);
+        assert_eq!(labels, row.labels);
+        assert_eq!(
+            ex.ints[tfrecord::NEXT_SENTENCE_LABELS],
+            [i64::from(row.next_sentence_label)]
+        );
+    }
+}
+
+#[test]
+fn hdf5_holds_every_field_of_every_row() {
+    let build = small_build();
+    let out = tempfile::tempdir().unwrap();
+    let manifest = export_ok(build.path(), out.path(), &["--to", "hdf5"]);
+    assert_manifest_true(out.path(), &manifest, source_rows(build.path()).len());
+    assert!(manifest.files.len() >= 3, "one file per shard");
+    assert_hdf5_rows(build.path(), out.path(), &manifest);
+}
+
 #[test]
 fn tfrecord_holds_every_field_plain_and_gzip() {
     let build = small_build();
     let rows = source_rows(build.path());
-    let p = max_predictions(build.path());
     for gzip in [false, true] {
         let out = tempfile::tempdir().unwrap();
         let codec: &[&str] = if gzip {
@@ -147,32 +190,7 @@ fn tfrecord_holds_every_field_plain_and_gzip() {
             &[&["--to", "tfrecord"], codec].concat(),
         );
         assert_manifest_true(out.path(), &manifest, rows.len());
-        let examples: Vec<_> = manifest
-            .files
-            .iter()
-            .flat_map(|f| tfrecord::read_examples(&out.path().join(&f.file), gzip).unwrap())
-            .collect();
-        assert_eq!(examples.len(), rows.len());
-        for (ex, row) in examples.iter().zip(&rows) {
-            let ints = |k: &str| ex.ints[k].iter().map(|&x| x as i32).collect::<Vec<_>>();
-            assert_eq!(ints(tfrecord::INPUT_IDS), row.input_ids);
-            let mask: Vec<i32> = row.attention_mask.iter().map(|&x| i32::from(x)).collect();
-            assert_eq!(ints(tfrecord::INPUT_MASK), mask);
-            let seg: Vec<i32> = row.token_type_ids.iter().map(|&x| i32::from(x)).collect();
-            assert_eq!(ints(tfrecord::SEGMENT_IDS), seg);
-            let positions = ints(tfrecord::MASKED_LM_POSITIONS);
-            let ids = ints(tfrecord::MASKED_LM_IDS);
-            let weights = &ex.floats[tfrecord::MASKED_LM_WEIGHTS];
-            assert_eq!((positions.len(), ids.len(), weights.len()), (p, p, p));
-            let count = weights.iter().filter(|&&w| w == 1.0).count();
-            assert!(weights[count..].iter().all(|&w| w == 0.0));
-            let labels = bertprep::export::rows::labels_from(&positions, &ids, count, 128);
-            assert_eq!(labels, row.labels);
-            assert_eq!(
-                ex.ints[tfrecord::NEXT_SENTENCE_LABELS],
-                [i64::from(row.next_sentence_label)]
-            );
-        }
+        assert_tfrecord_rows(build.path(), out.path(), &manifest, gzip);
     }
 }
 
@@ -349,6 +367,106 @@ fn assert_refused(build: &Path, out: &Path, extra: &[&str], words: &str) {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// A fixtures build at 128 with `flags`.
+fn build_with(flags: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let base = ["--max-seq-len", "128", "--rows-per-shard", "40"];
+    build_ok(&fixtures(), dir.path(), &[&base[..], flags].concat());
+    dir
+}
+
+/// Each target refuses, saying why and writing nothing, the builds it cannot express.
+#[test]
+fn export_refuses_each_variant_a_target_cannot_express() {
+    let out = tempfile::tempdir().unwrap();
+    let refused = |build: &Path, to: &str, words: &str| {
+        let target = out
+            .path()
+            .join(format!("{to}-{}", file_names(out.path()).len()));
+        assert_refused(build, &target, &["--to", to], words);
+        assert!(
+            !target.exists(),
+            "{to}: nothing written for a refused build"
+        );
+    };
+    let all = ["hdf5", "tfrecord", "mds"];
+
+    // Sentence order (ALBERT), no pair label (RoBERTa), unpadded rows: static builds none of
+    // the three trainers read.
+    let sop = build_with(&["--objective", "sop"]);
+    let none = build_with(&["--objective", "none"]);
+    let unpadded = build_with(&["--padding", "none"]);
+    for to in all {
+        refused(sop.path(), to, "--objective sop build");
+        refused(none.path(), to, "--objective none build");
+        refused(unpadded.path(), to, "--padding none build");
+    }
+    // Dynamic masking: no predictions for HDF5 or TFRecord; with a sentence pair, nothing
+    // ModernBERT's ids-only MDS layout can hold.
+    let dynamic_pairs = build_with(&["--masking", "dynamic"]);
+    refused(dynamic_pairs.path(), "hdf5", "--masking dynamic build");
+    refused(dynamic_pairs.path(), "tfrecord", "--masking dynamic build");
+    refused(dynamic_pairs.path(), "mds", "no pair label");
+
+    // `build` never writes max_predictions 0; a manifest that says so is refused where the
+    // predictions are [N, max_predictions] lists.
+    let build = small_build();
+    let zero = tempfile::tempdir().unwrap();
+    for name in file_names(build.path()) {
+        std::fs::copy(build.path().join(&name), zero.path().join(&name)).unwrap();
+    }
+    let manifest = zero.path().join("manifest.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    json["config"]["max_predictions"] = 0.into();
+    std::fs::write(&manifest, serde_json::to_string(&json).unwrap()).unwrap();
+    refused(zero.path(), "hdf5", "max_predictions is 0");
+    refused(zero.path(), "tfrecord", "max_predictions is 0");
+    let flags = ["--max-seq-len", "128", "--max-predictions", "0"];
+    let never = tempfile::tempdir().unwrap();
+    let output = bertprep(
+        &[
+            &["build", "--quiet", "--in", fixtures().to_str().unwrap()][..],
+            &["--out", never.path().to_str().unwrap()],
+            &flags,
+        ]
+        .concat(),
+    );
+    assert!(!output.status.success());
+
+    // A build still running or interrupted: shards and its work directory, no manifest yet.
+    let running = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        build.path().join("shard-0000.parquet"),
+        running.path().join("shard-0000.parquet"),
+    )
+    .unwrap();
+    std::fs::create_dir(running.path().join(".bertprep-work")).unwrap();
+    for to in all {
+        refused(running.path(), to, "build in progress");
+    }
+
+    // Compression a format does not have.
+    for (to, codec, words) in [
+        (
+            "tfrecord",
+            "zstd",
+            "tfrecord files take --compression none or gzip",
+        ),
+        ("hdf5", "zstd", "gzip or none"),
+        ("mds", "gzip", "none or zstd"),
+    ] {
+        let target = out.path().join(format!("{to}-{codec}"));
+        assert_refused(
+            build.path(),
+            &target,
+            &["--to", to, "--compression", codec],
+            words,
+        );
+        assert!(!target.exists(), "{to} {codec}");
+    }
+}
+
 #[test]
 fn export_refuses_what_is_not_a_complete_build_or_not_its_directory() {
     let build = small_build();
@@ -363,7 +481,7 @@ fn export_refuses_what_is_not_a_complete_build_or_not_its_directory() {
     assert_refused(parts.path(), &target, &hdf5, "bertprep finalize");
     assert!(!target.exists(), "nothing written for a refused source");
 
-    // A shard changed after the build: its checksum fails before anything is written for it.
+    // A shard changed after the build: every checksum is checked before anything is written.
     let changed = tempfile::tempdir().unwrap();
     for name in file_names(build.path()) {
         std::fs::copy(build.path().join(&name), changed.path().join(&name)).unwrap();
@@ -373,8 +491,7 @@ fn export_refuses_what_is_not_a_complete_build_or_not_its_directory() {
     bytes[100] ^= 0xff;
     std::fs::write(&shard, bytes).unwrap();
     assert_refused(changed.path(), &target, &hdf5, "shard-0001.parquet");
-    let names = file_names(&target);
-    assert!(!names.iter().any(|n| n.contains("shard-0001")), "{names:?}");
+    assert!(!target.exists(), "nothing written for a changed build");
 
     // Not its directory: a foreign file, the build itself, a bad codec.
     let foreign = tempfile::tempdir().unwrap();
@@ -395,6 +512,141 @@ fn export_refuses_what_is_not_a_complete_build_or_not_its_directory() {
         &["--to", "mds", "--mds-size-limit", "5000000000"],
         "4 GiB",
     );
+}
+
+/// `scripts/check_export.py` reads `out` with the format's own reader and finds every field of
+/// every row equal to the build's.
+fn assert_readers_agree(build: &Path, format: &str, out: &Path, check_flags: &[&str]) {
+    let output = Command::new("python3")
+        .arg(root().join("scripts/check_export.py"))
+        .arg(build)
+        .arg(format)
+        .arg(out)
+        .args(check_flags)
+        .env("TF_CPP_MIN_LOG_LEVEL", "3")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.starts_with(&format!("OK {format} ")),
+        "{format} {check_flags:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Shards of several row groups (the windowed write), each HDF5 dataset of several chunks, each
+/// gzip TFRecord file of several gzip members, MDS shards cut inside a row group: every format,
+/// plain and compressed, read back in Rust and by the trainers' readers.
+#[test]
+fn shards_of_many_row_groups_export_whole_in_every_format() {
+    let Some(corpus) = shared_corpus("enwiki-2019-small") else {
+        return;
+    };
+    let readers = ["pyarrow, numpy", "h5py", "tensorflow", "streaming"];
+    if !python_ready(
+        &readers,
+        "pyarrow numpy h5py tensorflow-cpu mosaicml-streaming",
+    ) {
+        return;
+    }
+    let build = tempfile::tempdir().unwrap();
+    build_ok(
+        &corpus.join("wiki"),
+        build.path(),
+        &[
+            "--max-seq-len",
+            "128",
+            "--rows-per-shard",
+            "1200",
+            "--row-group-rows",
+            "100",
+            "--seed",
+            "11",
+        ],
+    );
+    let source = bertprep::output::Manifest::read(build.path()).unwrap();
+    assert!(source.shards.len() >= 2, "{} shards", source.shards.len());
+    for shard in &source.shards {
+        let file = bertprep::shard::ShardFile::open(&build.path().join(&shard.file)).unwrap();
+        assert!(
+            file.row_groups() >= 5,
+            "{}: {}",
+            shard.file,
+            file.row_groups()
+        );
+    }
+    // An input_ids chunk of HDF5 is 256 KiB, 512 rows at 128: several per file.
+    assert!(source.shards[0].rows > 2 * 512, "{}", source.shards[0].rows);
+    let rows = source_rows(build.path());
+    let b = build.path();
+    let fresh = || tempfile::tempdir().unwrap();
+    // Two threads: the row groups of a shard in windows, shards side by side.
+    let threads = ["--threads", "2"];
+
+    for gzip in [true, false] {
+        let out = fresh();
+        let codec = if gzip { "gzip" } else { "none" };
+        let args = [&["--to", "hdf5", "--compression", codec], &threads[..]].concat();
+        let manifest = export_ok(b, out.path(), &args);
+        assert_manifest_true(out.path(), &manifest, rows.len());
+        assert_hdf5_rows(b, out.path(), &manifest);
+        if gzip {
+            // check_export.py holds HDF5 to NVIDIA's gzip datasets.
+            assert_readers_agree(b, "hdf5", out.path(), &[]);
+        }
+    }
+    for gzip in [false, true] {
+        let out = fresh();
+        let codec = if gzip { "gzip" } else { "none" };
+        let args = [&["--to", "tfrecord", "--compression", codec], &threads[..]].concat();
+        let manifest = export_ok(b, out.path(), &args);
+        assert_manifest_true(out.path(), &manifest, rows.len());
+        assert_tfrecord_rows(b, out.path(), &manifest, gzip);
+        if gzip {
+            // One gzip member per row group: the first member alone is not the whole file.
+            let path = out.path().join(&manifest.files[0].file);
+            let mut first = Vec::new();
+            let mut one = flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap());
+            std::io::Read::read_to_end(&mut one, &mut first).unwrap();
+            let mut all = Vec::new();
+            let mut every = flate2::read::MultiGzDecoder::new(std::fs::File::open(&path).unwrap());
+            std::io::Read::read_to_end(&mut every, &mut all).unwrap();
+            assert!(first.len() < all.len(), "{} gzip member", path.display());
+        }
+        assert_readers_agree(
+            b,
+            "tfrecord",
+            out.path(),
+            if gzip { &["--gzip"] } else { &[] },
+        );
+    }
+    for zstd in [false, true] {
+        let out = fresh();
+        let codec = if zstd { "zstd" } else { "none" };
+        // About 150 rows of 128 per MDS shard: cut inside row groups of 100.
+        let args = [
+            &[
+                "--to",
+                "mds",
+                "--compression",
+                codec,
+                "--mds-size-limit",
+                "200000",
+            ],
+            &threads[..],
+        ]
+        .concat();
+        let manifest = export_ok(b, out.path(), &args);
+        assert_manifest_true(out.path(), &manifest, rows.len());
+        assert!(manifest.files.len() > 2 * source.shards.len());
+        assert_eq!(mds::read_rows(out.path()).unwrap(), rows);
+        let check: &[&str] = if zstd {
+            &[]
+        } else {
+            &["--same-bytes-as-mdswriter"]
+        };
+        assert_readers_agree(b, "mds", out.path(), check);
+    }
 }
 
 #[test]
@@ -426,7 +678,6 @@ fn the_trainers_readers_read_every_export_as_the_build() {
             "none",
         ],
     );
-    let script = root().join("scripts/check_export.py");
     let cases: [(&Path, &str, &[&str], &[&str]); 7] = [
         (build.path(), "hdf5", &[], &[]),
         (build.path(), "tfrecord", &[], &[]),
@@ -454,22 +705,9 @@ fn the_trainers_readers_read_every_export_as_the_build() {
     for (source, format, flags, check_flags) in cases {
         let out = tempfile::tempdir().unwrap();
         export_ok(source, out.path(), &[&["--to", format], flags].concat());
-        let output = Command::new("python3")
-            .arg(&script)
-            .arg(source)
-            .arg(format)
-            .arg(out.path())
-            .args(check_flags)
-            .env("TF_CPP_MIN_LOG_LEVEL", "3")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success() && stdout.starts_with(&format!("OK {format} ")),
-            "{format} {flags:?}: {stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert_readers_agree(source, format, out.path(), check_flags);
     }
+    let script = root().join("scripts/check_export.py");
 
     // The check catches a changed value: one byte of the last sample of an MDS file.
     let out = tempfile::tempdir().unwrap();
@@ -506,50 +744,137 @@ fn an_export_killed_writing_its_first_state_resumes() {
     assert!(foreign.path().join(".notes.tmp").exists());
 }
 
+/// Where [`killed_exports_resume_to_identical_files`] kills an export.
+#[derive(Debug, Clone, Copy)]
+enum KillPoint {
+    /// While a file is half-written (a temporary there) after `n` shards are finished.
+    Writing(usize),
+    /// Once the state lists this many finished shards.
+    Finished(usize),
+}
+
+impl KillPoint {
+    /// Whether the export writing `out` has reached this point.
+    fn reached(self, out: &Path) -> bool {
+        let state = out.join(EXPORT_STATE);
+        let finished = || {
+            // Read while the process is stopped: the state file is whole (renamed into place).
+            ExportManifest::read(&state).map_or(0, |s| {
+                s.files
+                    .iter()
+                    .map(|f| &f.source)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len()
+            })
+        };
+        match self {
+            KillPoint::Writing(n) => {
+                let temp = file_names(out).iter().any(|f| {
+                    f.starts_with('.') && f.ends_with(".tmp") && !f.contains(EXPORT_STATE)
+                });
+                temp && state.exists() && finished() >= n
+            }
+            KillPoint::Finished(n) => state.exists() && finished() >= n,
+        }
+    }
+
+    /// Runs the export writing `out` in slices of about 50 µs (a SIGCONT, a sleep, a SIGSTOP),
+    /// looking at its output while it is stopped, until it reaches this point (true; left
+    /// stopped there) or exits (false).
+    fn wait_for(self, out: &Path, child: &mut std::process::Child) -> bool {
+        let pid = child.id() as libc::pid_t;
+        let signal = |sig| {
+            // SAFETY: kill(2) on our own child, which is not reaped before the caller waits.
+            unsafe { libc::kill(pid, sig) };
+        };
+        let t = std::time::Instant::now();
+        while t.elapsed() < std::time::Duration::from_secs(120) {
+            signal(libc::SIGSTOP);
+            if !crate::engine::stopped_or_gone(pid) {
+                return false;
+            }
+            if self.reached(out) {
+                return true;
+            }
+            signal(libc::SIGCONT);
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
+        false
+    }
+}
+
 #[test]
 fn killed_exports_resume_to_identical_files() {
     let build = tempfile::tempdir().unwrap();
     build_ok(
         &fixtures(),
         build.path(),
-        &["--max-seq-len", "128", "--rows-per-shard", "4"],
+        &["--max-seq-len", "128", "--rows-per-shard", "6"],
     );
-    let flags = ["--to", "hdf5", "--threads", "1"];
-    let reference = tempfile::tempdir().unwrap();
-    let began = std::time::Instant::now();
-    let full = export_ok(build.path(), reference.path(), &flags);
-    let took = began.elapsed();
-    assert!(full.files.len() > 10);
-    let command = |out: &Path| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_bertprep"));
-        c.args(["export", build.path().to_str().unwrap(), "--quiet", "--out"])
-            .arg(out)
-            .args(flags);
-        c
-    };
-    let mut kills_mid_export = 0;
-    for fraction in [0.2, 0.4, 0.6, 0.8, 0.95] {
-        let out = tempfile::tempdir().unwrap();
-        let mut child = command(out.path()).spawn().unwrap();
-        std::thread::sleep(took.mul_f64(fraction));
-        let finished = child.try_wait().unwrap().is_some();
-        child.kill().ok();
-        child.wait().unwrap();
-        if !finished && !out.path().join(EXPORT_MANIFEST).exists() {
-            kills_mid_export += 1;
+    let shards = bertprep::output::Manifest::read(build.path())
+        .unwrap()
+        .shards
+        .len();
+    assert!(shards >= 8, "{shards} shards");
+    let points = [
+        KillPoint::Writing(0),
+        KillPoint::Writing(1),
+        KillPoint::Finished(shards / 2),
+        KillPoint::Writing(shards - 2),
+    ];
+    for (format, codec) in [("hdf5", "gzip"), ("tfrecord", "gzip"), ("mds", "zstd")] {
+        // Small MDS shards: several files per source shard, committed together.
+        let flags = [
+            "--to",
+            format,
+            "--compression",
+            codec,
+            "--threads",
+            "2",
+            "--mds-size-limit",
+            "8000",
+        ];
+        let flags = if format == "mds" {
+            &flags[..]
+        } else {
+            &flags[..6]
+        };
+        let reference = tempfile::tempdir().unwrap();
+        let full = export_ok(build.path(), reference.path(), flags);
+        let command = |out: &Path| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_bertprep"));
+            c.args(["export", build.path().to_str().unwrap(), "--quiet", "--out"])
+                .arg(out)
+                .args(flags);
+            c
+        };
+        for point in points {
+            let out = tempfile::tempdir().unwrap();
+            let mut child = command(out.path()).spawn().unwrap();
+            let reached = point.wait_for(out.path(), &mut child);
+            child.kill().ok();
+            child.wait().unwrap();
+            assert!(reached, "{format}: the export ended before {point:?}");
+            assert!(!out.path().join(EXPORT_MANIFEST).exists());
+            let done = command(out.path()).output().unwrap();
+            assert!(
+                done.status.success(),
+                "{format} {point:?}: {}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+            let resumed = ExportManifest::read(&out.path().join(EXPORT_MANIFEST)).unwrap();
+            assert_eq!(resumed.files, full.files, "{format} killed at {point:?}");
+            assert_manifest_true(out.path(), &resumed, full.rows as usize);
+            assert_eq!(
+                file_names(out.path()),
+                file_names(reference.path()),
+                "{format} {point:?}"
+            );
+            for f in &full.files {
+                let a = std::fs::read(reference.path().join(&f.file)).unwrap();
+                let b = std::fs::read(out.path().join(&f.file)).unwrap();
+                assert!(a == b, "{format} {point:?}: {} differs", f.file);
+            }
         }
-        let done = command(out.path()).output().unwrap();
-        assert!(
-            done.status.success(),
-            "{}",
-            String::from_utf8_lossy(&done.stderr)
-        );
-        let resumed = ExportManifest::read(&out.path().join(EXPORT_MANIFEST)).unwrap();
-        assert_eq!(resumed.files, full.files, "killed at {fraction}");
-        assert_manifest_true(out.path(), &resumed, full.rows as usize);
     }
-    assert!(
-        kills_mid_export >= 2,
-        "only {kills_mid_export} kills landed mid-export"
-    );
 }
