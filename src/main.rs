@@ -116,9 +116,10 @@ struct VocabArgs {
     /// Output directory: tokenizer.json (and vocab.txt for WordPiece).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Entries of the vocabulary, special tokens included (BERT's: 30522).
-    #[arg(long, default_value_t = 30522)]
-    vocab_size: usize,
+    /// Entries of the vocabulary, special tokens included [default: 30522 (BERT's); 50265
+    /// (RoBERTa's) for bpe].
+    #[arg(long)]
+    vocab_size: Option<usize>,
     /// wordpiece (BERT), bpe (byte-level, RoBERTa) or unigram (SentencePiece, ALBERT).
     #[arg(long, default_value = "wordpiece", value_parser = parse_vocab_model)]
     model: VocabModel,
@@ -721,7 +722,9 @@ fn vocab(args: VocabArgs) -> anyhow::Result<()> {
     let opts = VocabOptions {
         inputs: args.inputs,
         out: args.out,
-        vocab_size: args.vocab_size,
+        vocab_size: args
+            .vocab_size
+            .unwrap_or_else(|| args.model.default_vocab_size()),
         model: args.model,
         cased: args.cased,
         min_frequency: args.min_frequency,
@@ -733,9 +736,10 @@ fn vocab(args: VocabArgs) -> anyhow::Result<()> {
     let summary = bertprep::vocab::train_vocab(&opts).context("vocab failed")?;
     say_skipped(&summary.skipped);
     eprintln!(
-        "bertprep: trained a vocabulary of {} entries on {} sentences of {} documents ({} \
-         files) in {:.1} s -> {}",
+        "bertprep: trained a vocabulary of {} entries (--vocab-size {}) on {} sentences of {} \
+         documents ({} files) in {:.1} s -> {}",
         summary.vocab_size,
+        opts.vocab_size,
         summary.sentences,
         summary.documents,
         summary.files,

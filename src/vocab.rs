@@ -8,8 +8,10 @@
 //! pre-tokenised on the pool into word counts, so memory is bounded by the vocabulary of the
 //! corpus, not its size. The trainers then learn from the counts in sorted order (their own
 //! feeding keeps them in hash maps with per-process random seeds, and WordPiece's alphabet
-//! limit and Unigram's parallel sums then vary from run to run): the same corpus and flags give
-//! the same `tokenizer.json` byte for byte. Three models, each laid out as the encoders that
+//! limit and Unigram's parallel sums then vary from run to run; Unigram's sums run on one
+//! thread, and the characters its trainer scores in hash order are put in a fixed order, see
+//! [`canonical_unigram`]): the same corpus and flags give the same `tokenizer.json` byte for
+//! byte, on any number of threads, for every model. Three models, each laid out as the encoders that
 //! made it known:
 //!
 //! - `wordpiece` (BERT, the default): BERT's normaliser (lower-cased and accents stripped, or
@@ -17,8 +19,10 @@
 //!   [MASK]` as ids 0–4, `BertProcessing`; the trainer's alphabet limited to 1,000 characters
 //!   as `BertWordPieceTokenizer` does. `vocab.txt` is written beside it.
 //! - `bpe` (RoBERTa, GPT-2): byte-level pre-tokeniser (GPT-2's split, no prefix space), the 256
-//!   byte symbols as the initial alphabet, `<s> <pad> </s> <unk> <mask>` as ids 0–4,
-//!   `RobertaProcessing`, byte-level decoder; no normaliser.
+//!   byte symbols as the initial alphabet, `<s> <pad> </s> <unk> <mask>` as ids 0–4 (`<mask>`
+//!   taking the space before it, as RoBERTa's), `RobertaProcessing`, byte-level decoder; no
+//!   normaliser. It learns from the sentences as `build` encodes them: a sentence after its
+//!   document's first with the space before it (`ĠThe`).
 //! - `unigram` (ALBERT, T5-style SentencePiece): NMT and NFKC normalisation, runs of spaces
 //!   collapsed, `▁` Metaspace pre-tokeniser, `<pad> <unk> [CLS] [SEP] [MASK]` as ids 0–4 and
 //!   `[CLS] A [SEP] B [SEP]` by template (ALBERT's layout).
@@ -87,6 +91,15 @@ impl std::str::FromStr for VocabModel {
 }
 
 impl VocabModel {
+    /// The vocabulary size of the model's best-known encoder: BERT's 30,522 for `wordpiece`
+    /// (and `unigram`), RoBERTa's 50,265 for `bpe`.
+    pub fn default_vocab_size(self) -> usize {
+        match self {
+            VocabModel::WordPiece | VocabModel::Unigram => 30_522,
+            VocabModel::Bpe => 50_265,
+        }
+    }
+
     /// `(role, token)` of the special tokens in id order, spelled as the model's encoders
     /// spell them (RoBERTa's order for `bpe`).
     pub fn default_special_tokens(self) -> Vec<(&'static str, &'static str)> {
@@ -228,9 +241,10 @@ pub fn train_vocab(opts: &VocabOptions) -> Result<VocabSummary> {
     let (tx, rx) = crossbeam_channel::bounded::<String>(AHEAD);
     let sources: Vec<Source> = opts.inputs.iter().cloned().map(Source::from_arg).collect();
     let read = opts.read.clone();
+    let spaced = opts.model == VocabModel::Bpe;
     let reader = std::thread::Builder::new()
         .name("bertprep-vocab-reader".into())
-        .spawn(move || read_sentences(&sources, &read, tx))
+        .spawn(move || read_sentences(&sources, &read, spaced, tx))
         .map_err(|e| Error::Internal(format!("cannot start the reader thread: {e}")))?;
     let counted = count_words(&tokenizer, rx);
     let read = reader
@@ -309,10 +323,15 @@ fn train(
     words: &BTreeMap<String, u64>,
     tokenizer: &mut Tokenizer,
 ) -> tokenizers::Result<Vec<AddedToken>> {
+    // RoBERTa's `<mask>` takes the space before it (`lstrip`), so that `a <mask>` encodes as
+    // `a` and the mask alone, as `RobertaTokenizerFast` has it.
     let specials: Vec<AddedToken> = roles
-        .tokens()
-        .into_iter()
-        .map(|t| AddedToken::from(t, true))
+        .ordered
+        .iter()
+        .map(|(role, t)| {
+            AddedToken::from(t.clone(), true)
+                .lstrip(opts.model == VocabModel::Bpe && *role == "mask")
+        })
         .collect();
     let unk = roles.token("unk").to_string();
     // The BPE trainer numbers `##` characters and breaks ties between equal merges in the
@@ -366,19 +385,80 @@ fn train(
                 .show_progress(false)
                 .build()
                 .map_err(|e| Box::new(e) as tokenizers::Error)?;
-            // The E-step sums floats: serial, in the words' sorted order, for the same result
-            // every time.
+            // The E-step sums floats in chunks of the words, one chunk per thread of the
+            // current pool: serial, on a pool of one thread, in the words' sorted order, for
+            // the same result on any number of threads.
             tokenizers::parallelism::set_parallelism(false);
             let sentences: Vec<(String, u32)> = words
                 .iter()
                 .map(|(w, &c)| (w.clone(), c.min(u64::from(u32::MAX)) as u32))
                 .collect();
             let mut unigram = Unigram::default();
-            let added = trainer.do_train(sentences, &mut unigram)?;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .thread_name(|_| "bertprep-unigram".into())
+                .build()
+                .map_err(|e| Box::new(e) as tokenizers::Error)?;
+            let added = pool.install(|| trainer.do_train(sentences, &mut unigram))?;
+            let unigram = canonical_unigram(&unigram, roles.ordered.len())?;
             tokenizer.with_model(ModelWrapper::Unigram(unigram));
             added
         }
     })
+}
+
+/// Step between the scores the crate's Unigram trainer gives the characters its model lacks.
+const UNIGRAM_PENALTY_STEP: f64 = 0.0001;
+
+/// `unigram` with the same pieces and scores in an order that depends on nothing but them.
+///
+/// The crate's Unigram trainer keeps every character of the corpus: those its model lacks get
+/// the scores `min_score`, `min_score + 1e-4`, `min_score + 2e-4`, … in the iteration order of a
+/// hash set, which changes from run to run, and pieces of equal score keep that order. Here
+/// those characters (the single-character pieces whose scores make that chain from the lowest
+/// one) take the chain's scores in character order, and pieces are ordered by score, then by
+/// piece, after the `specials` first ones.
+fn canonical_unigram(unigram: &Unigram, specials: usize) -> tokenizers::Result<Unigram> {
+    let pieces: Vec<(String, f64)> = unigram.iter().cloned().collect();
+    let specials = specials.min(pieces.len());
+    let (head, rest) = pieces.split_at(specials);
+    let mut rest = rest.to_vec();
+    let single = |p: &str| p.chars().count() == 1;
+    let lowest = rest
+        .iter()
+        .filter(|(p, _)| single(p))
+        .map(|(_, s)| *s)
+        .fold(f64::INFINITY, f64::min);
+    if lowest.is_finite() {
+        // The chain's scores as the trainer computes them, and which pieces hold them.
+        let mut chain: Vec<usize> = Vec::new();
+        let mut penalty = 0.0;
+        loop {
+            let score = lowest + penalty;
+            let at: Vec<usize> = (0..rest.len())
+                .filter(|&i| single(&rest[i].0) && rest[i].1 == score && !chain.contains(&i))
+                .collect();
+            if at.is_empty() {
+                break;
+            }
+            chain.extend(at);
+            penalty += UNIGRAM_PENALTY_STEP;
+        }
+        let mut scores: Vec<f64> = chain.iter().map(|&i| rest[i].1).collect();
+        scores.sort_by(f64::total_cmp);
+        let mut chars: Vec<String> = chain.iter().map(|&i| rest[i].0.clone()).collect();
+        chars.sort();
+        for (&i, (piece, score)) in chain.iter().zip(chars.into_iter().zip(scores)) {
+            rest[i] = (piece, score);
+        }
+    }
+    rest.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let unk_id = serde_json::to_value(unigram)
+        .ok()
+        .and_then(|v| v["unk_id"].as_u64())
+        .map(|id| id as usize);
+    let vocab = head.iter().cloned().chain(rest).collect();
+    Unigram::from(vocab, unk_id, unigram.byte_fallback())
 }
 
 /// Characters `BertWordPieceTokenizer` keeps by default.
@@ -397,15 +477,19 @@ fn top_characters(words: &BTreeMap<String, u64>, limit: usize) -> HashSet<char> 
     ranked.into_iter().take(limit).map(|(c, _)| c).collect()
 }
 
-/// Reads every source's sentences into `tx`, one per message.
+/// Reads every source's sentences into `tx`, one per message; with `spaced`, a sentence after
+/// its document's first has the space before it, as `build` encodes it for a byte-level BPE.
 fn read_sentences(
     sources: &[Source],
     read: &ReadSettings,
+    spaced: bool,
     tx: crossbeam_channel::Sender<String>,
 ) -> Result<crate::sentences::Summary> {
     let lines = LineSender {
         tx,
         partial: Vec::new(),
+        spaced,
+        in_document: false,
     };
     let mut writer = SentenceWriter::new(lines, "<trainer>").reading(read);
     let mut stdin = std::io::stdin().lock();
@@ -420,6 +504,10 @@ fn read_sentences(
 struct LineSender {
     tx: crossbeam_channel::Sender<String>,
     partial: Vec<u8>,
+    /// Whether a sentence after its document's first is sent with a space before it.
+    spaced: bool,
+    /// Whether a sentence of the current document has been sent.
+    in_document: bool,
 }
 
 impl Write for LineSender {
@@ -430,8 +518,13 @@ impl Write for LineSender {
                 continue;
             }
             if self.partial.is_empty() {
+                self.in_document = false;
                 continue;
             }
+            if self.spaced && self.in_document {
+                self.partial.insert(0, b' ');
+            }
+            self.in_document = true;
             let line = String::from_utf8(std::mem::take(&mut self.partial))
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
             self.tx

@@ -264,8 +264,8 @@ fn prepare(
             )));
         }
     }
-    let tokenizer = Tokenizer::load_with(&opts.tokenizer, opts.tokenizer_impl)?
-        .with_special_names(&config.special_names().map_err(Error::Config)?)?;
+    let names = config.special_names().map_err(Error::Config)?;
+    let tokenizer = Tokenizer::load_named(&opts.tokenizer, opts.tokenizer_impl, &names)?;
     // Pairs take the tokenizer's layout (a row without a pair is the same in both).
     if config.objective != Objective::None {
         config.pair_layout = tokenizer.pair_layout();

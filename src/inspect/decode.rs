@@ -93,8 +93,13 @@ impl Vocab<'_> {
         let decoded = known.and_then(|ids| tok.decode(&ids).ok());
         let text = decoded.unwrap_or_else(|| join(ids.iter().map(|&id| self.token(id))));
         // The decoder keeps the `##` of a run's first piece; the span is attached instead.
+        // A run that starts a word with `Ġ` decodes with that space, which the joined spans
+        // put before it already.
         match ids.first() {
             Some(&first) if self.continues(first) => strip_prefix(&text).to_string(),
+            Some(_) if matches!(tok.word_starts(), WordStarts::StartMarker(_)) => {
+                text.strip_prefix(' ').map_or(text.clone(), str::to_string)
+            }
             _ => text,
         }
     }
@@ -228,7 +233,12 @@ pub fn decode(
 ) -> DecodedInstance {
     let n = row.view().len();
     let ids = &row.input_ids[..n];
-    let (start, first, last) = segment_bounds(ids, specials);
+    let SegmentBounds {
+        start,
+        first,
+        b_start,
+        last,
+    } = segment_bounds(ids, specials);
     let mask = specials.mask as i32;
     let mut predictions = Vec::new();
     let labels = &row.labels;
@@ -240,14 +250,7 @@ pub fn decode(
         vocab,
         &mut predictions,
     );
-    let b = segment_spans(
-        ids,
-        labels,
-        (first + 1).min(last)..last,
-        mask,
-        vocab,
-        &mut predictions,
-    );
+    let b = segment_spans(ids, labels, b_start..last, mask, vocab, &mut predictions);
     let plain = |spans: &[Span]| join_spans(spans, |_, s| s);
     DecodedInstance {
         shard: place.shard,
@@ -270,9 +273,11 @@ pub fn decode(
     }
 }
 
-/// Where segment A starts (after `[CLS]`) and where the first and last `[SEP]` are; a missing
-/// `[SEP]` is taken to be at the end, so a broken row still decodes.
-fn segment_bounds(ids: &[i32], specials: &SpecialTokens) -> (usize, usize, usize) {
+/// Where segment A starts (after `[CLS]`), where the first `[SEP]` is, where segment B starts
+/// (after that `[SEP]`, or after `</s></s>` in RoBERTa's `<s> A </s></s> B </s>`) and where
+/// the last `[SEP]` is; a missing `[SEP]` is taken to be at the end, so a broken row still
+/// decodes.
+pub(super) fn segment_bounds(ids: &[i32], specials: &SpecialTokens) -> SegmentBounds {
     let n = ids.len();
     let sep = specials.sep as i32;
     let first = ids
@@ -285,8 +290,25 @@ fn segment_bounds(ids: &[i32], specials: &SpecialTokens) -> (usize, usize, usize
         .rposition(|&t| t == sep)
         .filter(|&l| l > first)
         .unwrap_or(n);
-    let start = usize::from(ids.first() == Some(&(specials.cls as i32)));
-    (start, first, last)
+    let mut b_start = (first + 1).min(last);
+    if b_start < last && ids[b_start] == sep {
+        b_start += 1;
+    }
+    SegmentBounds {
+        start: usize::from(ids.first() == Some(&(specials.cls as i32))),
+        first,
+        b_start,
+        last,
+    }
+}
+
+/// Positions in a row: segment A is `start..first`, segment B `b_start..last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SegmentBounds {
+    pub start: usize,
+    pub first: usize,
+    pub b_start: usize,
+    pub last: usize,
 }
 
 /// The positions `range` of `ids` as spans: text runs between predictions, and one span per
@@ -418,6 +440,25 @@ mod tests {
         assert_eq!(d.predictions[1].kind, PredictionKind::Random);
         assert_eq!((d.source_file, d.source_document), (3, 9));
         assert_eq!(d.next_sentence, "B is random");
+    }
+
+    #[test]
+    fn roberta_pairs_start_b_after_both_separators() {
+        let sp = SpecialTokens {
+            cls: 0,
+            pad: 1,
+            sep: 2,
+            unk: 3,
+            mask: 4,
+        };
+        let r = row(&[0, 10, 11, 2, 2, 12, 4, 2], &[(6, 13)], 10);
+        let d = decode(&r, place(), &sp, Vocab::Ids);
+        assert_eq!(d.segment_a, "10 11");
+        assert_eq!(d.segment_b, "12 [MASK→13]");
+        // An empty B in BERT's layout stays empty.
+        let r = row(&[0, 10, 2, 2], &[], 6);
+        let d = decode(&r, place(), &sp, Vocab::Ids);
+        assert_eq!((d.segment_a.as_str(), d.segment_b.as_str()), ("10", ""));
     }
 
     #[test]

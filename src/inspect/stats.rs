@@ -13,8 +13,8 @@
 //!   to pick the original token shows as kept, so the observed kept share is a little above the
 //!   build's `masked_as_kept` counter);
 //! - the share of random-next pairs (`next_sentence_label` 1);
-//! - mean lengths of segment A (after `[CLS]`, before the first `[SEP]`) and B (after it, before
-//!   the last `[SEP]`);
+//! - mean lengths of segment A (after `[CLS]`, before the first `[SEP]`) and B (after it, or
+//!   after `</s></s>` in RoBERTa's layout, before the last `[SEP]`);
 //! - the share of padding among all stored positions.
 //!
 //! Rows that break the layout (see [`super::check`]) are still counted where they can be; a row
@@ -53,7 +53,6 @@ impl Stats {
     /// Counts one row.
     pub fn add(&mut self, row: &RowView<'_>, specials: &SpecialTokens) {
         let mask_id = specials.mask as i32;
-        let sep_id = specials.sep as i32;
         self.rows += 1;
         let length = row.num_tokens.max(0) as usize;
         if self.lengths.len() <= length {
@@ -86,18 +85,11 @@ impl Stats {
         self.predictions_max = self.predictions_max.max(predictions);
 
         let real = &row.input_ids[..row.len()];
-        let first = real
-            .iter()
-            .skip(1)
-            .position(|&t| t == sep_id)
-            .map(|p| p + 1);
-        let last = real.iter().rposition(|&t| t == sep_id);
-        if let (Some(first), Some(last)) = (first, last) {
-            if last > first {
-                self.segment_a += (first - 1) as u64;
-                self.segment_b += (last - first - 1) as u64;
-                self.segmented_rows += 1;
-            }
+        let bounds = super::decode::segment_bounds(real, specials);
+        if bounds.last < real.len() {
+            self.segment_a += (bounds.first - bounds.start) as u64;
+            self.segment_b += (bounds.last - bounds.b_start) as u64;
+            self.segmented_rows += 1;
         }
     }
 
@@ -308,6 +300,33 @@ mod tests {
         );
         let in_buckets: u64 = s.num_tokens.histogram.iter().map(|b| b.rows).sum();
         assert_eq!(in_buckets, 2);
+    }
+
+    #[test]
+    fn roberta_pairs_count_b_after_both_separators() {
+        let sp = SpecialTokens {
+            cls: 0,
+            pad: 1,
+            sep: 2,
+            unk: 3,
+            mask: 50264,
+        };
+        // `<s> a a a </s></s> b b </s>`
+        let ids = vec![0, 10, 11, 12, 2, 2, 13, 14, 2, 1];
+        let r = ShardRow {
+            token_type_ids: vec![0; ids.len()],
+            attention_mask: vec![1, 1, 1, 1, 1, 1, 1, 1, 1, 0],
+            labels: vec![IGNORE_LABEL; ids.len()],
+            input_ids: ids,
+            special_tokens_mask: Vec::new(),
+            next_sentence_label: 0,
+            num_tokens: 9,
+            source: 0,
+        };
+        let mut stats = Stats::default();
+        stats.add(&r.view(), &sp);
+        let s = stats.summary(10);
+        assert_eq!((s.segment_a_mean, s.segment_b_mean), (3.0, 2.0));
     }
 
     #[test]

@@ -219,6 +219,21 @@ impl Tokenizer {
         Self::load(source)?.with_impl(implementation)
     }
 
+    /// Loads the tokenizer named by `source` with the special tokens `names` names
+    /// (`--special-tokens`), the others found by role, encoding with `implementation`. A role
+    /// the tokenizer alone does not give is no error when `names` names it.
+    pub fn load_named(
+        source: &TokenizerSource,
+        implementation: TokenizerImpl,
+        names: &roles::SpecialNames,
+    ) -> Result<Self> {
+        match source {
+            TokenizerSource::Json(path) => Self::from_json_file_named(path, names)?,
+            _ => Self::load(source)?.with_special_names(names)?,
+        }
+        .with_impl(implementation)
+    }
+
     /// The same tokenizer encoding with `implementation`; an error if that is
     /// [`TokenizerImpl::Fast`] and no fast implementation reproduces the tokenizer.
     pub fn with_impl(mut self, implementation: TokenizerImpl) -> Result<Self> {
@@ -298,31 +313,51 @@ impl Tokenizer {
         Self::wrap(inner, origin)
     }
 
-    /// Loads a Hugging Face `tokenizer.json` that has [PAD], [UNK], [CLS], [SEP] and [MASK].
+    /// Loads a Hugging Face `tokenizer.json` whose PAD, UNK, CLS, SEP and MASK are found by
+    /// role (see [`roles`]).
     pub fn from_json_file(path: &Path) -> Result<Self> {
+        Self::from_json_file_named(path, &roles::SpecialNames::default())
+    }
+
+    /// [`Tokenizer::from_json_file`] with the special tokens `names` names.
+    pub fn from_json_file_named(path: &Path, names: &roles::SpecialNames) -> Result<Self> {
         let text = read_text_bounded(path, MAX_TOKENIZER_BYTES)?;
         let origin = format!("tokenizer:{}", path.display());
+        let err = |message: String| Error::Tokenizer {
+            origin: origin.clone(),
+            message,
+        };
         let mut inner: tokenizers::Tokenizer =
-            serde_json::from_str(&text).map_err(|e| Error::Tokenizer {
-                origin: origin.clone(),
-                message: format!("not a tokenizer.json: {e}"),
-            })?;
+            serde_json::from_str(&text).map_err(|e| err(format!("not a tokenizer.json: {e}")))?;
+        // Roles are found before the padding section, which can name PAD, is dropped.
+        let found = roles::find_specials(&inner, names).map_err(err)?;
         // Instances are padded and truncated by the pipeline, never by the tokenizer.
         inner.with_padding(None);
-        inner.with_truncation(None).map_err(|e| Error::Tokenizer {
-            origin: origin.clone(),
-            message: e.to_string(),
-        })?;
-        Self::wrap(inner, &origin)
+        inner
+            .with_truncation(None)
+            .map_err(|e| err(e.to_string()))?;
+        Self::wrap_found(inner, &origin, found)
     }
 
     fn wrap(inner: tokenizers::Tokenizer, origin: &str) -> Result<Self> {
+        let found = roles::find_specials(&inner, &roles::SpecialNames::default()).map_err(|m| {
+            Error::Tokenizer {
+                origin: origin.to_string(),
+                message: m,
+            }
+        })?;
+        Self::wrap_found(inner, origin, found)
+    }
+
+    fn wrap_found(
+        inner: tokenizers::Tokenizer,
+        origin: &str,
+        (specials, pair_layout): (SpecialTokens, roles::PairLayout),
+    ) -> Result<Self> {
         let err = |message: String| Error::Tokenizer {
             origin: origin.to_string(),
             message,
         };
-        let (specials, pair_layout) =
-            roles::find_specials(&inner, &roles::SpecialNames::default()).map_err(err)?;
         let vocab_size = inner.get_vocab_size(true);
         let word_starts = roles::WordStarts::of(&inner);
         let added_special: std::collections::HashSet<u32> = inner

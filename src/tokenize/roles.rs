@@ -4,8 +4,9 @@
 //! CLS and SEP come from the post-processor (`BertProcessing`, `RobertaProcessing`, or the
 //! special tokens around `$A` in a `TemplateProcessing` single template, also inside a
 //! `Sequence`); without one, from the spellings `[CLS]`/`<s>` and `[SEP]`/`</s>`. UNK is the
-//! model's unknown token where it has one; PAD and MASK (and UNK otherwise) are the added or
-//! vocabulary tokens spelled `[PAD]`/`<pad>`, `[MASK]`/`<mask>`, `[UNK]`/`<unk>`. Any role can
+//! model's unknown token where it has one; PAD is the pad token of the `padding` section where
+//! the tokenizer has one; PAD and MASK (and UNK otherwise) are else the added or vocabulary
+//! tokens spelled `[PAD]`/`<pad>`, `[MASK]`/`<mask>`, `[UNK]`/`<unk>`. Any role can
 //! be named instead (`--special-tokens cls=<s>,sep=</s>`). What cannot be found is an error
 //! naming the role and how to name it.
 //!
@@ -105,6 +106,7 @@ pub fn find_specials(
             "cls" => framing.map(|f| f.0),
             "sep" => framing.map(|f| f.1),
             "unk" => model_unk(inner).and_then(|t| id_of(&t)),
+            "pad" => inner.get_padding().and_then(|p| id_of(&p.pad_token)),
             _ => None,
         };
         from_processor
@@ -278,6 +280,111 @@ mod tests {
         let sp = WordStarts::StartMarker('▁');
         assert!(!sp.continues("▁walk") && sp.continues("ing"));
         assert!(!WordStarts::EveryPiece.continues("ing"));
+    }
+
+    /// A word-level tokenizer of `vocab` (token, id) with `extra` top-level JSON fields.
+    fn word_level(vocab: &[&str], extra: &str) -> tokenizers::Tokenizer {
+        let entries: Vec<String> = vocab
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{t:?}: {i}"))
+            .collect();
+        let json = format!(
+            r#"{{"version": "1.0", "added_tokens": [], "normalizer": null,
+               "pre_tokenizer": {{"type": "WhitespaceSplit"}}, "decoder": null,
+               "model": {{"type": "WordLevel", "vocab": {{{}}}, "unk_token": "[UNK]"}}{extra}}}"#,
+            entries.join(", ")
+        );
+        json.parse().unwrap()
+    }
+
+    /// A `TemplateProcessing` of `single` and `pair` with specials `(token, id)`.
+    fn template(single: &str, pair: &str, specials: &[(&str, u32)]) -> String {
+        let piece = |p: &str| match p {
+            "$A" => r#"{"Sequence": {"id": "A", "type_id": 0}}"#.to_string(),
+            "$B" => r#"{"Sequence": {"id": "B", "type_id": 0}}"#.to_string(),
+            t => format!(r#"{{"SpecialToken": {{"id": {t:?}, "type_id": 0}}}}"#),
+        };
+        let pieces = |t: &str| t.split(' ').map(piece).collect::<Vec<_>>().join(", ");
+        let specials: Vec<String> = specials
+            .iter()
+            .map(|(t, id)| format!(r#"{t:?}: {{"id": {t:?}, "ids": [{id}], "tokens": [{t:?}]}}"#))
+            .collect();
+        format!(
+            r#"{{"type": "TemplateProcessing", "single": [{}], "pair": [{}],
+                "special_tokens": {{{}}}}}"#,
+            pieces(single),
+            pieces(pair),
+            specials.join(", ")
+        )
+    }
+
+    const VOCAB: [&str; 8] = ["[UNK]", "[P]", "[M]", "[BOS]", "[EOS]", "a", "b", "<mask>"];
+
+    #[test]
+    fn a_missing_role_is_named_with_the_flag_that_names_it() {
+        let inner = word_level(&["[UNK]", "[CLS]", "[SEP]", "[PAD]", "a"], "");
+        let err = find_specials(&inner, &SpecialNames::default()).unwrap_err();
+        assert!(err.contains("no mask token"), "{err}");
+        assert!(err.contains("--special-tokens mask=TOKEN"), "{err}");
+        let inner = word_level(&["[UNK]", "[PAD]", "[MASK]", "a"], "");
+        let err = find_specials(&inner, &SpecialNames::default()).unwrap_err();
+        assert!(err.contains("no cls token"), "{err}");
+        assert!(err.contains("post-processor names none"), "{err}");
+        assert!(err.contains("--special-tokens cls=TOKEN"), "{err}");
+        // Named, the same vocabulary has every role.
+        let names: SpecialNames = "cls=[PAD],sep=[PAD]".parse().unwrap();
+        assert!(find_specials(&inner, &names).is_ok());
+    }
+
+    #[test]
+    fn a_template_gives_the_framing_and_its_pair_layout() {
+        let specials = [("[BOS]", 3), ("[EOS]", 4)];
+        let roberta = template("[BOS] $A [EOS]", "[BOS] $A [EOS] [EOS] $B [EOS]", &specials);
+        let names: SpecialNames = "pad=[P],mask=[M]".parse().unwrap();
+        let inner = word_level(&VOCAB, &format!(r#", "post_processor": {roberta}"#));
+        let (found, layout) = find_specials(&inner, &names).unwrap();
+        assert_eq!((found.cls, found.sep, found.unk), (3, 4, 0));
+        assert_eq!(layout, PairLayout::Roberta);
+        // One separator between the segments: BERT's layout, with the same framing.
+        let bert = template("[BOS] $A [EOS]", "[BOS] $A [EOS] $B [EOS]", &specials);
+        let inner = word_level(&VOCAB, &format!(r#", "post_processor": {bert}"#));
+        let (found, layout) = find_specials(&inner, &names).unwrap();
+        assert_eq!((found.cls, found.sep), (3, 4));
+        assert_eq!(layout, PairLayout::Bert);
+    }
+
+    #[test]
+    fn a_sequence_post_processor_is_searched_for_the_framing() {
+        let roberta = template(
+            "[BOS] $A [EOS]",
+            "[BOS] $A [EOS] [EOS] $B [EOS]",
+            &[("[BOS]", 3), ("[EOS]", 4)],
+        );
+        let sequence = format!(
+            r#", "post_processor": {{"type": "Sequence", "processors": [
+                {{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true,
+                  "use_regex": true}}, {roberta}]}}"#
+        );
+        let names: SpecialNames = "pad=[P]".parse().unwrap();
+        let inner = word_level(&VOCAB, &sequence);
+        let (found, layout) = find_specials(&inner, &names).unwrap();
+        assert_eq!((found.cls, found.sep, found.mask), (3, 4, 7));
+        assert_eq!(layout, PairLayout::Roberta);
+    }
+
+    #[test]
+    fn pad_comes_from_the_padding_section_where_there_is_one() {
+        let padding = r#", "padding": {"strategy": "BatchLongest", "direction": "Right",
+            "pad_to_multiple_of": null, "pad_id": 1, "pad_type_id": 0, "pad_token": "[P]"}"#;
+        let names: SpecialNames = "cls=[BOS],sep=[EOS]".parse().unwrap();
+        let inner = word_level(&VOCAB, padding);
+        let (found, _) = find_specials(&inner, &names).unwrap();
+        assert_eq!(found.pad, 1);
+        // Without it, [P] is no pad token.
+        let inner = word_level(&VOCAB, "");
+        let err = find_specials(&inner, &names).unwrap_err();
+        assert!(err.contains("no pad token"), "{err}");
     }
 
     #[test]

@@ -231,6 +231,32 @@ fn whole_word_masking_masks_whole_words() {
 }
 
 #[test]
+fn whole_word_masking_masks_whole_words_of_byte_level_and_metaspace_tokenizers() {
+    // Word starts: `Ġ` (byte-level BPE), `▁` (Unigram with Metaspace); one test per kind.
+    for kind in ["bpe", "unigram"] {
+        let out = tempfile::tempdir().unwrap();
+        let path = fixture_tokenizer(kind);
+        build_ok(
+            &fixtures(),
+            out.path(),
+            &[
+                "--tokenizer",
+                path.to_str().unwrap(),
+                "--max-seq-len",
+                "128",
+                "--whole-word-mask",
+            ],
+        );
+        let tok = Tokenizer::from_json_file(&path).unwrap();
+        let checked = assert_whole_words(&out.path().join("shard-0000.parquet"), &tok);
+        assert!(
+            checked > 50,
+            "{kind}: only {checked} pieces of predicted words"
+        );
+    }
+}
+
+#[test]
 fn invalid_utf8_fails_naming_the_file_and_writes_no_shard() {
     let input = tempfile::tempdir().unwrap();
     std::fs::copy(

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use bertprep::sentences::{SentenceWriter, Source};
 use bertprep::tokenize::{Tokenizer, TokenizerImpl};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -84,16 +85,63 @@ pub fn corpus_lines(name: &str) -> Option<Vec<String>> {
     for path in files(&dir) {
         let text = std::fs::read_to_string(&path).unwrap();
         for line in text.lines() {
-            if line.starts_with('{') {
-                let doc: Value = serde_json::from_str(line).unwrap();
-                let body = doc["text"].as_str().unwrap();
-                lines.extend(body.lines().map(str::to_string));
-            } else {
-                lines.push(line.to_string());
+            // A JSON line's text; a line of wikitext may start with `{` too.
+            let doc: Option<Value> = line
+                .starts_with('{')
+                .then(|| serde_json::from_str(line).ok())
+                .flatten();
+            match doc.as_ref().and_then(|d| d["text"].as_str()) {
+                Some(body) => lines.extend(body.lines().map(str::to_string)),
+                None => lines.push(line.to_string()),
             }
         }
     }
     Some(lines)
+}
+
+/// The lines of a corpus under `../shared/corpora` as `bertprep` reads them, or `None` when it
+/// is absent: a `wiki/` tree as [`corpus_lines`]; otherwise every file but `SOURCE.txt`, a
+/// MediaWiki XML dump (`.xml.bz2`) as the sentences `bertprep sentences` extracts from its
+/// pages, any other file line by line.
+pub fn any_corpus_lines(name: &str) -> Option<Vec<String>> {
+    let dir = shared_corpus(name)?;
+    if dir.join("wiki").is_dir() {
+        return corpus_lines(name);
+    }
+    let mut lines = Vec::new();
+    for path in files(&dir) {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if file == "SOURCE.txt" {
+            continue;
+        }
+        let text = if file.ends_with(".xml.bz2") {
+            let mut out = Vec::new();
+            let mut writer = SentenceWriter::new(&mut out, "<lines>");
+            let source = Source::Path(path.clone());
+            writer.write_source(&source, &mut std::io::empty()).unwrap();
+            writer.finish().unwrap();
+            String::from_utf8(out).unwrap()
+        } else {
+            std::fs::read_to_string(&path).unwrap()
+        };
+        lines.extend(text.lines().map(str::to_string));
+    }
+    Some(lines)
+}
+
+/// Every line of `lines` (of the corpus `name`) gives the same ids through each of `pairs`.
+pub fn assert_lines_exact(name: &str, lines: &[String], pairs: &[&Pair]) {
+    for pair in pairs {
+        let mismatches: Vec<String> = lines.iter().filter_map(|l| pair.check(l).err()).collect();
+        assert!(
+            mismatches.is_empty(),
+            "{name}: {} of {} lines differ; first ones:\n{}",
+            mismatches.len(),
+            lines.len(),
+            mismatches[..mismatches.len().min(10)].join("\n")
+        );
+        eprintln!("{name} ({}): {} lines identical", pair.name, lines.len());
+    }
 }
 
 /// Fails the property case when `pair` differs on `text`.
@@ -108,15 +156,5 @@ pub fn assert_corpus_exact(name: &str, pairs: &[&Pair]) {
         return;
     };
     assert!(lines.len() > 1000, "{name}: only {} lines", lines.len());
-    for pair in pairs {
-        let mismatches: Vec<String> = lines.iter().filter_map(|l| pair.check(l).err()).collect();
-        assert!(
-            mismatches.is_empty(),
-            "{name}: {} of {} lines differ; first ones:\n{}",
-            mismatches.len(),
-            lines.len(),
-            mismatches[..mismatches.len().min(10)].join("\n")
-        );
-        eprintln!("{name} ({}): {} lines identical", pair.name, lines.len());
-    }
+    assert_lines_exact(name, &lines, pairs);
 }

@@ -8,11 +8,15 @@
 //!   through one trained on English and Chinese Wikipedia, and through GPT-2's own BPE (50,000
 //!   merges, RoBERTa's special tokens; `scripts/gpt2_tokenizer.py` builds it from the ranks in
 //!   openai-whisper's sdist, `.ci/run` passes it as `BERTPREP_GPT2_TOKENIZER`).
-//! - Property tests over arbitrary Unicode and over strings built from what stresses the split
-//!   and the merges (contractions, whitespace runs, marks, CJK, emoji, literal special tokens),
-//!   through a small one trained on `fixtures/` and its variants: RoBERTa's settings (prefix
-//!   space, `<mask>` taking the spaces before it, normalized added tokens), `ignore_merges`,
-//!   and the merges in reverse rank order.
+//! - Every line of the other shared corpora (enwiki-2019-small, enwiki-truncated, Google's
+//!   sample text; MediaWiki XML dumps as the sentences `bertprep` extracts from their pages)
+//!   through both.
+//! - Property tests over arbitrary Unicode (`any::<String>()`, and strings of any `char` at all:
+//!   control, format, private-use and unassigned ones too), and over strings built from what
+//!   stresses the split and the merges (contractions, whitespace runs, marks, CJK, emoji,
+//!   literal special tokens), through a small one trained on `fixtures/` and its variants:
+//!   RoBERTa's settings (prefix space, `<mask>` taking the spaces before it, normalized added
+//!   tokens), `ignore_merges`, and the merges in reverse rank order; and through GPT-2's.
 //! - Which tokenizers `auto` sends to the fast path.
 
 use std::path::Path;
@@ -23,7 +27,9 @@ use bertprep::vocab::{train_vocab, VocabModel, VocabOptions};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::exact::{assert_corpus_exact, check_all, from_json, Pair};
+use crate::exact::{
+    any_corpus_lines, assert_corpus_exact, assert_lines_exact, check_all, from_json, Pair,
+};
 use crate::util::{root, shared_corpus, REQUIRE_CORPORA};
 
 /// The `tokenizer.json` of a byte-level BPE of `vocab_size` trained on `inputs`.
@@ -112,6 +118,42 @@ fn enwiki_json_small_and_zhwiki_small_ids_equal_the_crate() {
     if let Some(pair) = wikipedia_pair() {
         assert_corpus_exact("enwiki-json-small", &[pair]);
         assert_corpus_exact("zhwiki-small", &[pair]);
+    }
+}
+
+/// The shared corpora the two tests above do not cover: WikiExtractor trees, Google's sample
+/// text, and MediaWiki XML dumps (their pages' sentences, as `bertprep` extracts them; the
+/// Vietnamese WikiExtractor output beside them line by line).
+const OTHER_CORPORA: [&str; 4] = [
+    "enwiki-2019-small",
+    "enwiki-truncated",
+    "google-sample-text",
+    "mediawiki",
+];
+
+#[test]
+fn every_other_shared_corpus_ids_equal_the_crate() {
+    // Every corpus there is checked by this test or the ones above.
+    if let Some(dir) = shared_corpus("") {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let mut covered = OTHER_CORPORA.to_vec();
+        covered.extend(["enwiki-2021", "enwiki-json-small", "zhwiki-small"]);
+        covered.sort();
+        assert_eq!(names, covered, "a shared corpus no parity test reads");
+    }
+    let pairs: Vec<&Pair> = wikipedia_pair().into_iter().chain(gpt2_pair()).collect();
+    for name in OTHER_CORPORA {
+        let Some(lines) = any_corpus_lines(name) else {
+            continue;
+        };
+        assert!(lines.len() > 20, "{name}: only {} lines", lines.len());
+        assert_lines_exact(name, &lines, &pairs);
     }
 }
 
@@ -217,6 +259,40 @@ proptest! {
         which in 0usize..4,
     ) {
         check_all(&variants()[which], &text)?;
+    }
+}
+
+/// Strings of any Unicode scalar values (control, format, private-use, unassigned and
+/// surrogate-adjacent ones included, which `any::<String>()` never draws), mixed with spaces,
+/// newlines, digits and ASCII words.
+fn any_chars_strategy() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        4 => any::<char>().prop_map(String::from),
+        2 => pick(&[" ", "  ", "\n", "\r\n", "\t", " \n"]).prop_map(str::to_string),
+        1 => "[0-9]{1,6}",
+        2 => "[ -~]{1,8}",
+    ];
+    prop::collection::vec(piece, 0..48).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    #[test]
+    fn byte_level_ids_equal_the_crate_on_any_chars(
+        text in any_chars_strategy(),
+        which in 0usize..4,
+    ) {
+        check_all(&variants()[which], &text)?;
+    }
+
+    #[test]
+    fn gpt2_ids_equal_the_crate_on_arbitrary_unicode_and_any_chars(
+        text in prop_oneof![any::<String>(), any_chars_strategy()],
+    ) {
+        if let Some(pair) = gpt2_pair() {
+            check_all(pair, &text)?;
+        }
     }
 }
 

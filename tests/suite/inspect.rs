@@ -103,6 +103,92 @@ fn json_report_snapshot() {
     insta::assert_snapshot!("json_report", redact(&run.stdout, out.path()));
 }
 
+/// A decoded segment with its predictions' markup replaced by what they predict.
+fn unmarked(shown: &str) -> String {
+    let mut out = String::new();
+    let mut rest = shown;
+    while let Some(at) = ["[MASK→", "[random→", "[kept "]
+        .iter()
+        .filter_map(|m| rest.find(m).map(|i| (i, m.len())))
+        .min()
+    {
+        out.push_str(&rest[..at.0]);
+        let inner = &rest[at.0 + at.1..];
+        let end = inner.find(']').unwrap_or(inner.len());
+        out.push_str(&inner[..end]);
+        rest = &inner[(end + 1).min(inner.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn roberta_pairs_decode_and_count_segment_b_after_both_separators() {
+    let out = tempfile::tempdir().unwrap();
+    let tok_path = fixture_tokenizer("bpe");
+    build_ok(
+        &fixtures(),
+        out.path(),
+        &["--tokenizer", path(&tok_path), "--max-seq-len", "64"],
+    );
+    let tok = bertprep::tokenize::Tokenizer::from_json_file(&tok_path).unwrap();
+    let sep = tok.specials().sep as i32;
+    let shard = out.path().join("shard-0000.parquet");
+    let rows = read_shard(&shard).unwrap().rows;
+    let shown = rows.len().min(40);
+    let report = json(&inspect(&[
+        path(&shard),
+        "--json",
+        "--rows",
+        &shown.to_string(),
+    ]));
+    let instances = report["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), shown);
+    // `<s> A </s></s> B </s>`: A before the first `</s>`, B after the second.
+    let (mut a_len, mut b_len, mut compared) = (0, 0, 0);
+    for (i, row) in rows.iter().enumerate() {
+        let n = row.num_tokens as usize;
+        let seps: Vec<usize> = (0..n).filter(|&i| row.input_ids[i] == sep).collect();
+        assert_eq!(seps.len(), 3, "row {i}");
+        a_len += seps[0] - 1;
+        b_len += seps[2] - seps[1] - 1;
+        let Some(decoded) = instances.get(i) else {
+            continue;
+        };
+        let original: Vec<u32> = (0..n)
+            .map(|i| {
+                let label = row.labels[i];
+                (if label >= 0 { label } else { row.input_ids[i] }) as u32
+            })
+            .collect();
+        let text = |r: std::ops::Range<usize>| tok.decode(&original[r]).unwrap().trim().to_string();
+        let (a, b) = (
+            decoded["segment_a"].as_str().unwrap(),
+            decoded["segment_b"].as_str().unwrap(),
+        );
+        assert!(
+            !a.contains("</s>") && !b.contains("</s>"),
+            "row {i}: {a} | {b}"
+        );
+        let (want_a, want_b) = (text(1..seps[0]), text(seps[1] + 1..seps[2]));
+        // Pieces of a character masked alone show as their spelling: compare ASCII rows.
+        if want_a.is_ascii() && want_b.is_ascii() && !a.contains("→\"") && !b.contains("→\"") {
+            assert_eq!(unmarked(a), want_a, "row {i}");
+            assert_eq!(unmarked(b), want_b, "row {i}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 10, "only {compared} rows compared");
+    let stats = &report["stats"];
+    let mean = |k: &str| stats[k].as_f64().unwrap();
+    let rows_n = rows.len() as f64;
+    // The report rounds to six decimals.
+    assert!((mean("segment_a_mean") - a_len as f64 / rows_n).abs() < 1e-6);
+    assert!((mean("segment_b_mean") - b_len as f64 / rows_n).abs() < 1e-6);
+    let check = inspect(&[path(out.path()), "--check"]);
+    assert_eq!(check.code, 0, "{}", check.stdout);
+}
+
 #[test]
 fn json_numbers_agree_with_the_manifest_and_the_rows() {
     let out = fixture_build();

@@ -16,6 +16,55 @@ pub fn fixtures() -> PathBuf {
     root().join("fixtures")
 }
 
+/// A small tokenizer kept in `tests/fixtures/tokenizers/`: `bpe` (byte-level, RoBERTa's
+/// pipeline) or `unigram` (Metaspace), trained by `bertprep vocab` on `fixtures/`.
+pub fn fixture_tokenizer(kind: &str) -> PathBuf {
+    root()
+        .join("tests/fixtures/tokenizers")
+        .join(kind)
+        .join("tokenizer.json")
+}
+
+/// Asserts that `--whole-word-mask` rows of `shard` (built with `tok`) predict whole words:
+/// a piece continuing a word (by `tok`'s word starts) is predicted exactly when the piece
+/// before it is. Returns how many continuing pieces were checked inside predicted words.
+pub fn assert_whole_words(shard: &Path, tok: &bertprep::tokenize::Tokenizer) -> usize {
+    let sp = tok.specials();
+    let specials = [sp.cls, sp.sep, sp.pad, sp.unk, sp.mask].map(|i| i as i32);
+    let rows = bertprep::shard::read_shard(shard).unwrap().rows;
+    let mut predicted_pieces = 0;
+    for (r, row) in rows.iter().enumerate() {
+        for i in 1..row.num_tokens as usize {
+            let original = if row.labels[i] >= 0 {
+                row.labels[i]
+            } else {
+                row.input_ids[i]
+            };
+            let before = if row.labels[i - 1] >= 0 {
+                row.labels[i - 1]
+            } else {
+                row.input_ids[i - 1]
+            };
+            // A word never runs on from a special token (a segment may begin mid-word).
+            if specials.contains(&original) || specials.contains(&before) {
+                continue;
+            }
+            if tok.is_continuation(original as u32) {
+                assert_eq!(
+                    row.labels[i] >= 0,
+                    row.labels[i - 1] >= 0,
+                    "row {r} splits a word at {i}: {:?}",
+                    tok.id_to_token(original as u32)
+                );
+                if row.labels[i] >= 0 {
+                    predicted_pieces += 1;
+                }
+            }
+        }
+    }
+    predicted_pieces
+}
+
 /// Set to `1` where the shared corpora must be present (CI): a missing corpus then fails the
 /// test instead of skipping it.
 pub const REQUIRE_CORPORA: &str = "BERTPREP_REQUIRE_CORPORA";
