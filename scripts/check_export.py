@@ -159,6 +159,10 @@ def check_mds(rows, seq_len, out, same_bytes):
     if len(dataset) != len(rows):
         fail(f"StreamingDataset holds {len(dataset)} samples, the build {len(rows)}")
     index = json.load(open(os.path.join(out, "index.json")))
+    for k, shard in enumerate(index["shards"]):
+        if shard["raw_data"]["basename"] != f"shard.{k:05d}.mds":
+            fail(f"index.json shard {k} is {shard['raw_data']['basename']}, not MDSWriter's "
+                 f"shard.{k:05d}.mds")
     tokens = index["shards"][0]["column_names"] == ["input_ids"]
     for i in range(len(dataset) if tokens else 0):
         sample = dataset[i]

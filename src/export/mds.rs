@@ -16,8 +16,10 @@
 //! `text_data.py`, or `DataCollatorForLanguageModeling`).
 //!
 //! MDS shards never straddle two source shards: each source shard becomes its own run of MDS
-//! files, named `STEM.NNNN.mds`, so an interrupted export resumes per source shard. Memory is
-//! one MDS shard (the size limit, 64 MiB by default).
+//! files, written as `STEM.NNNN.mds`, so an interrupted export resumes per source shard; once
+//! every source shard is done they take `MDSWriter`'s names in order, `shard.00000.mds`,
+//! `shard.00001.mds`, ... ([`shard_name`]). Memory is one MDS shard (the size limit, 64 MiB by
+//! default).
 
 use std::io::Write;
 use std::path::Path;
@@ -40,7 +42,7 @@ pub const INDEX_FILE: &str = "index.json";
 /// One MDS shard file written, as `index.json` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MdsPart {
-    /// The uncompressed shard's name (`STEM.NNNN.mds`).
+    /// The uncompressed shard's name (`shard.NNNNN.mds` in a finished export).
     pub raw_basename: String,
     /// Its size uncompressed.
     pub raw_bytes: u64,
@@ -61,6 +63,11 @@ pub enum MdsLayout {
 
 /// The columns: `(name, encoding, bytes per sample)` (`None`: variable), in name order as
 /// `MDSWriter` sorts them.
+/// The name of the `n`th MDS shard of an export, as `MDSWriter` names them.
+pub fn shard_name(n: usize) -> String {
+    format!("shard.{n:05}.mds")
+}
+
 fn columns(layout: MdsLayout) -> Vec<(&'static str, String, Option<usize>)> {
     let l = match layout {
         MdsLayout::Tokens => return vec![("input_ids", "ndarray:int64".into(), None)],

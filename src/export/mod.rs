@@ -225,10 +225,15 @@ fn prepare_out(out: &Path, build: &Path, wanted: &ExportManifest) -> Result<Prep
     Ok(Prepared::Resume(Vec::new()))
 }
 
-/// Holds a finished file to its record: size, and with `hash` its SHA-256.
+/// Holds a finished file to its record: size, and with `hash` its SHA-256 (an MDS shard still
+/// under the name it had before its move, where the move was cut short, there).
 fn verify_file(dir: &Path, file: &ExportedFile, hash: bool) -> Result<()> {
+    let name = match &file.renamed_from {
+        Some(old) if !dir.join(&file.file).exists() => old,
+        _ => &file.file,
+    };
     let entry = ShardEntry {
-        file: file.file.clone(),
+        file: name.clone(),
         rows: file.rows,
         bytes: file.bytes,
         sha256: file.sha256.clone(),
@@ -400,6 +405,7 @@ fn export_shard(
             bytes: pending.bytes,
             sha256: pending.sha256.clone(),
             mds,
+            renamed_from: None,
         });
         pending.commit()?;
     }
@@ -455,6 +461,52 @@ fn write_tfrecord(
 /// TensorFlow's `TFRecordOptions("GZIP")` level (zlib's default).
 const TFRECORD_GZIP_LEVEL: u32 = 6;
 
+/// Gives the MDS shards, in source-shard order, `MDSWriter`'s names: `shard.00000.mds`,
+/// `shard.00001.mds`, ... (`.zstd` after them when compressed). The new names go into the state
+/// first, then the files are moved, so an export killed part way finishes the moves when run
+/// again.
+fn number_mds_shards(out: &Path, record: &mut ExportManifest, zstd: bool) -> Result<()> {
+    let mut renamed = false;
+    for (n, f) in record
+        .files
+        .iter_mut()
+        .filter(|f| f.mds.is_some())
+        .enumerate()
+    {
+        let raw = mds::shard_name(n);
+        let name = if zstd {
+            format!("{raw}.zstd")
+        } else {
+            raw.clone()
+        };
+        if f.file != name {
+            f.renamed_from = Some(std::mem::replace(&mut f.file, name));
+            renamed = true;
+        }
+        if let Some(part) = f.mds.as_mut() {
+            part.raw_basename = raw;
+        }
+    }
+    if renamed {
+        record.write(&out.join(EXPORT_STATE))?;
+    }
+    for f in &mut record.files {
+        let Some(old) = f.renamed_from.take() else {
+            continue;
+        };
+        let (from, to) = (out.join(&old), out.join(&f.file));
+        if from.exists() {
+            std::fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
+        } else if !to.exists() {
+            return Err(Error::output(
+                &from,
+                format!("is missing: it was to become {}", f.file),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Puts the files in source-shard order, writes `index.json` (MDS) and the manifest, and
 /// removes the state file.
 fn finish(
@@ -467,12 +519,13 @@ fn finish(
         .files
         .sort_by(|a, b| (position(&a.source), &a.file).cmp(&(position(&b.source), &b.file)));
     if opts.target == Target::Mds {
+        let zstd = record.compression == Compression::Zstd;
+        number_mds_shards(&opts.out, &mut record, zstd)?;
         let parts: Vec<(String, u64, &mds::MdsPart)> = record
             .files
             .iter()
             .filter_map(|f| f.mds.as_ref().map(|m| (f.file.clone(), f.bytes, m)))
             .collect();
-        let zstd = record.compression == Compression::Zstd;
         let index = mds::index_json(&parts, source.mds_layout(), zstd, opts.mds_size_limit);
         let mut out = HashingWriter::create(&opts.out, mds::INDEX_FILE)?;
         out.write_all(&index)
@@ -485,6 +538,7 @@ fn finish(
             bytes: pending.bytes,
             sha256: pending.sha256.clone(),
             mds: None,
+            renamed_from: None,
         });
         pending.commit()?;
     }

@@ -83,6 +83,10 @@ pub struct ExportedFile {
     /// For an MDS shard, what `index.json` says of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mds: Option<MdsPart>,
+    /// In the state only, while an MDS shard moves to its place in the one sequence of names
+    /// (see [`super::mds`]): the name it had before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 /// What an export wrote, from what.
@@ -124,13 +128,14 @@ impl ExportManifest {
                 path: path.to_path_buf(),
                 source,
             })?;
-        if let Some(bad) = record.files.iter().find(|f| !is_plain_name(&f.file)) {
+        let names = record
+            .files
+            .iter()
+            .flat_map(|f| std::iter::once(&f.file).chain(&f.renamed_from));
+        if let Some(bad) = names.into_iter().find(|name| !is_plain_name(name)) {
             return Err(Error::manifest(
                 path,
-                format!(
-                    "names {:?}, which is not a file name inside its directory",
-                    bad.file
-                ),
+                format!("names {bad:?}, which is not a file name inside its directory"),
             ));
         }
         Ok(record)

@@ -218,6 +218,53 @@ fn mds_holds_every_row_plain_and_zstd_with_its_own_shard_size() {
         );
         assert_eq!(manifest.files.last().unwrap().file, mds::INDEX_FILE);
         assert_eq!(mds::read_rows(out.path()).unwrap(), rows);
+        // MDSWriter's names, numbered on across the source shards.
+        let ext = if zstd { ".zstd" } else { "" };
+        for (n, f) in manifest
+            .files
+            .iter()
+            .filter(|f| f.mds.is_some())
+            .enumerate()
+        {
+            assert_eq!(f.file, format!("shard.{n:05}.mds{ext}"));
+        }
+        assert_moves_resume(build.path(), out.path(), &manifest, &args);
+    }
+}
+
+/// An MDS export killed while its shards move to their final names (some moved, some not; the
+/// state lists the new names with the old) finishes the moves when run again, to the same files.
+fn assert_moves_resume(build: &Path, done: &Path, manifest: &ExportManifest, args: &[&str]) {
+    let out = tempfile::tempdir().unwrap();
+    let mut state = manifest.clone();
+    state.files.retain(|f| f.mds.is_some());
+    let mut per_source = std::collections::BTreeMap::<String, usize>::new();
+    for (n, f) in state.files.iter_mut().enumerate() {
+        let part = per_source.entry(f.source.clone()).or_default();
+        let stem = f.source.strip_suffix(".parquet").unwrap();
+        let ext = f.file.strip_prefix(&mds::shard_name(n)).unwrap();
+        let old = format!("{stem}.{part:04}.mds{ext}");
+        *part += 1;
+        // The first half moved already, the rest not yet.
+        let to = if n < manifest.files.len() / 2 {
+            &f.file
+        } else {
+            &old
+        };
+        std::fs::copy(done.join(&f.file), out.path().join(to)).unwrap();
+        f.renamed_from = Some(old);
+    }
+    state.write(&out.path().join(EXPORT_STATE)).unwrap();
+    let resumed = export_ok(build, out.path(), args);
+    assert_eq!(&resumed, manifest);
+    assert_eq!(file_names(out.path()), file_names(done));
+    for f in &manifest.files {
+        let (a, b) = (out.path().join(&f.file), done.join(&f.file));
+        assert!(
+            std::fs::read(a).unwrap() == std::fs::read(b).unwrap(),
+            "{}",
+            f.file
+        );
     }
 }
 
