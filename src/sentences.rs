@@ -386,7 +386,7 @@ mod tests {
             ..ReadSettings::default()
         };
         let mut out = Vec::new();
-        let text = "Dr. Smith left. He came back.\n  \nOne more line\n\n\nSecond doc.\n";
+        let text = "Dr. Smith left. He came back.\nOne more line\n\n\nSecond doc.\n";
         let summary =
             write_sentences(&[], &settings, &mut text.as_bytes(), &mut out, "<out>").unwrap();
         assert_eq!(

@@ -128,7 +128,7 @@ mod tests {
         if let Some(hard) = hard {
             let err = raise_limit(hard + 1, "7 files").unwrap_err().to_string();
             assert!(err.contains(&format!("ulimit -n {}", hard + 1)), "{err}");
-            assert!(err.contains("7 spill buckets"), "{err}");
+            assert!(err.contains("(7 files and the rest)"), "{err}");
         }
     }
 }

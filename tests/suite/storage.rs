@@ -94,40 +94,25 @@ fn a_build_from_s3_equals_the_build_from_disk() {
     };
     let tmp = tempfile::tempdir().unwrap();
 
+    // The build of `location` equals the build of `local` on disk, shard for shard.
+    let same_as_local = |location: &str, local: &Path, name: &str| {
+        let remote = tmp.path().join(format!("remote-{name}"));
+        let out = build_from(&server, location, &remote, &["--max-seq-len", "64"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let built = tmp.path().join(format!("local-{name}"));
+        build_ok(local, &built, &["--max-seq-len", "64"]);
+        assert!(shard_bytes(&remote) == shard_bytes(&built), "{location}");
+        remote
+    };
     // A Parquet file, read by range requests (footer, then the text column's chunks).
-    let remote = tmp.path().join("remote-pq");
-    let out = build_from(
-        &server,
-        "s3://corpus/pq/",
-        &remote,
-        &["--max-seq-len", "64"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let local = tmp.path().join("local-pq");
-    build_ok(&parquet, &local, &["--max-seq-len", "64"]);
-    assert!(shard_bytes(&remote) == shard_bytes(&local));
+    let remote = same_as_local("s3://corpus/pq/", &parquet, "pq");
     assert_eq!(Manifest::read(&remote).unwrap().counters.documents, 8);
-
     // A prefix of several files, read whole.
-    let remote = tmp.path().join("remote");
-    let out = build_from(
-        &server,
-        "s3://corpus/fixtures/",
-        &remote,
-        &["--max-seq-len", "64"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let local = tmp.path().join("local");
-    build_ok(&fixtures(), &local, &["--max-seq-len", "64"]);
-    assert!(shard_bytes(&remote) == shard_bytes(&local));
+    same_as_local("s3://corpus/fixtures/", &fixtures(), "fixtures");
 
     // One object cut into pieces, three tasks reading only their ranges.
     let flags = [
