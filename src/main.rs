@@ -313,8 +313,8 @@ struct BuildArgs {
     #[arg(long = "in", value_name = "PATH", required = true, num_args = 1..)]
     inputs: Vec<PathBuf>,
     /// Output directory for shards, manifest.json and tokenizer.json, or an s3://, gs://,
-    /// az:// location the finished build is uploaded to (built first in a local staging
-    /// directory under the system's temporary directory).
+    /// az:// location or a WebDAV https:// one the finished build is uploaded to (built first
+    /// in a local staging directory under the system's temporary directory).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Length every instance is padded to, special tokens included.
